@@ -1,0 +1,3 @@
+from synth.cli.app import main
+
+main()

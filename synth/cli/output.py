@@ -1,0 +1,71 @@
+"""Rendering results: ``table`` for people (rich), ``json`` and ``csv`` for scripts. Machine output goes to
+stdout; progress and logs go to stderr."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from enum import StrEnum
+from typing import Any
+
+import typer
+
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+FORMAT_HELP = "Output format: table for people, json or csv for scripts."
+
+
+def emit_json(data: Any) -> None:
+    typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def emit_csv(rows: list[dict[str, Any]], columns: list[str] | None = None) -> None:
+    buffer = io.StringIO()
+    cols = columns or (list(rows[0].keys()) if rows else [])
+    writer = csv.DictWriter(buffer, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _cell(v) for k, v in row.items()})
+    typer.echo(buffer.getvalue(), nl=False)
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    return "" if value is None else value
+
+
+def emit_table(rows: list[dict[str, Any]], columns: list[str] | None = None, title: str | None = None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    cols = columns or (list(rows[0].keys()) if rows else [])
+    table = Table(title=title)
+    for col in cols:
+        table.add_column(col)
+    for row in rows:
+        table.add_row(*(str(_cell(row.get(c))) for c in cols))
+    Console(file=sys.stdout, soft_wrap=True).print(table)
+
+
+def emit(fmt: Format, rows: list[dict[str, Any]], columns: list[str] | None = None, title: str | None = None,
+         json_data: Any = None) -> None:
+    """Render ``rows`` in ``fmt``; ``json_data`` replaces ``rows`` for JSON when the shape differs."""
+    if fmt is Format.json:
+        emit_json(rows if json_data is None else json_data)
+    elif fmt is Format.csv:
+        emit_csv(rows, columns)
+    else:
+        emit_table(rows, columns, title)
+
+
+def info(message: str) -> None:
+    """A progress or log line for people: stderr, never mixed into machine output."""
+    typer.echo(message, err=True)

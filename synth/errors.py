@@ -1,0 +1,34 @@
+"""Domain errors. The CLI translates every :class:`SynthError` into one ``Error: ...`` line and exit code 1."""
+
+from __future__ import annotations
+
+
+class SynthError(Exception):
+    """A user-facing error: the message says what was wrong and how to fix it."""
+
+
+class WorkspaceError(SynthError):
+    """The workspace or protocol file could not be found."""
+
+
+class ProtocolError(SynthError):
+    """The protocol file is invalid. ``problems`` holds one line per problem, each with its TOML path."""
+
+    def __init__(self, path: str, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        count = len(problems)
+        head = f"{path}: {count} problem{'s' if count != 1 else ''} in the protocol"
+        super().__init__(head + "\n" + "\n".join(f"  {p}" for p in problems))
+
+
+class StoreError(SynthError):
+    """The database could not be opened or is in an unexpected state."""
+
+
+class InputError(SynthError):
+    """A data file (import, CSV, extraction form) is malformed or holds impossible values."""
+
+
+class NotYetAvailable(SynthError):
+    """A pipeline stage that a later issue fills in; it says so instead of pretending to work."""

@@ -1,0 +1,93 @@
+"""Opening the store and bringing its schema up to date."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.exc import SQLAlchemyError
+
+from synth.errors import StoreError
+from synth.store.events import utc_now
+from synth.store.migrations import discover
+from synth.store.schema import schema_migrations
+
+
+class Store:
+    """A database holding one review's state. Use :meth:`begin` for one transaction per logical write."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def begin(self) -> Iterator[sa.Connection]:
+        """One transaction: committed when the block ends, rolled back on any exception."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def connect(self) -> Iterator[sa.Connection]:
+        """A read connection."""
+        with self.engine.connect() as conn:
+            yield conn
+
+    def applied_migrations(self) -> list[str]:
+        with self.connect() as conn:
+            return [r.name for r in conn.execute(sa.select(schema_migrations).order_by(schema_migrations.c.id))]
+
+    def migrate(self) -> list[str]:
+        """Apply every migration not yet recorded, each in its own transaction; return the names applied."""
+        schema_migrations.create(self.engine, checkfirst=True)
+        done = set(self.applied_migrations())
+        applied: list[str] = []
+        for migration in discover():
+            if migration.name in done:
+                continue
+            with self.begin() as conn:
+                migration.upgrade(conn)
+                conn.execute(
+                    schema_migrations.insert().values(
+                        id=migration.number, name=migration.name, applied_at=utc_now()
+                    )
+                )
+            applied.append(migration.name)
+        return applied
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_conn.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def open_store(url: str) -> Store:
+    """Open (creating if needed) the database at ``url`` and migrate it to the current schema."""
+    try:
+        engine = sa.create_engine(url, future=True)
+    except (SQLAlchemyError, ValueError, ImportError) as exc:
+        raise StoreError(f"cannot open database '{url}': {exc}. Check the --db URL.") from exc
+    if engine.dialect.name == "sqlite":
+        db_path = engine.url.database
+        if db_path and db_path != ":memory:":
+            try:
+                Path(db_path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create the folder for database {db_path}: {exc.strerror}.") from exc
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    store = Store(engine)
+    try:
+        store.migrate()
+    except SQLAlchemyError as exc:
+        reason = str(exc.orig) if getattr(exc, "orig", None) is not None else str(exc).splitlines()[0]
+        raise StoreError(
+            f"cannot open database '{engine.url.render_as_string(hide_password=True)}': {reason}. "
+            "Check that the file is a synth SQLite database and is writable, or pass another --db URL."
+        ) from exc
+    return store
