@@ -1,0 +1,88 @@
+"""Loading a protocol file: TOML syntax, then schema and cross-reference checks, every problem at once."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from synth.errors import ProtocolError
+from synth.protocol.checks import check
+from synth.protocol.model import Protocol
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def _fix(error: dict[str, Any]) -> str:
+    """A one-line hint on how to fix one pydantic error."""
+    kind = error["type"]
+    loc = error["loc"]
+    name = str(loc[-1]) if loc else ""
+    table = _path(loc[:-1]) if len(loc) > 1 else ""
+    where = f" under [{table}]" if table and not table.endswith("]") else ""
+    if kind == "missing":
+        return f"required field is missing. Add {name} = ...{where}."
+    if kind == "extra_forbidden":
+        return f"unknown field '{name}'. Remove it or check its spelling (see docs/protocol.md)."
+    if kind == "string_too_short":
+        return "must not be empty. Write the text in."
+    if kind == "too_short":
+        return f"{error['msg'].lower()}. Add at least one entry."
+    if kind == "string_pattern_mismatch":
+        return (
+            f"'{error.get('input')}' is not a valid id. Use lower-case letters, digits, '-', '_' or '.', "
+            "starting with a letter or digit."
+        )
+    got = error.get("input")
+    shown = f" (got {got!r})" if not isinstance(got, (dict, list)) else ""
+    return f"{error['msg']}{shown}. Correct the value."
+
+
+def _schema_problems(exc: ValidationError) -> list[str]:
+    problems = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        problems.append(f"{_path(loc)}: {_fix({**error, 'loc': loc})}")
+    return problems
+
+
+def parse_protocol(data: dict[str, Any], source: str) -> Protocol:
+    """Validate raw protocol data; raise :class:`ProtocolError` listing every problem."""
+    problems: list[str] = []
+    protocol: Protocol | None = None
+    try:
+        protocol = Protocol.model_validate(data)
+    except ValidationError as exc:
+        problems += _schema_problems(exc)
+    problems += check(data)
+    if problems or protocol is None:
+        raise ProtocolError(source, sorted(set(problems), key=problems.index))
+    return protocol
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ProtocolError(str(path), ["file not found. Check the path or run `synth init`."]) from None
+    except UnicodeDecodeError as exc:
+        raise ProtocolError(str(path), [f"not UTF-8 text (byte {exc.start}). Save the file as UTF-8."]) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProtocolError(str(path), [f"invalid TOML: {exc}. Fix the syntax at that line and column."]) from None
+
+
+def load_protocol(path: Path) -> Protocol:
+    """Read and validate the protocol at ``path``."""
+    return parse_protocol(read_toml(path), str(path))

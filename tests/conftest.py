@@ -1,0 +1,62 @@
+"""Shared test fixtures.
+
+``corpus_dir`` points at ``../shared/corpus`` beside the checkout (or ``$SYNTH_CORPUS``); tests that need it are
+marked ``@pytest.mark.corpus`` and skip with a clear message when it is absent. A guard fails any test that
+tries to reach the network beyond loopback.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _shared_dir() -> Path:
+    return Path(os.environ.get("SYNTH_SHARED", REPO.parent / "shared"))
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    path = Path(os.environ.get("SYNTH_CORPUS", _shared_dir() / "corpus"))
+    if not path.is_dir():
+        pytest.skip(f"corpus not found at {path}: set SYNTH_CORPUS or place shared/ beside the checkout")
+    return path
+
+
+@pytest.fixture(scope="session")
+def domain_dir() -> Path:
+    path = _shared_dir() / "domain"
+    if not path.is_dir():
+        pytest.skip(f"shared/domain not found at {path}: place shared/ beside the checkout")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _no_network(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
+    """Fail any connection to a non-loopback address (tests never touch the network)."""
+    if request.node.get_closest_marker("live"):
+        return
+    real_connect = socket.socket.connect
+
+    def guarded(self: socket.socket, address: object) -> object:
+        host = address[0] if isinstance(address, tuple) else address
+        if isinstance(host, str) and self.family in (socket.AF_INET, socket.AF_INET6):
+            if not (host.startswith("127.") or host in ("localhost", "::1")):
+                raise RuntimeError(f"test tried to reach the network: {address!r}")
+        return real_connect(self, address)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket.socket, "connect", guarded)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("-m"):
+        return
+    skip_live = pytest.mark.skip(reason="live API test: run with -m live")
+    for item in items:
+        if "live" in item.keywords:
+            item.add_marker(skip_live)
