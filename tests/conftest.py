@@ -45,9 +45,9 @@ def _no_network(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest)
 
     def guarded(self: socket.socket, address: object) -> object:
         host = address[0] if isinstance(address, tuple) else address
-        if isinstance(host, str) and self.family in (socket.AF_INET, socket.AF_INET6):
-            if not (host.startswith("127.") or host in ("localhost", "::1")):
-                raise RuntimeError(f"test tried to reach the network: {address!r}")
+        loopback = isinstance(host, str) and (host.startswith("127.") or host in ("localhost", "::1"))
+        if self.family in (socket.AF_INET, socket.AF_INET6) and not loopback:
+            raise RuntimeError(f"test tried to reach the network: {address!r}")
         return real_connect(self, address)  # type: ignore[arg-type]
 
     monkeypatch.setattr(socket.socket, "connect", guarded)

@@ -4,7 +4,7 @@ become ``Error: ...`` lines with exit code 1."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperGroup
@@ -28,11 +28,23 @@ from synth.cli import (
 from synth.cli.context import Context
 from synth.errors import SynthError
 
+if TYPE_CHECKING:
+    from typer._click import Context as ClickContext
+
 
 class SynthGroup(TyperGroup):
-    """Root group: translates library errors once, for every command below it."""
+    """Root group: lists commands in pipeline order and translates library errors once, for every command
+    below it."""
 
-    def invoke(self, ctx: typer.Context) -> Any:
+    ORDER = ("init", "protocol", "search", "import", "records", "dedup", "screen", "extract", "meta", "evidence",
+             "prisma", "run")
+
+    def list_commands(self, ctx: ClickContext) -> list[str]:
+        names = super().list_commands(ctx)
+        rank = {name: i for i, name in enumerate(self.ORDER)}
+        return sorted(names, key=lambda n: rank.get(n, len(rank)))
+
+    def invoke(self, ctx: ClickContext) -> Any:
         try:
             return super().invoke(ctx)
         except SynthError as exc:

@@ -1,7 +1,36 @@
-"""placeholder"""
+"""`synth run`: the main job on the workspace's protocol."""
+
+from __future__ import annotations
+
+from typing import Annotated
 
 import typer
 
+from synth.cli import context
+from synth.cli.output import Format, emit, info
+
 
 def register(app: typer.Typer) -> None:
-    pass
+    @app.command("run")
+    def run(
+        ctx: typer.Context,
+        offline: Annotated[
+            bool, typer.Option("--offline/--online", help="Use only stored and bundled data (default) or search the APIs.")
+        ] = True,
+        fmt: Annotated[Format, typer.Option("--format", "-f", help="Summary format: table, json or csv.")] = Format.table,
+    ) -> None:
+        """Run the whole pipeline for the protocol and write out/<protocol>/ with the results and a summary.
+
+        Example: synth run
+        """
+        from synth import pipeline
+
+        c = context.get(ctx)
+        summary = pipeline.run(
+            c.workspace, c.protocol_path, c.db_url, offline=offline, on_stage=lambda s: info(f"[synth run] {s} ...")
+        )
+        rows = [{"stage": r.stage, "status": r.status, "result": r.message} for r in summary.stages]
+        from dataclasses import asdict
+
+        emit(fmt, rows, ["stage", "status", "result"], title=f"synth run: {summary.protocol}", json_data=asdict(summary))
+        info(f"Wrote {summary.out_dir}/summary.json and summary.md")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
@@ -59,7 +60,7 @@ class Store:
         self.engine.dispose()
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -85,7 +86,8 @@ def open_store(url: str) -> Store:
     try:
         store.migrate()
     except SQLAlchemyError as exc:
-        reason = str(exc.orig) if getattr(exc, "orig", None) is not None else str(exc).splitlines()[0]
+        orig = getattr(exc, "orig", None)
+        reason = str(orig) if orig is not None else str(exc).splitlines()[0]
         raise StoreError(
             f"cannot open database '{engine.url.render_as_string(hide_password=True)}': {reason}. "
             "Check that the file is a synth SQLite database and is writable, or pass another --db URL."

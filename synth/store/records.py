@@ -102,11 +102,14 @@ def insert_records(
 ) -> InsertResult:
     """Insert records inside the caller's transaction, in batches.
 
-    With ``skip_known`` a record whose content hash is already stored for the same source is not inserted
-    again (re-imports and re-searches are idempotent) and is counted in ``already_known``.
+    With ``skip_known`` a record whose content hash was already stored (before this call) for the same source is
+    not inserted again (re-imports and re-searches are idempotent) and is counted in ``already_known``; identical
+    records within one call are all kept (a file may truly hold the same record twice).
     """
     result = InsertResult()
     batch: list[dict[str, Any]] = []
+    # Only rows stored before this call count as known: two identical records inside one file are both kept.
+    before = int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(records.c.id), 0))).scalar_one())
 
     def flush() -> None:
         if not batch:
@@ -116,17 +119,15 @@ def insert_records(
             known = set(
                 conn.execute(
                     sa.select(records.c.source, records.c.content_hash).where(
-                        records.c.content_hash.in_([h for _, h in hashes])
+                        records.c.content_hash.in_([h for _, h in hashes]), records.c.id <= before
                     )
                 ).all()
-            )
+            ) if before else set()
             fresh: list[dict[str, Any]] = []
             for row in batch:
-                key = (row["source"], row["content_hash"])
-                if key in known:
+                if (row["source"], row["content_hash"]) in known:
                     result.already_known += 1
                 else:
-                    known.add(key)
                     fresh.append(row)
         else:
             fresh = list(batch)

@@ -78,3 +78,113 @@ records = sa.Table(
     sa.Column("cluster_id", sa.Integer, nullable=True, index=True),
     sa.Column("duplicate_of", sa.Integer, nullable=True),
 )
+
+# --- screening (migration m0040_screening) ---------------------------------------------------------------
+
+screening_reviewers = sa.Table(
+    "screening_reviewers",
+    metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("added_at", sa.String(40), nullable=False),
+)
+
+screening_decisions = sa.Table(
+    "screening_decisions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("record_id", sa.Integer, sa.ForeignKey("records.id"), nullable=False, index=True),
+    sa.Column("stage", sa.String(20), nullable=False),
+    sa.Column("reviewer", sa.String(200), nullable=False),
+    sa.Column("decision", sa.String(10), nullable=False),
+    sa.Column("reason", sa.String(80), nullable=True),
+    sa.Column("note", sa.Text, nullable=False, server_default=""),
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Column("origin", sa.String(20), nullable=False, server_default="screen"),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("event_id", sa.Integer, nullable=True),
+    sa.Index("ix_screening_decisions_stage_reviewer", "stage", "reviewer"),
+)
+
+screening_resolutions = sa.Table(
+    "screening_resolutions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("record_id", sa.Integer, sa.ForeignKey("records.id"), nullable=False, index=True),
+    sa.Column("stage", sa.String(20), nullable=False),
+    sa.Column("decision", sa.String(10), nullable=False),
+    sa.Column("reason", sa.String(80), nullable=True),
+    sa.Column("note", sa.Text, nullable=False, server_default=""),
+    sa.Column("method", sa.String(20), nullable=False),
+    sa.Column("resolved_by", sa.String(200), nullable=False),
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+)
+
+fulltext_reports = sa.Table(
+    "fulltext_reports",
+    metadata,
+    sa.Column("record_id", sa.Integer, sa.ForeignKey("records.id"), primary_key=True),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("location", sa.Text, nullable=False, server_default=""),
+    sa.Column("reason", sa.Text, nullable=False, server_default=""),
+    sa.Column("oa_url", sa.Text, nullable=False, server_default=""),
+    sa.Column("study_id", sa.Integer, nullable=True, index=True),
+    sa.Column("updated_at", sa.String(40), nullable=False),
+    sa.Column("updated_by", sa.String(200), nullable=False, server_default=""),
+)
+
+screening_stops = sa.Table(
+    "screening_stops",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("stage", sa.String(20), nullable=False),
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Column("reviewer", sa.String(200), nullable=False, server_default=""),
+    sa.Column("rule", sa.String(40), nullable=False),
+    sa.Column("params", sa.JSON, nullable=False),
+    sa.Column("result", sa.JSON, nullable=False),
+)
+
+# -- search (issue 5; migration m0020_search) ------------------------------------------------------------------
+search_runs = sa.Table(
+    "search_runs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.String(40), nullable=False, index=True),
+    sa.Column("database", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False, server_default="database"),
+    sa.Column("mode", sa.String(20), nullable=False, server_default="run"),
+    sa.Column("endpoint", sa.Text, nullable=False),
+    sa.Column("query", sa.Text, nullable=False),
+    sa.Column("limits", sa.JSON, nullable=False),
+    sa.Column("params", sa.JSON, nullable=False),
+    sa.Column("fingerprint", sa.String(64), nullable=False, index=True),
+    sa.Column("started_at", sa.String(40), nullable=False),
+    sa.Column("finished_at", sa.String(40), nullable=True),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("hits", sa.Integer, nullable=True),
+    sa.Column("retrieved", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("new", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("known", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("linked", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("pages", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("requests", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("state", sa.JSON, nullable=True),
+    sa.Column("warnings", sa.JSON, nullable=False),
+    sa.Column("error", sa.Text, nullable=False, server_default=""),
+)
+
+search_pages = sa.Table(
+    "search_pages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("search_runs.id"), nullable=False, index=True),
+    sa.Column("page", sa.Integer, nullable=False),
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Column("requests", sa.JSON, nullable=False),
+    sa.Column("state_before", sa.JSON, nullable=True),
+    sa.Column("state_after", sa.JSON, nullable=True),
+    sa.Column("records", sa.Integer, nullable=False),
+    sa.Column("new", sa.Integer, nullable=False),
+    sa.Column("known", sa.Integer, nullable=False),
+)

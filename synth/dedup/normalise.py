@@ -1,0 +1,349 @@
+"""Field preparation for record linkage: one :class:`Prepared` view per record, computed once.
+
+Every comparison in :mod:`synth.dedup.compare` works on these normalised fields, never on raw text. The rules
+follow the preparation steps of ASySD (Hair et al. 2023, BMC Biol 21:189) and BibDedupe (Wagner 2024, JOSS
+9:6318): Unicode folding, lower case, punctuation stripped, translation markers (``[Chinese]``) and EndNote
+square brackets around translated titles removed, page ranges expanded (``221-8`` -> 221-228), journal names
+reduced to comparable tokens, author lists reduced to family names.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from rapidfuzz import fuzz
+
+from synth.records.model import Record, normalise_doi
+
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+_SPACES = re.compile(r"\s+")
+_LANG_MARKER = re.compile(
+    r"\[(?:in\s+)?(?:chinese|japanese|german|french|spanish|italian|russian|polish|portuguese|dutch|czech|"
+    r"hungarian|korean|turkish|danish|swedish|norwegian|finnish|hebrew|greek|croatian|serbian|slovak|"
+    r"slovenian|romanian|bulgarian|ukrainian|persian|arabic|lithuanian|estonian|latvian|icelandic|"
+    r"english abstract|author'?s transl?)[^\]]*\]",
+    re.IGNORECASE,
+)
+_HTML_TAG = re.compile(r"<[^>]{1,20}>")
+#: MEDLINE/EndNote annotations appended to titles: "[Erratum appears in ...]", "[Review] [33 refs]", possibly
+#: cut off by a length limit (no closing bracket).
+_ANNOTATION = re.compile(
+    r"\[\s*(?:erratum|comment|retraction|retracted|corrected|update|summary for|review|\d+\s+refs|see |"
+    r"republished|reprint|note:)[^\]]*(?:\]|$)",
+    re.IGNORECASE,
+)
+#: Erratum notices cited as "Title (vol 360, pg 542, 2009)" (Web of Science) or
+#: "Title (New England Journal of Medicine (2009) 360 (542-544))" (Embase).
+_ERRATUM_CITATION = re.compile(
+    r"\(\s*vol(?:ume)?\.?\s*\d+[^()]*\)\s*$|\(\s*[A-Za-z][^()]*\(\s*(?:1[89]|20)\d\d\s*\)[^()]*\([^()]*\)\s*\)\s*$",
+    re.IGNORECASE,
+)
+#: Separators between a translated title and the original-language title.
+_BILINGUAL = re.compile(r"\s*<\s*original\s*>\s*|\]\s*to:\s*|\s;\s|;\s(?=[A-Z\[])", re.IGNORECASE)
+_TITLE_NUMBER = re.compile(r"\b(?:part|phase|stage|type|study|trial|volume|vol|series|report)\s+([ivx]+)\b|(\d+)")
+_DIGITS = re.compile(r"\d+")
+_ROMAN = re.compile(r"^[ivxlcdm]+$")
+
+#: Titles that name a kind of item rather than a work; identical titles of this kind say nothing.
+GENERIC_TITLES = frozenset(
+    {
+        "editorial", "editorials", "editor", "editors", "editorial introduction", "editorial comment",
+        "editors note", "editor s note", "editorial note", "guest editorial", "from the editor",
+        "from the editors", "letter", "letters", "letter to the editor", "letters to the editor",
+        "reply", "author reply", "authors reply", "the authors reply", "reply to letter", "response",
+        "authors response", "in reply", "correspondence", "comment", "comments", "commentary",
+        "correction", "corrections", "erratum", "errata", "corrigendum", "retraction", "retracted",
+        "notice of retraction", "introduction", "preface", "foreword", "news", "book review",
+        "book reviews", "abstracts", "abstract", "conference abstracts", "meeting abstracts",
+        "poster abstracts", "index", "contents", "table of contents", "announcement", "announcements",
+        "obituary", "in memoriam", "acknowledgement", "acknowledgements", "acknowledgment",
+        "reviewers", "list of reviewers", "introduction to the special issue", "special issue",
+        "untitled", "no title", "title", "summary", "discussion", "proceedings", "issue information",
+        "front matter", "back matter", "masthead", "cover", "highlights", "in this issue",
+        "invited commentary", "expression of concern", "notice", "addendum", "case report",
+    }
+)
+
+#: Markers of notices *about* another item: erratum, retraction, comment, reply.
+_NOTICE = re.compile(
+    r"\b(?:errat(?:um|a)|corrigend(?:um|a)|correction(?:s)? (?:to|of|for)|retract(?:ion|ed)|"
+    r"expression of concern|comment(?:s|ary)? (?:on|to)|reply to|response to|in reply|author s reply|"
+    r"authors reply|letter to the editor|re:)\b"
+)
+_NOTICE_RAW = re.compile(r"^\s*(?:re\s*:|\[?(?:erratum|correction|retraction|comment)\b)", re.IGNORECASE)
+
+_CONFERENCE_TYPES = frozenset(
+    {"inproceedings", "conference", "proceedings", "conference paper", "conference abstract", "meeting abstract",
+     "conf", "cpaper", "abst", "conference proceeding", "conference review"}
+)
+_CONFERENCE_VENUE = re.compile(
+    r"\b(?:conference|congress|proceedings|symposium|meeting|annual meeting|abstracts?|workshop|"
+    r"colloquium|poster|supplement)\b"
+)
+_JOURNAL_STOP = frozenset({"the", "of", "and", "for", "in", "on", "a", "an", "de", "la", "le", "der", "und", "y"})
+_JOURNAL_DROP = re.compile(r"\[(?:electronic resource|internet)\]|\(online\)|\(print\)|electronic resource",
+                           re.IGNORECASE)
+
+
+@lru_cache(maxsize=200_000)
+def fold(text: str) -> str:
+    """ASCII-fold, lower-case, replace every run of non-alphanumerics by one space, strip."""
+    if not text:
+        return ""
+    text = _HTML_TAG.sub(" ", text)
+    decomposed = unicodedata.normalize("NFKD", text)
+    ascii_text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    ascii_text = ascii_text.replace("ß", "ss").replace("æ", "ae").replace("ø", "o").replace("&", " and ")
+    return _NON_ALNUM.sub(" ", ascii_text.lower()).strip()
+
+
+def strip_annotations(title: str) -> str:
+    """The title without database annotations ("[Erratum appears in ...]", "[Review]", "[Chinese]") and
+    without an erratum citation tail ("(vol 360, pg 542, 2009)")."""
+    text = _LANG_MARKER.sub(" ", title or "")
+    text = _ANNOTATION.sub(" ", text)
+    text = _ERRATUM_CITATION.sub(" ", text)
+    return text.strip().strip('"').strip()
+
+
+def normalise_title(title: str) -> str:
+    """Folded title without annotations or the square brackets EndNote puts around translated titles."""
+    if not title:
+        return ""
+    text = strip_annotations(title)
+    if text.startswith("[") and text.rstrip(". ").endswith("]"):
+        text = text.strip().rstrip(".").strip()[1:-1]
+    return fold(text)
+
+
+def title_alternatives(title: str) -> tuple[str, ...]:
+    """Normalised forms of a bilingual title ("[English] TO: original", "English; original", "<ORIGINAL>")."""
+    text = strip_annotations(title)
+    parts = [p for p in _BILINGUAL.split(text) if p and len(p.strip(" []")) >= 20]
+    if len(parts) < 2:
+        return ()
+    return tuple(t for t in (normalise_title(p.strip() + ("]" if p.strip().startswith("[") else ""))
+                             for p in parts) if t)
+
+
+def title_numbers(title_norm: str) -> tuple[str, ...]:
+    """Numbers in a title ("part ii", "phase 3", "hpv 16"): different numbers mean different works."""
+    out: list[str] = []
+    for match in _TITLE_NUMBER.finditer(title_norm):
+        out.append(match.group(1) or match.group(2))
+    return tuple(out)
+
+
+def is_generic_title(title_norm: str) -> bool:
+    """True for titles such as "Editorial" or "Reply" that identify a kind of item, not a work."""
+    if not title_norm:
+        return True
+    if title_norm in GENERIC_TITLES:
+        return True
+    words = title_norm.split()
+    return len(words) <= 2 and len(title_norm) < 12
+
+
+def is_notice(title: str, title_norm: str, publication_type: str) -> bool:
+    """True for errata, retractions, comments and replies: notices about another item.
+
+    MEDLINE's "[Erratum appears in ...]" annotation marks the *original* article, so annotations are removed
+    before looking for notice words; an erratum citation tail ("(vol 360, pg 542, 2009)") marks a notice.
+    """
+    ptype = publication_type.lower()
+    if any(k in ptype for k in ("erratum", "retraction", "comment", "correction", "letter")):
+        return True
+    bare = _ANNOTATION.sub(" ", title or "")
+    if _ERRATUM_CITATION.search(_LANG_MARKER.sub(" ", bare).strip().strip('"').strip()):
+        return True
+    return bool(_NOTICE.search(title_norm) or _NOTICE_RAW.search(bare))
+
+
+def is_conference(publication_type: str, journal_norm: str) -> bool:
+    """True for conference abstracts and proceedings papers (by type, or by a venue naming a meeting)."""
+    if fold(publication_type) in _CONFERENCE_TYPES:
+        return True
+    return bool(journal_norm and _CONFERENCE_VENUE.search(journal_norm))
+
+
+def journal_tokens(journal: str) -> tuple[str, ...]:
+    """Comparable journal tokens: folded, without stop words, ``[Electronic Resource]``-style suffixes and
+    Embase's ".Conference: ..." tail (the journal that printed a meeting supplement)."""
+    text = _JOURNAL_DROP.sub(" ", re.split(r"\.?\s*conference\s*:", journal or "", flags=re.IGNORECASE)[0])
+    text = re.sub(r"^jpen\s*:", "", text.strip(), flags=re.IGNORECASE)
+    return tuple(t for t in fold(text).split() if t not in _JOURNAL_STOP)
+
+
+_PAGE_RANGE = re.compile(r"([a-z]*)\s*(\d+)(?:\s*(?:-|–|—|−|to|\.\.)\s*[a-z]*\s*(\d+))?")
+
+
+@dataclass(frozen=True, slots=True)
+class Pages:
+    """Parsed page field: the ranges (first, last) in order, and whether it is an article locator (e123)."""
+
+    ranges: tuple[tuple[int, int], ...] = ()
+    locator: bool = False
+
+    @property
+    def first(self) -> str:
+        return str(self.ranges[0][0]) if self.ranges else ""
+
+    @property
+    def last(self) -> str:
+        return str(self.ranges[0][1]) if self.ranges else ""
+
+
+def parse_pages(pages: str) -> Pages:
+    """Page ranges from "221-8" (-> 221-228), "233-238+230-235", "230-5, 246-51", "e12724", "S78-S89"."""
+    text = (pages or "").strip().lower()
+    if not text:
+        return Pages()
+    ranges: list[tuple[int, int]] = []
+    locator = False
+    for part in re.split(r"[,;+&]|\band\b", text):
+        match = _PAGE_RANGE.search(part)
+        if not match:
+            continue
+        prefix, first_s, last_s = match.group(1), match.group(2), match.group(3)
+        if len(ranges) == 0 and prefix and prefix not in ("s", "p", "pp"):
+            locator = True
+        if len(first_s) > 9:
+            continue
+        first = int(first_s)
+        last = first
+        if last_s and len(last_s) <= 9:
+            if len(last_s) < len(first_s):
+                last_s = first_s[: len(first_s) - len(last_s)] + last_s
+            last = max(first, int(last_s))
+        ranges.append((first, last))
+    return Pages(tuple(ranges), locator)
+
+
+def pages_relation(a: Pages, b: Pages) -> bool | None:
+    """True if the page fields share a first page, False if they are clearly different places, None if unknown.
+
+    Unknown: either is empty; one is an article locator (e12724, c1804) and the other a page range; or the
+    ranges overlap without sharing a first page (a record giving only the last page, "569" vs "567-569").
+    """
+    if not a.ranges or not b.ranges:
+        return None
+    if {r[0] for r in a.ranges} & {r[0] for r in b.ranges}:
+        return True
+    if a.locator != b.locator:
+        return None
+    for x in a.ranges:
+        for y in b.ranges:
+            if x[0] <= y[1] and y[0] <= x[1]:
+                return None
+    return False
+
+
+def first_number(value: str) -> str:
+    """The first run of digits in ``value`` without leading zeros ("Vol. 108 (Suppl 1)" -> "108")."""
+    match = _DIGITS.search(value or "")
+    return match.group(0).lstrip("0") or "0" if match else ""
+
+
+def journal_agreement(a: tuple[str, ...], b: tuple[str, ...]) -> bool | None:
+    """Journal token lists agree, allowing abbreviations ("J Clin Oncol" ~ "Journal of Clinical Oncology") and
+    subtitles ("Clinical cancer research : an official journal of ..."). None when either is missing."""
+    if not a or not b:
+        return None
+    if a == b:
+        return True
+    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    if all(x.startswith(y) or y.startswith(x) for x, y in zip(short, long_, strict=False)):
+        return True
+    joined_a, joined_b = "".join(a), "".join(b)
+    return fuzz.ratio(joined_a, joined_b) >= 90
+
+
+def author_names(record: Record) -> tuple[str, ...]:
+    """Folded family names (or corporate names), in order, without "et al"."""
+    names: list[str] = []
+    for author in record.authors:
+        name = fold(author.family or author.corporate)
+        if not name or name in ("et al", "et", "al", "anonymous", "anon"):
+            continue
+        names.append(name.replace(" ", ""))
+    return tuple(names)
+
+
+@dataclass(slots=True)
+class Prepared:
+    """The normalised view of one record that every comparison uses."""
+
+    key: int
+    title: str
+    title_key: str
+    year: int | None
+    authors: tuple[str, ...]
+    journal: tuple[str, ...]
+    volume: str
+    issue: str
+    pages: Pages
+    doi: str | None
+    pmid: str | None
+    pmcid: str | None
+    openalex_id: str | None
+    has_abstract: bool
+    generic: bool
+    notice: bool
+    conference: bool
+    source: str
+    sort_key: tuple[object, ...] = field(default=())
+
+    title_alts: tuple[str, ...] = ()
+    numbers: frozenset[str] = frozenset()
+
+    @property
+    def first_author(self) -> str:
+        return self.authors[0] if self.authors else ""
+
+    @property
+    def first_page(self) -> str:
+        return self.pages.first
+
+
+def _clean_id(value: str | None) -> str | None:
+    if not value:
+        return None
+    text = fold(str(value)).replace(" ", "")
+    return text or None
+
+
+def prepare(key: int, record: Record) -> Prepared:
+    """Compute the :class:`Prepared` view of ``record`` (``key`` is its store id or any unique int)."""
+    title = normalise_title(record.title)
+    journal = journal_tokens(record.journal)
+    pages = parse_pages(record.pages)
+    prep = Prepared(
+        key=key,
+        title=title,
+        title_key=title.replace(" ", ""),
+        year=record.year,
+        authors=author_names(record),
+        journal=journal,
+        volume=first_number(record.volume),
+        issue=first_number(record.issue),
+        pages=pages,
+        doi=normalise_doi(record.doi) if record.doi else None,
+        pmid=_clean_id(record.pmid),
+        pmcid=_clean_id(record.pmcid),
+        openalex_id=_clean_id(record.openalex_id),
+        has_abstract=bool(record.abstract and record.abstract.strip()),
+        generic=is_generic_title(title),
+        notice=is_notice(record.title, title, record.publication_type),
+        conference=is_conference(record.publication_type, fold(record.journal)),
+        source=record.provenance.source,
+        title_alts=title_alternatives(record.title),
+        numbers=frozenset(title_numbers(title)),
+    )
+    prep.sort_key = (
+        prep.title, prep.year or 0, prep.authors, prep.doi or "", prep.journal, prep.volume, pages.ranges,
+        pages.locator, prep.issue, prep.pmid or "", prep.source, key,
+    )
+    return prep

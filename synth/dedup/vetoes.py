@@ -1,0 +1,103 @@
+"""Hard vetoes: facts that make two records different items whatever their titles say.
+
+A veto is never outweighed by similarity. The list follows the failure modes reported for EndNote and
+Rayyan (McKeown & Mir 2021, Syst Rev 10:38: 39 % of EndNote's false merges were primary articles) and the
+rules of ASySD and BibDedupe: different identifiers, years more than one apart, different volumes or first
+pages, generic titles, notices (erratum, retraction, comment, reply) against their original, and conference
+abstracts against journal articles when the protocol keeps both (PRISMA 2020: different reports).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from synth.dedup.normalise import Prepared, journal_agreement, pages_relation
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Options that change what counts as a duplicate (from the protocol's ``[dedup]`` table)."""
+
+    keep_conference_abstracts: bool = True
+    source_preference: tuple[str, ...] = ()
+
+
+def identifier_match(a: Prepared, b: Prepared) -> str:
+    """Name of the first identifier the two records share (``doi``, ``pmid``...), or ``""``."""
+    if a.doi and a.doi == b.doi:
+        return "doi"
+    if a.pmid and a.pmid == b.pmid:
+        return "pmid"
+    if a.pmcid and a.pmcid == b.pmcid:
+        return "pmcid"
+    if a.openalex_id and a.openalex_id == b.openalex_id:
+        return "openalex_id"
+    return ""
+
+
+def identifier_conflicts(a: Prepared, b: Prepared) -> list[str]:
+    """Vetoes from identifiers present in both records but different."""
+    out: list[str] = []
+    if a.doi and b.doi and a.doi != b.doi:
+        out.append(f"different DOIs ({a.doi} vs {b.doi})")
+    if a.pmid and b.pmid and a.pmid != b.pmid:
+        out.append(f"different PMIDs ({a.pmid} vs {b.pmid})")
+    if a.pmcid and b.pmcid and a.pmcid != b.pmcid:
+        out.append(f"different PMCIDs ({a.pmcid} vs {b.pmcid})")
+    return out
+
+
+def bibliographic_conflicts(a: Prepared, b: Prepared) -> list[str]:
+    """Vetoes from year, volume and first page."""
+    out: list[str] = []
+    if a.year and b.year and abs(a.year - b.year) > 1:
+        out.append(f"years more than one apart ({a.year} vs {b.year})")
+    if a.volume and b.volume and a.volume != b.volume:
+        out.append(f"different volumes ({a.volume} vs {b.volume})")
+    if pages_relation(a.pages, b.pages) is False:
+        out.append(f"different pages ({a.first_page} vs {b.first_page})")
+    if a.numbers and b.numbers and not (a.numbers <= b.numbers or b.numbers <= a.numbers):
+        out.append(f"different numbers in the titles ({sorted(a.numbers)} vs {sorted(b.numbers)})")
+    return out
+
+
+def same_venue(a: Prepared, b: Prepared) -> bool:
+    """Same journal (abbreviations allowed), same year, and no contradicting volume or pages: a meeting
+    abstract printed in a journal supplement and the same abstract indexed as a journal item."""
+    if journal_agreement(a.journal, b.journal) is not True or a.year != b.year:
+        return False
+    if a.volume and b.volume and a.volume != b.volume:
+        return False
+    return pages_relation(a.pages, b.pages) is not False
+
+
+def kind_conflicts(a: Prepared, b: Prepared, policy: Policy) -> list[str]:
+    """Vetoes from what kind of item each record is."""
+    out: list[str] = []
+    if a.notice != b.notice:
+        out.append("a notice (erratum, retraction, comment or reply) against another item")
+    if policy.keep_conference_abstracts and a.conference != b.conference and not same_venue(a, b):
+        out.append("a conference abstract/paper against a journal article (protocol keeps both)")
+    if a.generic or b.generic:
+        same_place = bool(
+            a.volume and a.volume == b.volume and pages_relation(a.pages, b.pages) is True
+            and a.year == b.year and journal_agreement(a.journal, b.journal) is not False
+        )
+        if not same_place:
+            out.append("a generic title (e.g. 'Editorial') without the same journal, year, volume and page")
+    return out
+
+
+def vetoes(a: Prepared, b: Prepared, policy: Policy) -> list[str]:
+    """Every veto that applies to the pair; empty when the pair may be merged."""
+    return identifier_conflicts(a, b) + bibliographic_conflicts(a, b) + kind_conflicts(a, b, policy)
+
+
+def identifier_vetoes(a: Prepared, b: Prepared, policy: Policy) -> list[str]:
+    """Vetoes that still apply when the records share an identifier (a shared DOI outranks page formats)."""
+    out = identifier_conflicts(a, b)
+    if a.notice != b.notice:
+        out.append("a notice (erratum, retraction, comment or reply) against another item")
+    if policy.keep_conference_abstracts and a.conference != b.conference and not same_venue(a, b):
+        out.append("a conference abstract/paper against a journal article (protocol keeps both)")
+    return out

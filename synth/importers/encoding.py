@@ -1,0 +1,105 @@
+"""Reading an export's bytes as text: UTF-8 with or without BOM, UTF-16 (BOM or NUL pattern), and a
+Windows-1252 fallback that is reported as a warning. Binary and empty files are refused with a clear message.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from synth.errors import InputError
+
+__all__ = ["Decoded", "decode_bytes"]
+
+_CHUNK = 1 << 22
+
+
+@dataclass
+class Decoded:
+    """Bytes plus the encoding to read them with; text is produced on demand (streamed for big files)."""
+
+    data: bytes
+    encoding: str
+    offset: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    def text(self) -> str:
+        """The whole file as one string, line ends normalised to ``\\n``."""
+        text = self.data[self.offset:].decode(self.encoding, errors="replace" if self.encoding == "cp1252" else "strict")
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        return text
+
+    def lines(self) -> Iterator[str]:
+        """The file's lines without line ends (CRLF, CR and LF all accepted), decoded incrementally."""
+        errors = "replace" if self.encoding == "cp1252" else "strict"
+        stream = io.TextIOWrapper(io.BytesIO(self.data), encoding=self.encoding, errors=errors, newline=None)
+        if self.offset:
+            stream.buffer.read(self.offset)  # type: ignore[attr-defined]
+        for line in stream:
+            yield line[:-1] if line.endswith("\n") else line
+
+
+def _valid_utf8(data: bytes) -> int | None:
+    """``None`` when ``data`` is valid UTF-8, else the byte offset of the first invalid sequence."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    for start in range(0, len(data), _CHUNK):
+        try:
+            decoder.decode(data[start:start + _CHUNK], final=start + _CHUNK >= len(data))
+        except UnicodeDecodeError as exc:
+            return start + exc.start
+    return None
+
+
+def _looks_utf16(head: bytes) -> str | None:
+    if len(head) < 4:
+        return None
+    even_nul = head[0::2].count(0) / max(1, len(head[0::2]))
+    odd_nul = head[1::2].count(0) / max(1, len(head[1::2]))
+    if odd_nul > 0.4 and even_nul < 0.05:
+        return "utf-16-le"
+    if even_nul > 0.4 and odd_nul < 0.05:
+        return "utf-16-be"
+    return None
+
+
+def decode_bytes(data: bytes, name: str) -> Decoded:
+    """Choose how to read ``data`` (the contents of file ``name``).
+
+    Raises :class:`~synth.errors.InputError` for an empty or binary file.
+    """
+    if not data.strip():
+        raise InputError(f"{name}: the file is empty. Export the records again and import the new file.")
+    if data.startswith(codecs.BOM_UTF8):
+        encoding, offset = "utf-8", 3
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        encoding = "utf-16-le" if data.startswith(codecs.BOM_UTF16_LE) else "utf-16-be"
+        offset = 2
+    else:
+        encoding, offset = _looks_utf16(data[:4096]) or "utf-8", 0
+    decoded = Decoded(data, encoding, offset)
+    if encoding.startswith("utf-16"):
+        try:
+            data[offset:].decode(encoding)
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{name}: looks like UTF-16 but byte {exc.start + offset} is invalid. "
+                             "Re-save the file as UTF-8.") from exc
+        return decoded
+    head = data[offset:offset + 8192]
+    controls = sum(1 for b in head if b < 32 and b not in (9, 10, 12, 13))
+    if b"\x00" in head or controls > len(head) * 0.05:
+        raise InputError(
+            f"{name}: this is a binary file, not a bibliographic export (control bytes near the start). "
+            "Export the records as RIS, MEDLINE, BibTeX, CSV, EndNote XML, PubMed XML or OpenAlex JSON."
+        )
+    bad = _valid_utf8(data[offset:])
+    if bad is not None:
+        decoded.encoding = "cp1252"
+        line = data.count(b"\n", 0, offset + bad) + 1
+        decoded.warnings.append(
+            f"not valid UTF-8 (first bad byte at offset {offset + bad}, line {line}); read as Windows-1252. "
+            "Check accented characters, or re-export as UTF-8."
+        )
+    return decoded

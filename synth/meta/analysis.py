@@ -1,0 +1,195 @@
+"""Library entry points: pool a DataFrame (one analysis, or one per group) into plain result dicts.
+
+>>> import pandas as pd
+>>> from synth.meta.analysis import pool_frame
+>>> res = pool_frame(pd.DataFrame({"yi": [0.1, 0.3, 0.2], "vi": [0.01, 0.02, 0.015]}))
+>>> sorted(res)[:3]
+['back', 'ci_high', 'ci_low']
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from scipy import stats
+
+from synth.errors import InputError
+from synth.meta.effects import EffectTable, back_transform, compute_effects, ensure_k
+from synth.meta.pooling import BatchPool, PoolOptions, pad_codes, pool_batch
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+TEST_TEXT = {
+    "z": "Wald-type z test and CI (normal distribution)",
+    "t": "t test and CI with k-1 df (unscaled SE)",
+    "hksj": "Hartung-Knapp-Sidik-Jonkman (HKSJ) t test and CI with k-1 df",
+    "hksj-adhoc": "HKSJ t test and CI with k-1 df, SE never smaller than the Wald SE (ad hoc variant)",
+}
+METHOD_TEXT = {
+    "REML": "restricted maximum likelihood (REML)", "ML": "maximum likelihood (ML)",
+    "DL": "DerSimonian-Laird (DL)", "PM": "Paule-Mandel (PM)", "HE": "Hedges (HE)",
+    "SJ": "Sidik-Jonkman (SJ)", "HS": "Hunter-Schmidt (HS)", "EB": "empirical Bayes (EB)",
+}
+SUMMARY_KEYS = ("k", "measure", "method", "test", "estimate", "se", "ci_low", "ci_high", "stat", "p", "df",
+                "tau2", "tau2_ci_low", "tau2_ci_high", "tau", "i2", "i2_ci_low", "i2_ci_high", "h2", "q", "q_df",
+                "q_p", "pi_low", "pi_high")
+
+
+def methods_text(opts: PoolOptions, measure: str) -> str:
+    """A one-paragraph statement of the methods behind a result."""
+    lvl = f"{opts.level:g}%"
+    if opts.method == "EE":
+        return (f"Equal-effect (common-effect) inverse-variance meta-analysis of {measure}; {TEST_TEXT[opts.test]}; "
+                f"{lvl} CI; I^2 = (Q - df)/Q; no prediction interval.")
+    if opts.pi == "hts":
+        pi = "t distribution with k-2 df (Higgins, Thompson & Spiegelhalter 2009)"
+    elif opts.test == "z":
+        pi = "normal distribution (metafor default for z)"
+    else:
+        pi = "t distribution with k-1 df and the test's SE (metafor default)"
+    return (f"Random-effects inverse-variance meta-analysis of {measure}; tau^2 by {METHOD_TEXT[opts.method]}; "
+            f"{TEST_TEXT[opts.test]}; {lvl} CI; Q-profile CI for tau^2 (and I^2, H^2); I^2 and H^2 from tau^2 "
+            f"(I^2 = tau^2/(tau^2 + typical within-study variance)); Cochran's Q with inverse-variance weights; "
+            f"{lvl} prediction interval from a {pi}.")
+
+
+def _f(x: Any) -> float | None:
+    """A JSON-safe float (None for NaN/inf)."""
+    if x is None:
+        return None
+    v = float(x)
+    return v if math.isfinite(v) else None
+
+
+def _back(measure: str, d: dict[str, Any]) -> dict[str, Any] | None:
+    if back_transform(measure, 0.0) is None:
+        return None
+    out: dict[str, Any] = {}
+    for key in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high"):
+        v = d.get(key)
+        out[key] = None if v is None else _f(back_transform(measure, v))
+    return out
+
+
+def _empty(measure: str, opts: PoolOptions) -> dict[str, Any]:
+    d: dict[str, Any] = dict.fromkeys(SUMMARY_KEYS)
+    d.update(measure=measure, method=opts.method, test=opts.test, level=opts.level, pi=opts.pi)
+    return d
+
+
+def _single(measure: str, opts: PoolOptions, study: str, y: float, v: float) -> dict[str, Any]:
+    d = _empty(measure, opts)
+    se = math.sqrt(v)
+    z = stats.norm.isf((1 - opts.level / 100) / 2)
+    d.update(k=1, estimate=y, se=se, ci_low=y - z * se, ci_high=y + z * se, stat=y / se,
+             p=float(2 * stats.norm.sf(abs(y / se))), pooled=False, converged=None,
+             studies=[{"study": study, "yi": y, "vi": v, "weight": 100.0}],
+             warnings=[f"only 1 study ({study}): reported as that single study with a Wald CI, not a pooled result"],
+             methods=f"Single study ({measure}); estimate with its own {opts.level:g}% Wald CI; nothing was pooled.")
+    return d
+
+
+def _from_batch(b: BatchPool, i: int, measure: str, opts: PoolOptions, studies: list[str],
+                yi: list[float], vi: list[float]) -> dict[str, Any]:
+    d = _empty(measure, opts)
+    k = len(studies)
+    tau2 = _f(b.tau2[i])
+    d.update(
+        k=k, estimate=_f(b.estimate[i]), se=_f(b.se[i]), ci_low=_f(b.ci_low[i]), ci_high=_f(b.ci_high[i]),
+        stat=_f(b.stat[i]), p=_f(b.p[i]), df=None if opts.test == "z" else k - 1,
+        tau2=tau2, tau2_ci_low=_f(b.tau2_ci_low[i]), tau2_ci_high=_f(b.tau2_ci_high[i]),
+        tau=None if tau2 is None else math.sqrt(tau2), i2=_f(b.i2[i]), i2_ci_low=_f(b.i2_ci_low[i]),
+        i2_ci_high=_f(b.i2_ci_high[i]), h2=_f(b.h2[i]), q=_f(b.q[i]), q_df=k - 1, q_p=_f(b.q_p[i]),
+        pi_low=_f(b.pi_low[i]), pi_high=_f(b.pi_high[i]), pooled=bool(b.converged[i]),
+        converged=bool(b.converged[i]),
+    )
+    w = b.weights[i, :k].tolist()
+    d["studies"] = [{"study": s, "yi": y, "vi": v, "weight": ww} for s, y, v, ww in zip(studies, yi, vi, w, strict=True)]
+    warns = list(b.notes[i])
+    if opts.method == "EE" and opts.test != "z":
+        warns.append(f"test {opts.test} is not meant for an equal-effect model")
+    if opts.test == "hksj" and b.s2w[i] < 1:
+        warns.append("the HKSJ interval is narrower than the Wald interval (s2w < 1); consider --test hksj-adhoc")
+    d["warnings"] = warns
+    d["methods"] = methods_text(opts, measure)
+    return d
+
+
+def _finish(d: dict[str, Any], excluded: list[dict[str, str]]) -> dict[str, Any]:
+    d["excluded"] = excluded
+    d["back"] = _back(d["measure"], d)
+    return d
+
+
+def pool_effects(table: EffectTable, opts: PoolOptions | None = None) -> dict[str, Any]:
+    """Pool one :class:`EffectTable`; k = 1 gives the single study (``pooled`` False) with a warning."""
+    opts = opts or PoolOptions()
+    opts.validate()
+    ensure_k(table)
+    inc = table.included
+    studies = [s for s, ok in zip(table.studies, inc, strict=True) if ok]
+    yi, vi = table.yi[inc], table.vi[inc]
+    if len(studies) == 1:
+        return _finish(_single(table.measure, opts, studies[0], float(yi[0]), float(vi[0])), table.excluded)
+    b = pool_batch(yi[None, :], vi[None, :], np.ones((1, len(yi)), dtype=bool), opts)
+    return _finish(_from_batch(b, 0, table.measure, opts, studies, yi.tolist(), vi.tolist()), table.excluded)
+
+
+def pool_frame(df: pd.DataFrame, measure: str | None = None, opts: PoolOptions | None = None) -> dict[str, Any]:
+    """Effect sizes + pooling for a per-study DataFrame (see :mod:`synth.meta.effects` for the columns)."""
+    return pool_effects(compute_effects(df, measure), opts)
+
+
+def pool_by(df: pd.DataFrame, by: str, measure: str | None = None,
+            opts: PoolOptions | None = None) -> list[dict[str, Any]]:
+    """One pooled result per value of column ``by`` (groups in order of first appearance), vectorised."""
+    import pandas as pd
+
+    opts = opts or PoolOptions()
+    opts.validate()
+    if by not in df.columns:
+        raise InputError(f"--by column {by!r} is not in the data (columns: {', '.join(map(str, df.columns))}). "
+                         "Name an existing column.")
+    table = compute_effects(df, measure)
+    groups = df[by].astype(str).str.strip().to_numpy()
+    codes, uniques = pd.factorize(groups, sort=False)
+    n = len(uniques)
+    inc = table.included
+    labels = np.asarray(table.studies, dtype=object)
+    excl_by_study: dict[str, list[dict[str, str]]] = {}
+    for e in table.excluded:
+        excl_by_study.setdefault(e["study"], []).append(e)
+    c_inc = codes[inc]
+    counts = np.bincount(c_inc, minlength=n)
+    multi = counts >= 2
+    gidx = np.flatnonzero(multi)
+    remap = -np.ones(n, dtype=np.int64)
+    remap[gidx] = np.arange(gidx.size)
+    sel = inc & multi[codes]
+    Y, V, M = pad_codes(remap[codes[sel]], table.yi[sel], table.vi[sel], gidx.size)
+    b = pool_batch(Y, V, M, opts) if gidx.size else None
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(n + 1))
+    yl, vl = table.yi.tolist(), table.vi.tolist()
+    out: list[dict[str, Any]] = []
+    for g in range(n):
+        rows = order[bounds[g]:bounds[g + 1]]
+        rows_inc = [int(r) for r in rows if inc[r]]
+        names = [str(labels[r]) for r in rows_inc]
+        excluded = [e for r in rows if not inc[r] for e in excl_by_study.get(str(labels[r]), [])]
+        if multi[g] and b is not None:
+            d = _from_batch(b, int(remap[g]), table.measure, opts, names,
+                            [yl[r] for r in rows_inc], [vl[r] for r in rows_inc])
+        elif len(rows_inc) == 1:
+            r = rows_inc[0]
+            d = _single(table.measure, opts, names[0], yl[r], vl[r])
+        else:
+            d = _empty(table.measure, opts)
+            d.update(k=0, pooled=False, converged=None, studies=[],
+                     warnings=["no study in this group has an estimable effect"], methods="")
+        d = _finish(d, excluded)
+        out.append({"group": str(uniques[g]), **d})
+    return out

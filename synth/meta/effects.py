@@ -1,0 +1,224 @@
+"""Effect sizes and sampling variances from per-study data (metafor ``escalc`` defaults, metafor 3.8-1).
+
+Binary (``events_t, n_t, events_c, n_c``): ``OR`` log odds ratio, ``RR`` log risk ratio, ``RD`` risk
+difference. A table with a zero cell gets 0.5 added to each of its four cells (metafor ``add=1/2,
+to="only0"``; the same rule RevMan uses). Studies with no events in either arm (or events for everyone in both
+arms) carry no information on OR/RR and are excluded with the reason (metafor ``drop00``); RD keeps them.
+
+Continuous (``mean_t, sd_t, n_t, mean_c, sd_c, n_c``): ``MD`` with ``v = s1^2/n1 + s2^2/n2``; ``SMD``
+Hedges' g with the exact correction ``J(m) = exp(lgamma(m/2) - log(sqrt(m/2)) - lgamma((m-1)/2))``, ``m = N-2``,
+and metafor's large-sample variance ``1/n1 + 1/n2 + g^2/(2N)`` (Hedges 1982); ``ROM`` log ratio of means
+(Hedges, Gurevitch & Curtis 1999; no bias correction, as metafor < 5).
+
+Correlations (``r, n``): ``ZCOR`` Fisher's z with ``v = 1/(n-3)``; ``COR`` raw r with ``(1-r^2)^2/(n-1)``.
+Single proportions (``events, n``): ``PLO`` logit, ``PR`` raw proportion (0.5 added when events are 0 or n).
+Generic (``GEN``): ``yi`` with ``vi``, ``sei``, or a 95% CI ``ci_low, ci_high`` on the analysis scale.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from scipy.special import gammaln
+
+from synth.errors import InputError
+from synth.meta.io import check, infer_measure, numeric, require_columns, study_labels
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: Measures whose analysis scale has a natural-scale back-transformation, and its name.
+BACK = {"OR": "exp", "RR": "exp", "ROM": "exp", "ZCOR": "tanh", "PLO": "expit"}
+Z975 = 1.959963984540054
+
+
+@dataclass
+class EffectTable:
+    """Per-study effect sizes. ``yi``/``vi`` are NaN for excluded studies (see ``excluded``)."""
+
+    measure: str
+    studies: list[str]
+    yi: np.ndarray
+    vi: np.ndarray
+    excluded: list[dict[str, str]] = field(default_factory=list)
+    frame: Any = None  # the input DataFrame plus yi, vi
+
+    @property
+    def included(self) -> np.ndarray:
+        return np.isfinite(self.yi)
+
+
+def back_transform(measure: str, x: np.ndarray | float) -> np.ndarray | float | None:
+    """Natural-scale value of ``x`` (exp for ratios, tanh for Fisher z, inverse logit), or None if none."""
+    kind = BACK.get(measure)
+    if kind is None:
+        return None
+    if kind == "exp":
+        return np.exp(x)
+    if kind == "tanh":
+        return np.tanh(x)
+    return 1.0 / (1.0 + np.exp(-np.asarray(x, float)))
+
+
+def _binary(df: pd.DataFrame, labels: list[str], measure: str) -> tuple[np.ndarray, np.ndarray, list[dict[str, str]]]:
+    a = numeric(df, "events_t", labels)
+    n1 = numeric(df, "n_t", labels)
+    c = numeric(df, "events_c", labels)
+    n2 = numeric(df, "n_c", labels)
+    for col, x in (("n_t", n1), ("n_c", n2)):
+        check(x > 0, labels, col, x, "group sizes must be > 0")
+    for col, x, n, ncol in (("events_t", a, n1, "n_t"), ("events_c", c, n2, "n_c")):
+        check(x >= 0, labels, col, x, "event counts must be >= 0")
+        check(x <= n, labels, col, x, f"events cannot exceed {ncol}")
+    b, d = n1 - a, n2 - c
+    excluded: list[dict[str, str]] = []
+    drop = np.zeros(len(a), dtype=bool)
+    if measure in ("OR", "RR"):
+        none = (a == 0) & (c == 0)
+        alln = (b == 0) & (d == 0)
+        for i in np.flatnonzero(none):
+            excluded.append({"study": labels[i], "reason": f"no events in either arm (not estimable for {measure})"})
+        for i in np.flatnonzero(alln & ~none):
+            excluded.append({"study": labels[i], "reason": f"all participants had events in both arms (not estimable for {measure})"})
+        drop = none | alln
+    zero = (a == 0) | (b == 0) | (c == 0) | (d == 0)
+    add = np.where(zero, 0.5, 0.0)
+    a, b, c, d = a + add, b + add, c + add, d + add
+    n1, n2 = a + b, c + d
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if measure == "OR":
+            yi = np.log(a * d / (b * c))
+            vi = 1 / a + 1 / b + 1 / c + 1 / d
+        elif measure == "RR":
+            yi = np.log((a / n1) / (c / n2))
+            vi = 1 / a - 1 / n1 + 1 / c - 1 / n2
+        else:
+            p1, p2 = a / n1, c / n2
+            yi = p1 - p2
+            vi = p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
+    yi[drop] = np.nan
+    vi[drop] = np.nan
+    return yi, vi, excluded
+
+
+def hedges_j(m: np.ndarray) -> np.ndarray:
+    """Exact small-sample correction ``J(m)`` (Hedges 1981), via log-gamma so it never overflows."""
+    return np.exp(gammaln(m / 2) - 0.5 * np.log(m / 2) - gammaln((m - 1) / 2))
+
+
+def _continuous(df: pd.DataFrame, labels: list[str], measure: str) -> tuple[np.ndarray, np.ndarray]:
+    m1, s1, n1 = (numeric(df, c, labels) for c in ("mean_t", "sd_t", "n_t"))
+    m2, s2, n2 = (numeric(df, c, labels) for c in ("mean_c", "sd_c", "n_c"))
+    for col, x in (("n_t", n1), ("n_c", n2)):
+        check(x > 0, labels, col, x, "group sizes must be > 0")
+    for col, x in (("sd_t", s1), ("sd_c", s2)):
+        check(x > 0, labels, col, x, "standard deviations must be > 0")
+    if measure == "MD":
+        return m1 - m2, s1**2 / n1 + s2**2 / n2
+    if measure == "ROM":
+        for col, x in (("mean_t", m1), ("mean_c", m2)):
+            check(x > 0, labels, col, x, "ROM (ratio of means) needs positive means")
+        return np.log(m1 / m2), s1**2 / (n1 * m1**2) + s2**2 / (n2 * m2**2)
+    N = n1 + n2
+    check(N > 3, labels, "n_t", n1, "SMD needs n_t + n_c > 3 for the small-sample correction")
+    sp = np.sqrt(((n1 - 1) * s1**2 + (n2 - 1) * s2**2) / (N - 2))
+    g = hedges_j(N - 2) * (m1 - m2) / sp
+    return g, 1 / n1 + 1 / n2 + g**2 / (2 * N)
+
+
+def _correlation(df: pd.DataFrame, labels: list[str], measure: str) -> tuple[np.ndarray, np.ndarray]:
+    r = numeric(df, "r", labels)
+    n = numeric(df, "n", labels)
+    check((r > -1) & (r < 1), labels, "r", r, "correlations must lie strictly between -1 and 1")
+    if measure == "ZCOR":
+        check(n > 3, labels, "n", n, "Fisher's z needs n > 3")
+        return np.arctanh(r), 1 / (n - 3)
+    check(n > 1, labels, "n", n, "the sample size must be > 1")
+    return r, (1 - r**2) ** 2 / (n - 1)
+
+
+def _proportion(df: pd.DataFrame, labels: list[str], measure: str) -> tuple[np.ndarray, np.ndarray]:
+    x = numeric(df, "events", labels)
+    n = numeric(df, "n", labels)
+    check(n > 0, labels, "n", n, "sample sizes must be > 0")
+    check(x >= 0, labels, "events", x, "event counts must be >= 0")
+    check(x <= n, labels, "events", x, "events cannot exceed n")
+    edge = (x == 0) | (x == n)
+    x = np.where(edge, x + 0.5, x)
+    n = np.where(edge, n + 1, n)
+    if measure == "PLO":
+        return np.log(x / (n - x)), 1 / x + 1 / (n - x)
+    p = x / n
+    return p, p * (1 - p) / n
+
+
+def _generic(df: pd.DataFrame, labels: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    yi = numeric(df, "yi", labels)
+    if "vi" in df.columns:
+        vi = numeric(df, "vi", labels)
+        check(vi > 0, labels, "vi", vi, "sampling variances must be > 0")
+    elif "sei" in df.columns:
+        se = numeric(df, "sei", labels)
+        check(se > 0, labels, "sei", se, "standard errors must be > 0")
+        vi = se**2
+    else:
+        lo = numeric(df, "ci_low", labels)
+        hi = numeric(df, "ci_high", labels)
+        check(hi > lo, labels, "ci_high", hi, "the upper 95% limit must exceed ci_low")
+        check((lo <= yi) & (yi <= hi), labels, "yi", yi, "the estimate must lie inside its confidence interval")
+        vi = ((hi - lo) / (2 * Z975)) ** 2
+    return yi, vi
+
+
+def compute_effects(df: pd.DataFrame, measure: str | None = None) -> EffectTable:
+    """Effect sizes ``yi`` and variances ``vi`` for every row of ``df`` (one row per study).
+
+    Raises :class:`InputError` naming the study and field for missing columns, non-numeric cells, or
+    impossible values (negative counts, events > n, n <= 0, SD <= 0, variance <= 0, |r| >= 1).
+    """
+    m = infer_measure(df, measure)
+    require_columns(df, m)
+    labels = study_labels(df)
+    excluded: list[dict[str, str]] = []
+    if m in ("OR", "RR", "RD"):
+        yi, vi, excluded = _binary(df, labels, m)
+    elif m in ("MD", "SMD", "ROM"):
+        yi, vi = _continuous(df, labels, m)
+    elif m in ("ZCOR", "COR"):
+        yi, vi = _correlation(df, labels, m)
+    elif m in ("PLO", "PR"):
+        yi, vi = _proportion(df, labels, m)
+    else:
+        yi, vi = _generic(df, labels)
+    yi = np.asarray(yi, float)
+    vi = np.asarray(vi, float)
+    ok = np.isfinite(yi)
+    bad = np.flatnonzero(ok & ~(np.isfinite(vi) & (vi > 0)))
+    if bad.size:
+        i = int(bad[0])
+        raise InputError(f"Study {labels[i]!r}: field vi = {vi[i]} (computed) but sampling variances must be > 0. "
+                         "Check the study's data.")
+    frame = df.copy()
+    frame["yi"] = yi
+    frame["vi"] = vi
+    return EffectTable(measure=m, studies=labels, yi=yi, vi=vi, excluded=excluded, frame=frame)
+
+
+def effects_frame(yi: Any, vi: Any, studies: Any = None) -> pd.DataFrame:
+    """A generic-measure DataFrame from plain arrays (for the library API)."""
+    import pandas as pd
+
+    data: dict[str, Any] = {"yi": list(yi), "vi": list(vi)}
+    if studies is not None:
+        data = {"study": [str(s) for s in studies], **data}
+    return pd.DataFrame(data)
+
+
+def ensure_k(table: EffectTable) -> None:
+    """Raise when no study is left to analyse."""
+    if not table.included.any():
+        reasons = "; ".join(f"{e['study']}: {e['reason']}" for e in table.excluded) or "no rows"
+        raise InputError(f"No study can be analysed with measure {table.measure} ({reasons}). "
+                         "Give at least 2 studies with estimable effects.")

@@ -1,0 +1,343 @@
+"""Screening state in the store: reviewers, decisions, resolutions, full-text retrieval, stopping records.
+
+Every write is one short transaction that also appends an audit event, so each decision is durable the moment
+it is made. Decisions are never deleted: undo and revisions mark the old row inactive.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from synth.errors import InputError
+from synth.screening.decisions import Decision, Resolution
+from synth.store.events import EventKind, append, utc_now
+from synth.store.schema import (
+    fulltext_reports,
+    records,
+    screening_decisions,
+    screening_resolutions,
+    screening_reviewers,
+    screening_stops,
+)
+
+RETRIEVAL_STATUSES = ("sought", "retrieved", "not-retrieved")
+
+
+# --- reviewers -----------------------------------------------------------------------------------------
+
+def ensure_reviewer(conn: sa.Connection, name: str) -> None:
+    """Register ``name`` as a reviewer (idempotent)."""
+    exists = conn.execute(
+        sa.select(screening_reviewers.c.name).where(screening_reviewers.c.name == name)
+    ).first()
+    if exists is None:
+        conn.execute(screening_reviewers.insert().values(name=name, added_at=utc_now()))
+
+
+def reviewers(conn: sa.Connection) -> list[str]:
+    return [r[0] for r in conn.execute(sa.select(screening_reviewers.c.name).order_by(screening_reviewers.c.name))]
+
+
+# --- records -------------------------------------------------------------------------------------------
+
+def screenable_ids(conn: sa.Connection) -> list[int]:
+    """Cluster representatives (``duplicate_of IS NULL``), in id order: the records that are screened."""
+    query = sa.select(records.c.id).where(records.c.duplicate_of.is_(None)).order_by(records.c.id)
+    return [int(r[0]) for r in conn.execute(query)]
+
+
+def screened_out_message(record_id: int, cluster_id: int | None, duplicate_of: int) -> str:
+    cluster = f"cluster {cluster_id}" if cluster_id is not None else "a duplicate cluster"
+    return (
+        f"record {record_id} was screened out by dedup: it is a duplicate in {cluster}, whose kept record is "
+        f"{duplicate_of}. Screen record {duplicate_of} instead."
+    )
+
+
+def check_screenable(conn: sa.Connection, record_id: int) -> None:
+    """Raise :class:`InputError` unless ``record_id`` exists and is a cluster representative."""
+    row = conn.execute(
+        sa.select(records.c.cluster_id, records.c.duplicate_of).where(records.c.id == record_id)
+    ).first()
+    if row is None:
+        raise InputError(f"no record with id {record_id}. List records with `synth records list`.")
+    if row.duplicate_of is not None:
+        raise InputError(screened_out_message(record_id, row.cluster_id, int(row.duplicate_of)))
+
+
+@dataclass
+class RecordIndex:
+    """Ways to find a record from an identifier in a decisions file."""
+
+    ids: set[int] = field(default_factory=set)
+    screened_out: dict[int, tuple[int | None, int]] = field(default_factory=dict)
+    doi: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    pmid: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    source_id: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+
+
+def record_index(conn: sa.Connection) -> RecordIndex:
+    index = RecordIndex()
+    query = sa.select(
+        records.c.id, records.c.doi, records.c.pmid, records.c.source_record_id,
+        records.c.cluster_id, records.c.duplicate_of,
+    )
+    for row in conn.execute(query):
+        rid = int(row.id)
+        index.ids.add(rid)
+        if row.duplicate_of is not None:
+            index.screened_out[rid] = (row.cluster_id, int(row.duplicate_of))
+        if row.doi:
+            index.doi[row.doi.lower()].append(rid)
+        if row.pmid:
+            index.pmid[str(row.pmid)].append(rid)
+        if row.source_record_id:
+            index.source_id[row.source_record_id].append(rid)
+    return index
+
+
+def texts(conn: sa.Connection, ids: Iterable[int] | None = None) -> dict[int, str]:
+    """``title + abstract`` per record, for prioritisation."""
+    query = sa.select(records.c.id, records.c.title, records.c.abstract)
+    if ids is not None:
+        query = query.where(records.c.id.in_(list(ids)))
+    return {int(r.id): f"{r.title or ''} {r.abstract or ''}" for r in conn.execute(query)}
+
+
+# --- decisions -----------------------------------------------------------------------------------------
+
+def _to_decision(row: Any) -> Decision:
+    return Decision(
+        record_id=int(row.record_id), stage=row.stage, reviewer=row.reviewer, decision=row.decision,
+        reason=row.reason, note=row.note or "", at=row.at, id=int(row.id),
+    )
+
+
+def record_decision(
+    conn: sa.Connection,
+    *,
+    record_id: int,
+    stage: str,
+    reviewer: str,
+    decision: str,
+    reason: str | None = None,
+    note: str = "",
+    origin: str = "screen",
+) -> int:
+    """Store one decision (deactivating this reviewer's earlier one on the record) with its audit event.
+
+    The caller validates stage/decision/reason (:func:`synth.screening.decisions.check_decision`); this checks
+    the record exists and is not a dedup-removed duplicate.
+    """
+    check_screenable(conn, record_id)
+    ensure_reviewer(conn, reviewer)
+    at = utc_now()
+    previous = conn.execute(
+        sa.select(screening_decisions.c.id).where(
+            screening_decisions.c.record_id == record_id,
+            screening_decisions.c.stage == stage,
+            screening_decisions.c.reviewer == reviewer,
+            screening_decisions.c.active.is_(True),
+        )
+    ).scalars().all()
+    if previous:
+        conn.execute(
+            screening_decisions.update().where(screening_decisions.c.id.in_(previous)).values(active=False)
+        )
+    result = conn.execute(
+        screening_decisions.insert().values(
+            record_id=record_id, stage=stage, reviewer=reviewer, decision=decision, reason=reason or None,
+            note=note, at=at, origin=origin, active=True,
+        )
+    )
+    key = result.inserted_primary_key
+    assert key is not None
+    decision_id = int(key[0])
+    event_id = append(
+        conn,
+        EventKind.DECISION,
+        {"decision_id": decision_id, "record_id": record_id, "stage": stage, "decision": decision,
+         "reason": reason or None, "note": note, "origin": origin, "replaces": list(previous)},
+        actor=reviewer,
+        subject=str(record_id),
+    )
+    conn.execute(
+        screening_decisions.update().where(screening_decisions.c.id == decision_id).values(event_id=event_id)
+    )
+    return decision_id
+
+
+def retract_decision(conn: sa.Connection, decision_id: int, *, reviewer: str) -> None:
+    """Undo: deactivate a decision and reactivate nothing (the record returns to the reviewer's queue)."""
+    row = conn.execute(sa.select(screening_decisions).where(screening_decisions.c.id == decision_id)).first()
+    if row is None or row.reviewer != reviewer:
+        raise InputError(f"no decision {decision_id} by reviewer '{reviewer}' to undo.")
+    conn.execute(screening_decisions.update().where(screening_decisions.c.id == decision_id).values(active=False))
+    append(
+        conn, EventKind.DECISION,
+        {"undo": decision_id, "record_id": int(row.record_id), "stage": row.stage},
+        actor=reviewer, subject=str(row.record_id),
+    )
+
+
+def active_decisions(
+    conn: sa.Connection, stage: str | None = None, reviewer: str | None = None
+) -> list[Decision]:
+    query = sa.select(screening_decisions).where(screening_decisions.c.active.is_(True))
+    if stage is not None:
+        query = query.where(screening_decisions.c.stage == stage)
+    if reviewer is not None:
+        query = query.where(screening_decisions.c.reviewer == reviewer)
+    return [_to_decision(r) for r in conn.execute(query.order_by(screening_decisions.c.id))]
+
+
+def reviewed_ids(conn: sa.Connection, stage: str, reviewer: str) -> set[int]:
+    query = sa.select(screening_decisions.c.record_id).where(
+        screening_decisions.c.active.is_(True),
+        screening_decisions.c.stage == stage,
+        screening_decisions.c.reviewer == reviewer,
+    )
+    return {int(r[0]) for r in conn.execute(query)}
+
+
+# --- resolutions ---------------------------------------------------------------------------------------
+
+def resolve(
+    conn: sa.Connection, *, record_id: int, stage: str, decision: str, reason: str | None, method: str,
+    resolved_by: str, note: str = "",
+) -> None:
+    """Record how a conflict was settled (consensus or third reviewer), replacing any earlier resolution."""
+    check_screenable(conn, record_id)
+    conn.execute(
+        screening_resolutions.update()
+        .where(screening_resolutions.c.record_id == record_id, screening_resolutions.c.stage == stage)
+        .values(active=False)
+    )
+    conn.execute(
+        screening_resolutions.insert().values(
+            record_id=record_id, stage=stage, decision=decision, reason=reason or None, note=note,
+            method=method, resolved_by=resolved_by, at=utc_now(), active=True,
+        )
+    )
+    append(
+        conn, EventKind.DECISION,
+        {"resolution": True, "record_id": record_id, "stage": stage, "decision": decision,
+         "reason": reason or None, "method": method, "note": note},
+        actor=resolved_by, subject=str(record_id),
+    )
+
+
+def resolutions(conn: sa.Connection, stage: str) -> dict[int, Resolution]:
+    query = sa.select(screening_resolutions).where(
+        screening_resolutions.c.active.is_(True), screening_resolutions.c.stage == stage
+    )
+    return {
+        int(r.record_id): Resolution(
+            record_id=int(r.record_id), stage=r.stage, decision=r.decision, reason=r.reason, method=r.method,
+            resolved_by=r.resolved_by, note=r.note or "", at=r.at,
+        )
+        for r in conn.execute(query)
+    }
+
+
+# --- full text -----------------------------------------------------------------------------------------
+
+def set_retrieval(
+    conn: sa.Connection, record_id: int, *, status: str, location: str = "", reason: str = "",
+    oa_url: str = "", by: str = "",
+) -> None:
+    """Record the retrieval status of one report (a record at full text)."""
+    if status not in RETRIEVAL_STATUSES:
+        raise InputError(f"unknown retrieval status '{status}'. Use one of: {', '.join(RETRIEVAL_STATUSES)}.")
+    if status == "not-retrieved" and not reason:
+        raise InputError(f"record {record_id}: 'not-retrieved' needs a reason (--reason). Say why it was not found.")
+    if status == "retrieved" and not location:
+        raise InputError(f"record {record_id}: 'retrieved' needs the file path or URL (--location).")
+    check_screenable(conn, record_id)
+    row = conn.execute(sa.select(fulltext_reports).where(fulltext_reports.c.record_id == record_id)).first()
+    values = {"status": status, "location": location, "reason": reason, "updated_at": utc_now(), "updated_by": by}
+    if oa_url:
+        values["oa_url"] = oa_url
+    if row is None:
+        conn.execute(fulltext_reports.insert().values(record_id=record_id, study_id=record_id, **values))
+    else:
+        conn.execute(fulltext_reports.update().where(fulltext_reports.c.record_id == record_id).values(**values))
+    append(conn, EventKind.RETRIEVAL, {"record_id": record_id, **values}, actor=by, subject=str(record_id))
+
+
+def link_report(conn: sa.Connection, report_id: int, study_id: int, *, by: str = "") -> None:
+    """Link report ``report_id`` to the study whose main report is ``study_id`` (PRISMA: studies vs reports)."""
+    for rid in (report_id, study_id):
+        check_screenable(conn, rid)
+    for rid in (report_id, study_id):
+        exists = conn.execute(sa.select(fulltext_reports.c.record_id).where(fulltext_reports.c.record_id == rid)).first()
+        if exists is None:
+            conn.execute(fulltext_reports.insert().values(
+                record_id=rid, status="sought", study_id=rid, updated_at=utc_now(), updated_by=by))
+    root = conn.execute(
+        sa.select(fulltext_reports.c.study_id).where(fulltext_reports.c.record_id == study_id)
+    ).scalar_one()
+    target = int(root) if root is not None else study_id
+    conn.execute(
+        fulltext_reports.update()
+        .where(sa.or_(fulltext_reports.c.record_id == report_id, fulltext_reports.c.study_id == report_id))
+        .values(study_id=target)
+    )
+    append(conn, EventKind.RETRIEVAL, {"link": True, "report": report_id, "study": target}, actor=by,
+           subject=str(report_id))
+
+
+def reports(conn: sa.Connection) -> list[dict[str, Any]]:
+    query = sa.select(fulltext_reports).order_by(fulltext_reports.c.record_id)
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def open_access_links(conn: sa.Connection, ids: Sequence[int]) -> dict[int, str]:
+    """An open-access link per record where its OpenAlex/Europe PMC metadata has one (raw ``best_oa_location``,
+    ``open_access.oa_url`` or a PMCID), else nothing."""
+    links: dict[int, str] = {}
+    query = sa.select(records.c.id, records.c.pmcid, records.c.raw).where(records.c.id.in_(list(ids)))
+    for row in conn.execute(query):
+        url = ""
+        raw = row.raw
+        if isinstance(raw, dict):
+            oa = raw.get("open_access") or {}
+            best = raw.get("best_oa_location") or {}
+            if isinstance(oa, dict):
+                url = oa.get("oa_url") or ""
+            if not url and isinstance(best, dict):
+                url = best.get("pdf_url") or best.get("landing_page_url") or ""
+        if not url and row.pmcid:
+            url = f"https://europepmc.org/article/PMC/{row.pmcid.removeprefix('PMC')}"
+        if url:
+            links[int(row.id)] = url
+    return links
+
+
+# --- stopping ------------------------------------------------------------------------------------------
+
+def record_stop(
+    conn: sa.Connection, *, stage: str, reviewer: str, rule: str, params: dict[str, Any], result: dict[str, Any]
+) -> int:
+    res = conn.execute(
+        screening_stops.insert().values(
+            stage=stage, at=utc_now(), reviewer=reviewer, rule=rule, params=params, result=result
+        )
+    )
+    append(conn, EventKind.STOPPING, {"stage": stage, "rule": rule, "params": params, "result": result},
+           actor=reviewer)
+    key = res.inserted_primary_key
+    assert key is not None
+    return int(key[0])
+
+
+def stops(conn: sa.Connection, stage: str | None = None) -> list[dict[str, Any]]:
+    query = sa.select(screening_stops).order_by(screening_stops.c.id)
+    if stage is not None:
+        query = query.where(screening_stops.c.stage == stage)
+    return [dict(r._mapping) for r in conn.execute(query)]

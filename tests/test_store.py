@@ -1,0 +1,84 @@
+"""The store: recorded ordered migrations, schema in step with them, transactions, append-only event log."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from synth.errors import StoreError
+from synth.records import Author, Provenance, Record
+from synth.store import EventKind, open_store
+from synth.store import events as ev
+from synth.store.migrations import discover
+from synth.store.records import insert_records, iter_records
+from synth.store.schema import metadata
+
+
+def test_migrations_recorded_in_order_and_idempotent(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'x.sqlite'}"
+    store = open_store(url)
+    names = [m.name for m in discover()]
+    assert store.applied_migrations() == names
+    assert names[0] == "m0001_initial"
+    numbers = [m.number for m in discover()]
+    assert numbers == sorted(numbers)
+    store.close()
+    again = open_store(url)
+    assert again.migrate() == []
+    assert again.applied_migrations() == names
+
+
+def test_schema_module_matches_migrated_database(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'x.sqlite'}")
+    inspector = sa.inspect(store.engine)
+    for table in metadata.sorted_tables:
+        migrated = {c["name"] for c in inspector.get_columns(table.name)}
+        assert migrated == {c.name for c in table.columns}, table.name
+
+
+def test_transaction_rolls_back_on_error(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'x.sqlite'}")
+    with pytest.raises(RuntimeError), store.begin() as conn:
+        ev.append(conn, EventKind.IMPORT, {"file": "a.ris"})
+        raise RuntimeError("crash mid-write")
+    with store.connect() as conn:
+        assert ev.read(conn) == []
+
+
+def test_event_log_appends_in_order(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'x.sqlite'}")
+    with store.begin() as conn:
+        first = ev.append(conn, EventKind.IMPORT, {"n": 1}, actor="alice")
+        second = ev.append(conn, EventKind.DECISION, {"n": 2}, subject="7")
+    with store.connect() as conn:
+        rows = ev.read(conn)
+        decisions = ev.read(conn, EventKind.DECISION)
+    assert [r["id"] for r in rows] == [first, second]
+    assert [r["payload"] for r in rows] == [{"n": 1}, {"n": 2}]
+    assert [r["subject"] for r in decisions] == ["7"]
+
+
+def test_records_round_trip_and_idempotent_insert(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'x.sqlite'}")
+    rec = Record(
+        title="Hospital at home", authors=[Author("Shepperd", "S"), Author(corporate="EPOC Group")], year=2024,
+        doi="10.1002/14651858.cd007491.pub3", raw=[("TI", "Hospital at home"), ("AU", "Shepperd S")],
+        provenance=Provenance(source="MEDLINE", file="m.nbib", record_number=1),
+    )
+    with store.begin() as conn:
+        first = insert_records(conn, [rec])
+        second = insert_records(conn, [rec])
+    assert len(first.inserted_ids) == 1 and second.inserted_ids == [] and second.already_known == 1
+    with store.connect() as conn:
+        [(rid, back)] = list(iter_records(conn))
+    assert rid == first.inserted_ids[0]
+    assert back.authors == rec.authors and back.raw == rec.raw and back.doi == rec.doi
+
+
+def test_unopenable_database_is_a_store_error(tmp_path: Path) -> None:
+    target = tmp_path / "dir-not-file"
+    target.mkdir()
+    with pytest.raises(StoreError, match="cannot open database"):
+        open_store(f"sqlite:///{target}")
