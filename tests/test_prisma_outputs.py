@@ -10,7 +10,15 @@ from pathlib import Path
 import pytest
 
 from synth.prisma.counts import ClusterFlow, PrismaInputs, compute_counts
-from synth.prisma.csvtemplate import COLUMNS, TEMPLATE_ROWS, clean_label, format_list, parse_list, read_csv, render_csv
+from synth.prisma.csvtemplate import (
+    COLUMNS,
+    TEMPLATE_ROWS,
+    clean_label,
+    format_list,
+    parse_list,
+    read_csv,
+    render_csv,
+)
 from synth.prisma.diagram import layout, render_png, render_svg
 
 FIXTURE = Path(__file__).parent / "fixtures" / "prisma" / "PRISMA_template.csv"
@@ -118,7 +126,8 @@ def test_human_and_automation_split_drawn_when_automation_used() -> None:
     d = compute_counts(PrismaInputs(database_results={"A": 3}, clusters=(
         ClusterFlow(title_abstract="exclude"), ClusterFlow(title_abstract="exclude-automation"),
         ClusterFlow(title_abstract="exclude-automation"))))
-    assert "by a human: 1; by automation tools: 2" in _texts(render_svg(d))
+    text = _texts(render_svg(d))
+    assert "by a human (n = 1)" in text and "by automation tools (n = 2)" in text
 
 
 def test_layout_boxes_do_not_overlap() -> None:
@@ -134,3 +143,64 @@ def test_layout_boxes_do_not_overlap() -> None:
 def test_png_written(tmp_path: Path) -> None:
     out = render_png(_data(), tmp_path / "prisma.png", dpi=60)
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_search_report_items_from_runs_and_imports() -> None:
+    from synth.prisma.searchreport import search_report
+
+    runs = [{"id": 1, "database": "PubMed", "kind": "database", "mode": "run",
+             "endpoint": "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/esearch.fcgi",
+             "query": '"integrated care"[tiab] AND trial[pt]', "limits": {"date_from": "1990-01-01", "languages": ["eng"]},
+             "started_at": "2026-11-23T10:00:00+00:00", "finished_at": "2026-11-23T10:01:00+00:00",
+             "status": "complete", "hits": 120, "retrieved": 120}]
+    imports = [{"file": "embase.ris", "source": "Embase", "kind": "database", "format": "ris", "records_found": 80},
+               {"file": "refs.ris", "source": "Reference lists", "kind": "citation", "format": "ris", "records_found": 4}]
+    files = [{"database": "Embase", "platform": "Ovid", "searched_on": "2026-11-01", "query": "exp integrated care/"}]
+    text = search_report(runs, imports, files, {"PubMed": 120, "Embase": 80}, {"events": []}, title="T")
+    assert text.startswith("# PRISMA-S search report: T")
+    assert "**Item 1 – Database name.** Embase (export file, platform: Ovid); PubMed (interface: " in text
+    assert '"integrated care"[tiab] AND trial[pt]' in text and "exp integrated care/" in text
+    assert "PubMed: publication dates 1990-01-01 to (any); languages eng" in text
+    assert "**Item 5 – Citation searching.** Reference lists (4 records)." in text
+    assert "**Item 13 – Dates of searches.** PubMed: 2026-11-23T10:00:00+00:00; Embase: 2026-11-01." in text
+    assert "| PubMed | 120 | 120 |" in text and "| Embase | 80 |  |" in text
+    assert "**Item 14 – Peer review.** No peer review" in text
+    assert "**Item 16 – Deduplication.** No deduplication run is recorded." in text
+
+
+R_CHECK = r"""
+args <- commandArgs(trailingOnly = TRUE)
+d <- read.csv(args[1], stringsAsFactors = FALSE)
+stopifnot(identical(names(d), c("data", "node", "box", "description", "boxtext", "tooltips", "url", "n")))
+get <- function(key) { rows <- d[grep(key, d[, 1]), ]; stopifnot(nrow(rows) == 1); rows$n }
+num <- function(key) as.numeric(gsub("[^0-9.]", "", get(key)))
+pairs <- function(key) {
+  parts <- unlist(strsplit(get(key), split = "(;)( )?"))
+  setNames(as.numeric(sub(".*, *", "", parts)), sub(",.*$", "", parts))
+}
+cat(num("database_results"), num("records_screened"), num("total_studies$"), num("new_reports"), "\n")
+p <- pairs("dbr_excluded"); cat(paste(names(p), p, sep = "=", collapse = "|"), "\n")
+q <- pairs("database_specific_results"); cat(paste(names(q), q, sep = "=", collapse = "|"), "\n")
+"""
+
+
+def test_csv_reads_in_r_as_prisma2020_reads_it(tmp_path: Path) -> None:
+    """R's read.csv + grep on the data column (how PRISMA_data() finds rows) gives back our numbers."""
+    import shutil
+    import subprocess
+
+    rscript = shutil.which("Rscript")
+    if rscript is None:
+        pytest.skip("Rscript not installed: R check of the PRISMA2020 CSV skipped")
+    data = _data()
+    path = tmp_path / "PRISMA.csv"
+    path.write_text(render_csv(data), encoding="utf-8")
+    script = tmp_path / "check.R"
+    script.write_text(R_CHECK, encoding="utf-8")
+    proc = subprocess.run([rscript, str(script), str(path)], capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].split() == [str(data["database_results"]), str(data["records_screened"]),
+                                str(data["total_studies"]), str(data["new_reports"])]
+    assert lines[1].strip() == "Wrong population adults=2"
+    assert lines[2].strip() == "PubMed=10|Embase - Ovid=8"

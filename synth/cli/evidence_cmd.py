@@ -1,22 +1,73 @@
-"""`synth evidence`: the evidence-maturity report, outcome by outcome.
-
-Not built yet: issue 9 fills this group in. Until then it says so and exits 1, never pretending to work.
-"""
+"""`synth evidence`: the evidence-maturity report, outcome by outcome, and for the whole review."""
 
 from __future__ import annotations
 
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
-from synth.errors import NotYetAvailable
+from synth.cli.context import get
+from synth.cli.output import info
 
-HELP = "The evidence-maturity report, outcome by outcome. (Not available yet: issue 9.)\n\nExample: synth evidence --format html -o out/"
+HELP = ("The evidence-maturity report: per outcome, studies, participants, designs, risk of bias, pooled effect with "
+        "CI and prediction interval, power, information size, cumulative analysis and GRADE-style certainty with "
+        "every downgrade's rule and numbers; then the evidence-gap map and a plain-language conclusion.\n\n"
+        "Example: synth evidence --format html -o out/")
+
+
+class EvidenceFormat(StrEnum):
+    html = "html"
+    md = "md"
+    json = "json"
+
+
+FILE_NAMES = {"html": "report.html", "md": "report.md", "json": "evidence.json"}
 
 
 def register(app: typer.Typer) -> None:
     group = typer.Typer(help=HELP, invoke_without_command=True)
 
     @group.callback()
-    def evidence(ctx: typer.Context) -> None:
-        raise NotYetAvailable("`synth evidence` is not available yet (issue #9). Nothing was changed.")
+    def evidence(
+        ctx: typer.Context,
+        fmt: Annotated[EvidenceFormat, typer.Option("--format", help="html (self-contained, figures embedded), md or json.")]
+        = EvidenceFormat.html,
+        out_dir: Annotated[Path | None, typer.Option("-o", "--output", help="Write report.html / report.md / "
+                                                     "evidence.json into this folder instead of stdout.")] = None,
+        prisma: Annotated[bool, typer.Option("--prisma/--no-prisma", help="Include the PRISMA flow from the store.")]
+        = True,
+    ) -> None:
+        """Write the evidence-maturity report.
+
+        Example: synth evidence --format json -o out/partnership-outcomes
+        """
+        if ctx.invoked_subcommand is not None:
+            return
+        from synth.evidence import evidence_from_workspace
+        from synth.report.render import to_html, to_markdown
+
+        c = get(ctx)
+        info(f"Assessing {len(c.protocol.outcomes)} outcomes of {c.protocol_name} ...")
+        ev = evidence_from_workspace(c.workspace, c.protocol, c.protocol_name, store=c.store if prisma else None)
+        for note in ev.get("notes", []):
+            info(f"Note: {note}")
+        if fmt is EvidenceFormat.json:
+            import json
+
+            text = json.dumps(ev, indent=2, ensure_ascii=False, default=str) + "\n"
+        elif fmt is EvidenceFormat.md:
+            text = to_markdown(ev)
+        else:
+            text = to_html(ev)
+        if out_dir is None:
+            typer.echo(text, nl=False)
+            return
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path = out_dir / FILE_NAMES[fmt.value]
+        path.write_text(text, encoding="utf-8")
+        info(f"Wrote {path}")
+        info(ev["conclusion"]["text"])
 
     app.add_typer(group, name="evidence")

@@ -1,22 +1,431 @@
-"""`synth extract`: extraction forms, double extraction and risk of bias.
+"""`synth extract`: extraction forms, validation, double extraction, reconciliation, risk of bias, tables.
 
-Not built yet: issue 8 fills this group in. Until then it says so and exits 1, never pretending to work.
+The files in ``extractions/<protocol>/`` are the record of truth (see docs/extraction.md); these commands
+write, check, compare and tabulate them. Nothing is overwritten without the reviewer's confirmation.
 """
 
 from __future__ import annotations
 
+import os
+import shlex
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
 import typer
 
-from synth.errors import NotYetAvailable
+from synth.cli.context import Context, get
+from synth.cli.output import FORMAT_HELP, Format, emit, emit_json, info
+from synth.errors import InputError
 
-HELP = "Extraction forms, double extraction and risk of bias. (Not available yet: issue 8.)\n\nExample: synth extract check"
+if TYPE_CHECKING:
+    from synth.extraction.files import ExtractionFile
+    from synth.extraction.problems import Problem
+
+HELP = "Extraction forms, double extraction, risk of bias and the analysis table.\n\nExample: synth extract check"
+
+ReviewerOpt = Annotated[
+    str | None,
+    typer.Option("--reviewer", "-r", help="Reviewer id (default: $SYNTH_REVIEWER; none = the reconciled file)."),
+]
+
+
+def _reviewer(value: str | None) -> str | None:
+    from synth.extraction.files import check_id
+
+    name = value or os.environ.get("SYNTH_REVIEWER") or None
+    return check_id(name, "reviewer") if name else None
+
+
+def _folder(c: Context) -> Path:
+    return c.workspace.extractions_dir(c.protocol_name)
+
+
+def _path_for(c: Context, study: str, reviewer: str | None) -> Path:
+    from synth.extraction.files import reconciled_path, reviewer_path
+
+    folder = _folder(c)
+    return reviewer_path(folder, study, reviewer) if reviewer else reconciled_path(folder, study)
+
+
+def _log(c: Context, action: str, study: str, path: Path, actor: str | None, **extra: Any) -> None:
+    from synth.store.events import EventKind, append
+
+    with c.store.begin() as conn:
+        append(conn, EventKind.EXTRACTION, {"action": action, "study": study, "file": path.name, **extra},
+               actor=actor or "", subject=study)
+
+
+def _confirm_overwrite(path: Path, yes: bool) -> None:
+    if path.exists() and not yes and not typer.confirm(f"{path} exists. Overwrite it?", default=False):
+        raise InputError(f"{path} exists and was not overwritten. Nothing was changed.")
+
+
+def _citation_from_records(c: Context, ids: list[int]) -> dict[str, Any]:
+    from synth.store.records import iter_records
+
+    with c.store.connect() as conn:
+        found = dict(iter_records(conn, ids))
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise InputError(f"no record with id {', '.join(map(str, missing))} in the store. "
+                         "List records with `synth records list` and pass existing ids to --record.")
+    main = found[ids[0]]
+    first = main.authors[0].family or main.authors[0].corporate if main.authors else ""
+    citation: dict[str, Any] = {"label": f"{first} {main.year or ''}".strip()}
+    for key, value in (("first_author", first), ("year", main.year), ("title", main.title),
+                       ("journal", main.journal), ("doi", main.doi), ("pmid", main.pmid)):
+        if value:
+            citation[key] = value
+    citation["records"] = ids
+    return citation
+
+
+def _problems_out(c: Context, problems: list[Problem], fmt: Format) -> None:
+    root = f"{c.workspace.root}{os.sep}"
+    rows = [{**p.as_dict(), "file": p.file.replace(root, "")} for p in problems]
+    if fmt is Format.table:  # one folder: the file name is enough on a terminal
+        rows = [{**r, "file": ", ".join(Path(f).name for f in r["file"].split(", "))} for r in rows]
+    emit(fmt, rows, ["file", "path", "message", "fix"], title="Extraction problems", json_data=rows)
+
+
+def _load(c: Context) -> tuple[list[ExtractionFile], list[Problem]]:
+    from synth.extraction.files import load_folder
+
+    return load_folder(_folder(c))
+
+
+def _study_files(c: Context, study: str) -> list[ExtractionFile]:
+    from synth.extraction.files import by_study, check_id
+
+    check_id(study, "study")
+    files, problems = _load(c)
+    bad = [p for p in problems if Path(p.file).name.split(".")[0] == study]
+    if bad:
+        raise InputError(str(bad[0]))
+    found = by_study(files).get(study, [])
+    if not found:
+        raise InputError(f"no extraction files for study '{study}' in {_folder(c)}. "
+                         f"Create one with `synth extract new {study} --reviewer NAME`.")
+    return found
 
 
 def register(app: typer.Typer) -> None:
-    group = typer.Typer(help=HELP, invoke_without_command=True)
+    group = typer.Typer(help=HELP, no_args_is_help=True)
 
-    @group.callback()
-    def extract(ctx: typer.Context) -> None:
-        raise NotYetAvailable("`synth extract` is not available yet (issue #8). Nothing was changed.")
+    @group.command("new")
+    def new(
+        ctx: typer.Context,
+        study: Annotated[str, typer.Argument(help="Study id: lower-case letters, digits, '-', e.g. smith-2019.")],
+        reviewer: ReviewerOpt = None,
+        record: Annotated[list[int] | None, typer.Option("--record", help="Record id of a report of this study (repeatable; the first is the main report).")] = None,
+        interactive: Annotated[bool, typer.Option("--interactive", "-i", help="Answer the form at prompts instead of editing a template.")] = False,
+        yes: Annotated[bool, typer.Option("--yes", "-y", help="Overwrite an existing file without asking.")] = False,
+    ) -> None:
+        """Write an extraction template for STUDY, prefilled from its records.
+
+        Example: synth extract new smith-2019 --reviewer alice --record 12
+        """
+        from synth.extraction.files import dumps, write_text
+        from synth.extraction.forms import prompt_characteristics, prompt_outcomes, template
+
+        c = get(ctx)
+        name = _reviewer(reviewer)
+        path = _path_for(c, study, name)
+        _confirm_overwrite(path, yes)
+        citation = _citation_from_records(c, record) if record else {}
+        text = template(c.protocol, c.protocol_name, study, name, citation)
+        if interactive:
+            import datetime as dt
+
+            def ask(question: str, default: str) -> str:
+                return str(typer.prompt(question, default=default, show_default=False))
+
+            if not citation.get("label"):
+                citation["label"] = ask("Study label (first author and year, e.g. Smith 2019)", "")
+            chars = prompt_characteristics(c.protocol, ask)
+            rows = prompt_outcomes(c.protocol, ask)
+            data = {"schema_version": 1, "study": study, "protocol": c.protocol_name, "reviewer": name or "consensus",
+                    "status": "draft", "updated": dt.date.today(), "citation": citation,
+                    "characteristics": chars, "outcomes": rows}
+            text = dumps(data)
+        write_text(path, text, overwrite=True)
+        _log(c, "new", study, path, name)
+        info(f"Wrote {path}. Fill it in with `synth extract edit {study}`, then run `synth extract check`.")
+
+    @group.command("edit")
+    def edit(
+        ctx: typer.Context,
+        study: Annotated[str, typer.Argument(help="Study id.")],
+        reviewer: ReviewerOpt = None,
+    ) -> None:
+        """Open STUDY's file in $VISUAL/$EDITOR and validate it on save (re-open until it is clean or you stop).
+
+        Example: synth extract edit smith-2019 --reviewer alice
+        """
+        from synth.extraction.files import read_file
+        from synth.extraction.validate import validate_file
+
+        c = get(ctx)
+        editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
+        if not editor:
+            raise InputError("no editor configured: set $EDITOR (e.g. `export EDITOR=nano`) and run again.")
+        path = _path_for(c, study, _reviewer(reviewer))
+        if not path.exists():
+            raise InputError(f"{path} does not exist. Create it with `synth extract new {study}`.")
+        while True:
+            result = subprocess.run([*shlex.split(editor), str(path)], check=False)
+            if result.returncode != 0:
+                raise InputError(f"the editor '{editor}' exited with code {result.returncode}; the file is as saved.")
+            try:
+                problems = validate_file(read_file(path), c.protocol, c.protocol_name)
+            except InputError as exc:
+                problems_text = [str(exc)]
+            else:
+                problems_text = [str(p) for p in problems]
+            if not problems_text:
+                info(f"{path}: no problems.")
+                return
+            for line in problems_text:
+                info(line)
+            if not typer.confirm(f"{len(problems_text)} problem(s). Edit again?", default=True):
+                raise typer.Exit(1)
+
+    @group.command("status")
+    def status(
+        ctx: typer.Context,
+        fmt: Annotated[Format, typer.Option("--format", "-f", help=FORMAT_HELP)] = Format.table,
+    ) -> None:
+        """Where each study stands: reviewer files, reconciled file, outcome rows, assessments, problems.
+
+        Example: synth extract status
+        """
+        from synth.extraction.files import by_study
+        from synth.extraction.validate import validate_files
+
+        c = get(ctx)
+        files, unreadable = _load(c)
+        problems = validate_files(files, c.protocol, c.protocol_name) + unreadable
+        count: dict[str, int] = {}
+        for p in problems:
+            study = Path(p.file.split(", ")[0]).name.split(".")[0]
+            count[study] = count.get(study, 0) + 1
+        rows = []
+        for study, fs in by_study(files).items():
+            main = next((f for f in fs if f.reconciled), None)
+            rows.append({
+                "study": study,
+                "reviewers": ", ".join(str(f.reviewer) for f in fs if not f.reconciled),
+                "reconciled": main is not None,
+                "outcome_rows": len(main.data.get("outcomes", []) or []) if main else None,
+                "rob": len(main.data.get("rob", []) or []) if main else None,
+                "problems": count.get(study, 0),
+            })
+        emit(fmt, rows, ["study", "reviewers", "reconciled", "outcome_rows", "rob", "problems"], title="Extraction status")
+        done = sum(1 for r in rows if r["reconciled"])
+        info(f"{len(rows)} stud(ies), {done} reconciled, {len(problems)} problem(s).")
+
+    @group.command("check")
+    def check(
+        ctx: typer.Context,
+        fmt: Annotated[Format, typer.Option("--format", "-f", help=FORMAT_HELP)] = Format.table,
+    ) -> None:
+        """Validate every extraction file against the protocol; list every problem (exit 1 if any).
+
+        Example: synth extract check --format json
+        """
+        from synth.extraction.validate import validate_files
+
+        c = get(ctx)
+        files, problems = _load(c)
+        problems += validate_files(files, c.protocol, c.protocol_name)
+        included = _included_studies(c)
+        if included is not None:
+            from synth.extraction.validate import check_included
+
+            problems += check_included(files, included)
+        if fmt is Format.json or problems:
+            _problems_out(c, problems, fmt)
+        info(f"{len(files)} file(s) checked in {_folder(c)}: {len(problems)} problem(s).")
+        if problems:
+            raise typer.Exit(1)
+
+    @group.command("compare")
+    def compare_cmd(
+        ctx: typer.Context,
+        study: Annotated[str | None, typer.Argument(help="Study id (default: every study with two reviewer files).")] = None,
+        rel_tol: Annotated[float, typer.Option("--rel-tol", help="Relative tolerance for numbers.")] = 1e-3,
+        abs_tol: Annotated[float, typer.Option("--abs-tol", help="Absolute tolerance for numbers.")] = 1e-9,
+        show_all: Annotated[bool, typer.Option("--all", help="List agreeing fields too.")] = False,
+        fmt: Annotated[Format, typer.Option("--format", "-f", help=FORMAT_HELP)] = Format.table,
+    ) -> None:
+        """Field-by-field discrepancies between two reviewers, and agreement per field type.
+
+        Example: synth extract compare smith-2019
+        """
+        from synth.extraction.compare import agreement, compare, methods_text
+        from synth.extraction.files import by_study
+
+        c = get(ctx)
+        if study:
+            groups = {study: _study_files(c, study)}
+        else:
+            files, _ = _load(c)
+            groups = by_study(files)
+        items, pairs = [], []
+        for sid, fs in groups.items():
+            reviewers = [f for f in fs if not f.reconciled]
+            if len(reviewers) < 2:
+                if study:
+                    raise InputError(f"study '{sid}' has {len(reviewers)} reviewer file(s); comparing needs two "
+                                     f"({sid}.<reviewer>.toml). Create the second with `synth extract new {sid} --reviewer NAME`.")
+                continue
+            a, b = reviewers[:2]
+            if len(reviewers) > 2:
+                info(f"{sid}: comparing {a.reviewer} and {b.reviewer}; not compared: "
+                     f"{', '.join(str(f.reviewer) for f in reviewers[2:])}.")
+            pairs.append({"study": sid, "a": a.reviewer, "b": b.reviewer})
+            items += compare(sid, a.data, b.data, c.protocol, rel_tol, abs_tol)
+        if not pairs:
+            raise InputError("no study has two reviewer files to compare. Name them <study>.<reviewer>.toml.")
+        shown = [i.as_dict() for i in items if show_all or not i.agree]
+        stats = agreement(items)
+        if fmt is Format.json:
+            emit_json({"pairs": pairs, "discrepancies": shown, "agreement": stats,
+                       "methods": methods_text(stats, len(pairs))})
+            return
+        emit(fmt, shown, ["study", "path", "kind", "a", "b", "agree"], title="Discrepancies (a = first reviewer, b = second)")
+        if fmt is Format.table:
+            emit(fmt, stats, ["field_type", "compared", "agreed", "percent", "kappa"], title="Agreement by field type")
+            info(methods_text(stats, len(pairs)))
+        info(f"{len(pairs)} pair(s) compared: {sum(not i.agree for i in items)} discrepancy(ies) in {len(items)} fields.")
+
+    @group.command("reconcile")
+    def reconcile_cmd(
+        ctx: typer.Context,
+        study: Annotated[str, typer.Argument(help="Study id.")],
+        yes: Annotated[bool, typer.Option("--yes", "-y", help="Overwrite an existing reconciled file without asking.")] = False,
+    ) -> None:
+        """Produce STUDY's reconciled file from two reviewers' files, asking about each discrepancy.
+
+        Example: synth extract reconcile smith-2019
+        """
+        from synth.extraction.files import dumps, read_file, reconciled_path, write_text
+        from synth.extraction.reconcile import reconcile
+        from synth.extraction.validate import validate_file
+
+        c = get(ctx)
+        reviewers = [f for f in _study_files(c, study) if not f.reconciled]
+        if len(reviewers) != 2:
+            raise InputError(f"study '{study}' has {len(reviewers)} reviewer file(s); reconciling needs exactly two. "
+                             "Move extra files aside or merge them first.")
+        path = reconciled_path(_folder(c), study)
+        _confirm_overwrite(path, yes)
+        merged, decisions = reconcile(reviewers[0], reviewers[1], c.protocol, lambda q: str(typer.prompt(q)))
+        write_text(path, f"# Reconciled from {reviewers[0].path.name} and {reviewers[1].path.name}.\n" + dumps(merged),
+                   overwrite=True)
+        _log(c, "reconcile", study, path, None, decisions=decisions)
+        for p in validate_file(read_file(path), c.protocol, c.protocol_name):
+            info(str(p))
+        info(f"Wrote {path} ({len(decisions)} discrepancy(ies) resolved).")
+
+    @group.command("rob")
+    def rob_cmd(
+        ctx: typer.Context,
+        study: Annotated[str, typer.Argument(help="Study id.")],
+        outcome: Annotated[str, typer.Option("--outcome", "-o", help="Outcome id the assessment is for ('*' = all).")] = "*",
+        timepoint: Annotated[str, typer.Option("--timepoint", help="Timepoint, if the result is specific to one.")] = "",
+        tool: Annotated[str | None, typer.Option("--tool", help="rob2, rob2-cluster, robins-i, mmat or epoc (default: the protocol's tool for the study design).")] = None,
+        effect: Annotated[str, typer.Option("--effect", help="RoB 2 effect of interest: assignment or adherence.")] = "assignment",
+        reviewer: ReviewerOpt = None,
+        yes: Annotated[bool, typer.Option("--yes", "-y", help="Replace an existing assessment without asking.")] = False,
+    ) -> None:
+        """Assess risk of bias: answer the signalling questions, confirm or override the suggested judgements.
+
+        Example: synth extract rob smith-2019 --outcome mortality --reviewer alice
+        """
+        from synth.extraction.files import read_file
+        from synth.extraction.robassess import assess, save_assessment
+
+        c = get(ctx)
+        name = _reviewer(reviewer)
+        path = _path_for(c, study, name)
+        f = read_file(path)
+        design = (f.data.get("characteristics") or {}).get("design")
+        chosen = tool or c.protocol.risk_of_bias.tools.get(str(design))
+        if not chosen:
+            raise InputError(f"the protocol names no risk-of-bias tool for design {design!r} of '{study}'. "
+                             "Pass --tool (rob2, rob2-cluster, robins-i, mmat, epoc).")
+        if outcome != "*" and outcome not in {o.id for o in c.protocol.outcomes}:
+            raise InputError(f"'{outcome}' is not an outcome id in the protocol. Use one of: "
+                             f"{', '.join(o.id for o in c.protocol.outcomes)}.")
+        entry = assess(chosen, outcome, timepoint, effect, lambda q: str(typer.prompt(q)), info, name or "")
+        save_assessment(f, entry, confirm=lambda q: yes or typer.confirm(q, default=False))
+        _log(c, "rob", study, path, name, tool=chosen, outcome=outcome)
+        info(f"Saved the {chosen} assessment for '{outcome}' in {path}.")
+
+    @group.command("robplot")
+    def robplot_cmd(
+        ctx: typer.Context,
+        output: Annotated[Path, typer.Option("--output", "-o", help="Plot file (.svg, .png or .pdf).")],
+        tool: Annotated[str, typer.Option("--tool", help="Which tool's assessments to plot.")] = "rob2",
+        outcome: Annotated[str | None, typer.Option("--outcome", help="Only assessments for this outcome.")] = None,
+    ) -> None:
+        """Traffic-light summary plot of the reconciled risk-of-bias judgements.
+
+        Example: synth extract robplot -o out/rob.svg
+        """
+        from synth.extraction.robplot import plot
+
+        c = get(ctx)
+        files, _ = _load(c)
+        info(f"Wrote {plot(files, output, tool, outcome)}.")
+
+    @group.command("table")
+    def table_cmd(
+        ctx: typer.Context,
+        outcome: Annotated[str | None, typer.Option("--outcome", help="Only this outcome id.")] = None,
+        fmt: Annotated[Format, typer.Option("--format", "-f", help=FORMAT_HELP)] = Format.csv,
+    ) -> None:
+        """The tidy table `synth meta` reads: one row per study, outcome and timepoint (reconciled files).
+
+        Example: synth extract table --outcome mortality --format csv
+        """
+        from synth.extraction.table import columns, tidy_rows
+
+        c = get(ctx)
+        files = _checked_reconciled(c)
+        if outcome is not None and outcome not in {o.id for o in c.protocol.outcomes}:
+            raise InputError(f"'{outcome}' is not an outcome id in the protocol. Use one of: "
+                             f"{', '.join(o.id for o in c.protocol.outcomes)}.")
+        rows = tidy_rows(files, c.protocol, outcome)
+        cols = columns(c.protocol)
+        if fmt is Format.table:
+            from synth.extraction.columns import DATA_COLUMNS
+
+            data_cols = [col for col in DATA_COLUMNS if any(r.get(col) is not None for r in rows)]
+            cols = ["study", "outcome", "timepoint", *data_cols, "rob_overall"]
+        emit(fmt, rows, cols, title="Extraction table")
+        info(f"{len(rows)} row(s) from {len({r['study'] for r in rows})} stud(ies).")
 
     app.add_typer(group, name="extract")
+
+
+def _checked_reconciled(c: Context) -> list[ExtractionFile]:
+    """The reconciled files, refusing to tabulate when any has a problem."""
+    from synth.extraction.validate import validate_files
+
+    files, problems = _load(c)
+    reconciled = [f for f in files if f.reconciled]
+    problems += validate_files(reconciled, c.protocol, c.protocol_name)
+    if problems:
+        raise InputError(f"{len(problems)} problem(s) in the extraction files, first: {problems[0]}. "
+                         "Run `synth extract check` for all of them and fix them first.")
+    return reconciled
+
+
+def _included_studies(c: Context) -> set[str] | None:
+    """Study ids included at full text, when screening can say; None when it cannot (check skipped)."""
+    from synth.extraction.screening_link import included_study_ids
+
+    return included_study_ids(c)

@@ -35,18 +35,26 @@ SUMMARY_COLUMNS = ["k", "measure", "method", "test", "estimate", "se", "ci_low",
                    "q_p", "pi_low", "pi_high"]
 
 
-def _opts(method: str, test: str, level: float, pi: str) -> Any:
+BackOpt = Annotated[str | None, typer.Option("--back", help="Natural-scale transform for GEN data: exp (log ratios), "
+                                              "tanh (Fisher z) or expit (logits).")]
+
+
+def _opts(method: str, test: str, level: float, pi: str, back: str | None = None) -> Any:
     from synth.meta.pooling import PoolOptions
 
-    o = PoolOptions(method=method.upper(), test=test.lower(), level=level, pi=pi.lower())
+    o = PoolOptions(method=method.upper(), test=test.lower(), level=level, pi=pi.lower(),
+                    back=back.lower() if back else None)
     o.validate()
     return o
 
 
-def _fmt(v: Any) -> str:
+def _fmt(v: Any, digits: int = 6) -> str:
+    """A cell for the human table (rich markup escaped, so labels like ``alloc[random]`` survive)."""
+    from rich.markup import escape
+
     if isinstance(v, float):
-        return "" if not math.isfinite(v) else f"{v:.6g}"
-    return "" if v is None else str(v)
+        return "" if not math.isfinite(v) else f"{v:.{digits}g}"
+    return "" if v is None else escape(str(v))
 
 
 def _warn(res: dict[str, Any], prefix: str = "") -> None:
@@ -63,19 +71,20 @@ def _flat(res: dict[str, Any]) -> dict[str, Any]:
         row[f"back_{key}"] = back.get(key)
     row["excluded"] = "; ".join(f"{e['study']}: {e['reason']}" for e in res.get("excluded", []))
     row["warnings"] = "; ".join(res.get("warnings", []))
+    row["methods"] = res.get("methods", "")
     return row
 
 
-def _read(data: Path) -> Any:
+def _read(data: Path, *text_columns: str | None) -> Any:
     from synth.meta.io import read_csv
 
-    return read_csv(data)
+    return read_csv(data, tuple(c for c in text_columns if c))
 
 
-def _frame_and_table(data: Path, measure: str | None) -> Any:
+def _frame_and_table(data: Path, measure: str | None, *text_columns: str | None) -> Any:
     from synth.meta.effects import compute_effects, ensure_k
 
-    table = compute_effects(_read(data), measure)
+    table = compute_effects(_read(data, *text_columns), measure)
     ensure_k(table)
     for e in table.excluded:
         info(f"Excluded: {e['study']}: {e['reason']}")
@@ -103,6 +112,8 @@ def register(app: typer.Typer) -> None:
         frame = table.frame
         rows = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}
                 for r in frame.to_dict(orient="records")]
+        if fmt is Format.table:
+            rows = [{k: _fmt(v) for k, v in r.items()} for r in rows]
         emit(fmt, rows, list(frame.columns), title=f"Effect sizes ({table.measure})")
 
     @group.command("pool")
@@ -115,6 +126,7 @@ def register(app: typer.Typer) -> None:
         pi: PiOpt = "default",
         by: Annotated[str | None, typer.Option("--by", help="Pool separately for each value of this column "
                                                 "(vectorised; thousands of analyses in one run).")] = None,
+        back: BackOpt = None,
         fmt: Annotated[Format, typer.Option("--format", help=FORMAT_HELP)] = Format.table,
     ) -> None:
         """Pool studies: summary effect, CI and test, tau^2 with Q-profile CI, I^2, H^2, Q, prediction interval.
@@ -123,19 +135,24 @@ def register(app: typer.Typer) -> None:
         """
         from synth.meta.analysis import pool_by, pool_effects
 
-        opts = _opts(method, test, level, pi)
+        opts = _opts(method, test, level, pi, back)
         if by:
-            results = pool_by(_read(data), by, measure, opts)
-            for r in results:
-                _warn(r, prefix=f"group {r['group']}: ")
+            results = pool_by(_read(data, by), by, measure, opts, with_studies=fmt is Format.json)
+            lines = [f"group {r['group']}: {w}" for r in results for w in r.get("warnings", [])]
+            lines += [f"group {r['group']}: excluded {e['study']}: {e['reason']}" for r in results
+                      for e in r.get("excluded", [])]
+            for line in lines[:20]:
+                info(f"Warning: {line}")
+            if len(lines) > 20:
+                info(f"Warning: ... and {len(lines) - 20} more (see the warnings/excluded fields of each group)")
             if fmt is Format.json:
                 emit_json(results)
             else:
                 rows = [{"group": r["group"], **_flat(r)} for r in results]
                 cols = ["group", *SUMMARY_COLUMNS, "back_estimate", "back_ci_low", "back_ci_high",
-                        "back_pi_low", "back_pi_high", "excluded", "warnings"]
+                        "back_pi_low", "back_pi_high", "excluded", "warnings", "methods"]
                 if fmt is Format.table:
-                    rows = [{c: _fmt(r.get(c)) for c in cols} for r in rows]
+                    rows = [{c: _fmt(r.get(c), 4) for c in cols} for r in rows]
                     cols = ["group", "k", "estimate", "ci_low", "ci_high", "p", "tau2", "i2", "pi_low", "pi_high"]
                 emit(fmt, rows, cols, title=f"Meta-analyses by {by}")
             return
@@ -220,14 +237,14 @@ def register(app: typer.Typer) -> None:
         """
         from synth.meta.subgroup import subgroup_analysis
 
-        table = _frame_and_table(data, measure)
+        table = _frame_and_table(data, measure, by)
         res = subgroup_analysis(table, by, _opts(method, test, level, "default"))
         for w in res.get("warnings", []):
             info(f"Warning: {w}")
         if fmt is Format.json:
             emit_json(res)
         else:
-            rows = [{"group": g["group"], **{c: _fmt(g.get(c)) for c in ("k", "estimate", "ci_low", "ci_high",
+            rows = [{"group": _fmt(g["group"]), **{c: _fmt(g.get(c)) for c in ("k", "estimate", "ci_low", "ci_high",
                                                                          "tau2", "i2")}} for g in res["subgroups"]]
             emit(fmt, rows, ["group", "k", "estimate", "ci_low", "ci_high", "tau2", "i2"], title=f"Subgroups by {by}")
             t = res["test_separate"]
@@ -274,6 +291,7 @@ def register(app: typer.Typer) -> None:
         level: LevelOpt = 95.0,
         pi: PiOpt = "default",
         by: Annotated[str | None, typer.Option("--by", help="Subgroup column (subgroup blocks).")] = None,
+        back: BackOpt = None,
     ) -> None:
         """Forest plot in the RevMan style (effects with CIs, weights, diamond, prediction interval, subgroups).
 
@@ -281,8 +299,8 @@ def register(app: typer.Typer) -> None:
         """
         from synth.meta.plots import forest_plot
 
-        table = _frame_and_table(data, measure)
-        forest_plot(table, output, _opts(method, test, level, pi), by=by)
+        table = _frame_and_table(data, measure, by)
+        forest_plot(table, output, _opts(method, test, level, pi, back), by=by)
         info(f"Wrote {output}")
 
     @group.command("funnel")

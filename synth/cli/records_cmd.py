@@ -1,22 +1,131 @@
-"""`synth records`: list, show and export the records in the store.
-
-Not built yet: issue 4 fills this group in. Until then it says so and exits 1, never pretending to work.
-"""
+"""`synth records`: list, show and export the records in the store."""
 
 from __future__ import annotations
 
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
 
-from synth.errors import NotYetAvailable
+from synth.cli.context import get
+from synth.cli.output import Format, emit, emit_json, info
+from synth.errors import InputError
 
-HELP = "List, show and export the records in the store. (Not available yet: issue 4.)\n\nExample: synth records list"
+HELP = ("List, show and export the records in the store (one row per deduplicated cluster unless "
+        "--include-duplicates).\n\nExample: synth records export --format ris --output included.ris")
+
+
+class ExportFormat(StrEnum):
+    csv = "csv"
+    ris = "ris"
+    bibtex = "bibtex"
+    json = "json"
+
+
+def _first_author(authors: str) -> str:
+    first = authors.split("; ")[0] if authors else ""
+    return first + (" et al." if "; " in authors else "")
 
 
 def register(app: typer.Typer) -> None:
-    group = typer.Typer(help=HELP, invoke_without_command=True)
+    group = typer.Typer(help=HELP, no_args_is_help=True)
 
-    @group.callback()
-    def records(ctx: typer.Context) -> None:
-        raise NotYetAvailable("`synth records` is not available yet (issue #4). Nothing was changed.")
+    @group.command("list")
+    def list_(
+        ctx: typer.Context,
+        fmt: Annotated[Format, typer.Option("--format", help="table, json or csv.")] = Format.table,
+        include_duplicates: Annotated[bool, typer.Option("--include-duplicates",
+                                                         help="All records, not only cluster representatives.")]
+        = False,
+        source: Annotated[str | None, typer.Option("--source", help="Only records from this source.")] = None,
+        limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most this many rows.")] = None,
+    ) -> None:
+        """List records: id, year, first author, title, source, DOI (json/csv: every field).
+
+        Example: synth records list --source Scopus --limit 20
+        """
+        from synth.records.export import record_row
+        from synth.store.records import iter_with_clusters
+
+        with get(ctx).store.connect() as conn:
+            rows = [record_row(*item) for item in iter_with_clusters(
+                conn, include_duplicates=include_duplicates, source=source, limit=limit)]
+        if fmt is Format.table:
+            table = [{"id": r["id"], "year": r["year"], "first author": _first_author(r["authors"]),
+                      "title": r["title"][:80], "source": r["source"], "doi": r["doi"]} for r in rows]
+            emit(fmt, table, ["id", "year", "first author", "title", "source", "doi"], title="Records")
+            info(f"{len(rows)} record(s)")
+        else:
+            emit(fmt, rows)
+
+    @group.command("show")
+    def show(
+        ctx: typer.Context,
+        record_id: Annotated[int, typer.Argument(help="synth record id (from `synth records list`).")],
+        fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
+    ) -> None:
+        """Show one record in full: every field, provenance and the raw record as imported.
+
+        Example: synth records show 12 --format json
+        """
+        from synth.store.records import get_record
+
+        with get(ctx).store.connect() as conn:
+            found = get_record(conn, record_id)
+        if found is None:
+            raise InputError(f"no record with id {record_id}. List ids with `synth records list`.")
+        record, extra = found
+        data: dict[str, Any] = {**extra, **record.to_dict()}
+        if fmt is Format.json:
+            emit_json(data)
+            return
+        for key, value in data.items():
+            if key == "raw":
+                continue
+            if key == "authors":
+                value = "; ".join(a.display() for a in record.authors)
+            elif key == "provenance":
+                value = ", ".join(f"{k}={v}" for k, v in value.items() if v not in (None, ""))
+            elif isinstance(value, list):
+                value = "; ".join(map(str, value))
+            typer.echo(f"{key}: {'' if value is None else value}")
+        typer.echo("raw:")
+        raw = record.raw
+        pairs = raw if isinstance(raw, list) else list(raw.items())
+        for tag, value in pairs:
+            typer.echo(f"  {tag}: {value}")
+
+    @group.command("export")
+    def export(
+        ctx: typer.Context,
+        fmt: Annotated[ExportFormat, typer.Option("--format", help="csv, ris, bibtex or json.")] = ExportFormat.csv,
+        output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")]
+        = None,
+        include_duplicates: Annotated[bool, typer.Option("--include-duplicates",
+                                                         help="All records, not only cluster representatives.")]
+        = False,
+        source: Annotated[str | None, typer.Option("--source", help="Only records from this source.")] = None,
+    ) -> None:
+        """Export records as CSV, RIS, BibTeX or JSON with synth's id, the record fields, source,
+        source_record_id, cluster and duplicate_of. The files re-import with `synth import`.
+
+        Example: synth records export --format csv --output records.csv
+        """
+        from synth.records.export import export_records
+        from synth.store.records import iter_with_clusters
+
+        with get(ctx).store.connect() as conn:
+            items = list(iter_with_clusters(conn, include_duplicates=include_duplicates, source=source))
+        text = export_records(items, fmt.value)
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            try:
+                output.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise InputError(f"cannot write {output}: {exc.strerror}. Check the folder exists and is writable.") from exc
+            info(f"wrote {len(items)} record(s) to {output}")
 
     app.add_typer(group, name="records")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 import typer
@@ -24,13 +25,11 @@ def register(app: typer.Typer) -> None:
         Example: synth run
         """
         from synth import pipeline
+        from synth.cli.progress import stage_progress
 
         c = context.get(ctx)
-        summary = pipeline.run(
-            c.workspace, c.protocol_path, c.db_url, offline=offline, on_stage=lambda s: info(f"[synth run] {s} ...")
-        )
+        with stage_progress(len(pipeline.STAGES), "synth run") as advance:
+            summary = pipeline.run(c.workspace, c.protocol_path, c.db_url, offline=offline, on_stage=advance)
         rows = [{"stage": r.stage, "status": r.status, "result": r.message} for r in summary.stages]
-        from dataclasses import asdict
-
         emit(fmt, rows, ["stage", "status", "result"], title=f"synth run: {summary.protocol}", json_data=asdict(summary))
         info(f"Wrote {summary.out_dir}/summary.json and summary.md")

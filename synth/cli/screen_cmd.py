@@ -1,22 +1,307 @@
-"""`synth screen`: screen records in the terminal, alone or in pairs, blinded.
-
-Not built yet: issue 7 fills this group in. Until then it says so and exits 1, never pretending to work.
-"""
+"""`synth screen`: screen records in the terminal, alone or in pairs, blinded; conflicts, agreement, import and
+export of decisions, status, full-text retrieval, stopping and simulation."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
 
-from synth.errors import NotYetAvailable
+from synth.cli.context import get
+from synth.cli.output import FORMAT_HELP, Format, emit, emit_json, info
+from synth.errors import InputError
 
-HELP = "Screen records in the terminal, alone or in pairs, blinded. (Not available yet: issue 7.)\n\nExample: synth screen --reviewer alice"
+HELP = (
+    "Screen records in the terminal, alone or in pairs, blinded. Without a subcommand, opens the interactive "
+    "screen.\n\nExample: synth screen --reviewer alice"
+)
+
+StageOpt = Annotated[str, typer.Option("--stage", "-s", help="title-abstract or full-text.")]
+ReviewerOpt = Annotated[
+    str | None, typer.Option("--reviewer", "-r", help="Your name as reviewer (default: $SYNTH_REVIEWER).")
+]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help=FORMAT_HELP)]
+
+
+def _reviewer(value: str | None, *, required: bool = True) -> str:
+    name = (value or os.environ.get("SYNTH_REVIEWER", "")).strip()
+    if not name and required:
+        raise InputError("no reviewer given. Pass --reviewer NAME or set SYNTH_REVIEWER.")
+    return name
+
+
+def _settings(ctx: typer.Context) -> Any:
+    from synth.screening.service import Settings
+
+    return Settings.from_protocol(get(ctx).protocol)
+
+
+def _stage(value: str) -> str:
+    from synth.screening.service import check_stage
+
+    return check_stage(value)
 
 
 def register(app: typer.Typer) -> None:
-    group = typer.Typer(help=HELP, invoke_without_command=True)
+    group = typer.Typer(help=HELP, invoke_without_command=True, no_args_is_help=False)
 
     @group.callback()
-    def screen(ctx: typer.Context) -> None:
-        raise NotYetAvailable("`synth screen` is not available yet (issue #7). Nothing was changed.")
+    def screen(
+        ctx: typer.Context,
+        stage: StageOpt = "title-abstract",
+        reviewer: ReviewerOpt = None,
+        model: Annotated[str, typer.Option("--model", help="Prioritisation model: svm, logistic or nb.")] = "svm",
+    ) -> None:
+        """Open the interactive screen (one record at a time, single keys; press ? for help).
+
+        Example: synth screen --stage title-abstract --reviewer alice
+        """
+        if ctx.invoked_subcommand is not None:
+            return
+        from synth.screening.tui import run_screen
+
+        run_screen(get(ctx).store, _settings(ctx), stage=_stage(stage), reviewer=_reviewer(reviewer), model=model)
+
+    @group.command("status")
+    def status_cmd(ctx: typer.Context, fmt: FormatOpt = Format.table) -> None:
+        """Per stage and reviewer: screened, included, excluded by reason, conflicts, remaining.
+
+        Example: synth screen status --format json
+        """
+        from synth.screening.service import status
+
+        data = status(get(ctx).store, _settings(ctx))
+        rows = []
+        for st in data:
+            rows.append({"stage": st["stage"], "reviewer": "(all)", "records": st["records"],
+                         "screened": st["records"] - st["pending"], "included": st["included"],
+                         "excluded": st["excluded"], "excluded_by_reason": st["excluded_by_reason"],
+                         "conflicts": st["conflicts"], "remaining": st["pending"]})
+            for r in st["reviewers"]:
+                rows.append({"stage": st["stage"], "records": st["records"], **r})
+        cols = ["stage", "reviewer", "records", "screened", "included", "excluded", "excluded_by_reason",
+                "conflicts", "remaining"]
+        emit(fmt, rows, cols, title="Screening status", json_data={"stages": data})
+
+    @group.command("conflicts")
+    def conflicts_cmd(ctx: typer.Context, stage: StageOpt = "title-abstract", fmt: FormatOpt = Format.table) -> None:
+        """List records on which reviewers disagree, with each decision and reason. Resolve them with
+        `synth screen resolve`.
+
+        Example: synth screen conflicts --stage title-abstract
+        """
+        from synth.screening.service import conflicts
+
+        data = conflicts(get(ctx).store, _settings(ctx), _stage(stage))
+        rows = [{"record": c["record"], "title": c["title"],
+                 "decisions": "; ".join(f"{d['reviewer']}: {d['decision']}" + (f" ({d['reason']})" if d["reason"] else "")
+                                        + (f" [{d['note']}]" if d["note"] else "") for d in c["decisions"])}
+                for c in data]
+        emit(fmt, rows, ["record", "title", "decisions"], title=f"Conflicts at {stage}: {len(rows)}",
+             json_data=data)
+        if fmt is Format.table and data:
+            info("Resolve one with: synth screen resolve RECORD include|exclude [--reason ID] --method consensus")
+
+    @group.command("resolve")
+    def resolve_cmd(
+        ctx: typer.Context,
+        record: Annotated[int, typer.Argument(help="Record id in conflict.")],
+        decision: Annotated[str, typer.Argument(help="include or exclude.")],
+        reason: Annotated[str | None, typer.Option("--reason", help="Exclusion reason (a criterion id).")] = None,
+        method: Annotated[str, typer.Option("--method", help="consensus or third-reviewer.")] = "consensus",
+        note: Annotated[str, typer.Option("--note", help="Why.")] = "",
+        stage: StageOpt = "title-abstract",
+        reviewer: ReviewerOpt = None,
+    ) -> None:
+        """Resolve a conflict by consensus or by a third reviewer.
+
+        Example: synth screen resolve 42 exclude --reason population --method consensus --reviewer carol
+        """
+        from synth.screening.service import resolve
+
+        who = _reviewer(reviewer)
+        resolve(get(ctx).store, _settings(ctx), record_id=record, stage=_stage(stage), decision=decision.lower(),
+                reason=reason, method=method, resolved_by=who, note=note)
+        info(f"Record {record} resolved at {stage}: {decision}{f' ({reason})' if reason else ''} by {method}.")
+
+    @group.command("agreement")
+    def agreement_cmd(ctx: typer.Context, stage: StageOpt = "title-abstract", fmt: FormatOpt = Format.table) -> None:
+        """Agreement per reviewer pair: percent, Cohen's kappa (95% CI), PABAK, Gwet's AC1, on decisions and
+        on exclusion reasons.
+
+        Example: synth screen agreement --stage title-abstract --format json
+        """
+        from synth.screening.service import agreement
+
+        data = agreement(get(ctx).store, _settings(ctx), _stage(stage))
+
+        def fmt_num(x: Any) -> str:
+            return "" if x is None else f"{x:.3f}"
+
+        rows = []
+        for pair in data:
+            for what in ("decisions", "reasons"):
+                a = pair[what]
+                ci = a["kappa_ci"]
+                rows.append({"reviewers": " & ".join(pair["reviewers"]), "on": what, "n": a["n"],
+                             "agreement": fmt_num(a["percent"]), "kappa": fmt_num(a["kappa"]),
+                             "kappa_95ci": f"{ci[0]:.3f} to {ci[1]:.3f}" if ci else "",
+                             "pabak": fmt_num(a["pabak"]), "ac1": fmt_num(a["ac1"])})
+        emit(fmt, rows, ["reviewers", "on", "n", "agreement", "kappa", "kappa_95ci", "pabak", "ac1"],
+             title=f"Agreement at {stage}", json_data={"stage": stage, "pairs": data})
+        if not data:
+            info(f"No two reviewers have screened the same records at {stage} yet.")
+
+    @group.command("import")
+    def import_cmd(
+        ctx: typer.Context,
+        path: Annotated[Path, typer.Argument(help="Decisions CSV: record, decision[, reason, note, reviewer, stage].")],
+        reviewer: ReviewerOpt = None,
+        stage: StageOpt = "title-abstract",
+    ) -> None:
+        """Import decisions made elsewhere. Every bad row is listed with its line; good rows are imported.
+
+        Example: synth screen import decisions.csv --reviewer alice --stage title-abstract
+        """
+        from synth.screening.service import import_decisions
+
+        report = import_decisions(get(ctx).store, _settings(ctx), path, reviewer=_reviewer(reviewer),
+                                  stage=_stage(stage))
+        info(f"Imported {report.imported} of {report.rows} decisions from {path}.")
+        if report.problems:
+            for line in report.problems:
+                info(f"  {line}")
+            raise InputError(
+                f"{len(report.problems)} of {report.rows} rows in {path} were not imported (listed above). "
+                "Fix those rows and import the file again; rows already imported are simply replaced."
+            )
+
+    @group.command("export")
+    def export_cmd(
+        ctx: typer.Context,
+        fmt: Annotated[str, typer.Option("--format", "-f", help="csv (one row per decision) or ris.")] = "csv",
+        stage: Annotated[str | None, typer.Option("--stage", "-s", help="Only this stage (RIS: default title-abstract).")] = None,
+        output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")] = None,
+    ) -> None:
+        """Export decisions with reasons: CSV (re-importable) or RIS with the decision in N1 as ASReview does.
+
+        Example: synth screen export --format ris --stage title-abstract -o screened.ris
+        """
+        from synth.screening import interop
+        from synth.screening.service import export_entries, export_rows
+
+        settings = _settings(ctx)
+        if fmt == "csv":
+            text = interop.export_csv(export_rows(get(ctx).store, settings, _stage(stage) if stage else None))
+        elif fmt == "ris":
+            text = interop.export_ris(export_entries(get(ctx).store, settings, _stage(stage or "title-abstract")))
+        else:
+            raise InputError(f"unknown export format '{fmt}'. Use csv or ris.")
+        if output is None:
+            typer.echo(text, nl=False)
+        else:
+            try:
+                output.write_text(text, encoding="utf-8")
+            except OSError as exc:
+                raise InputError(f"cannot write {output}: {exc.strerror}.") from exc
+            info(f"Wrote {output}.")
+
+    @group.command("retrieve")
+    def retrieve_cmd(
+        ctx: typer.Context,
+        record: Annotated[int | None, typer.Argument(help="Report (record id) to update; omit to list.")] = None,
+        status: Annotated[str | None, typer.Option("--status", help="sought, retrieved or not-retrieved.")] = None,
+        location: Annotated[str, typer.Option("--location", help="File path or URL of the full text.")] = "",
+        reason: Annotated[str, typer.Option("--reason", help="Why it could not be retrieved.")] = "",
+        link_to: Annotated[int | None, typer.Option("--study", help="Link this report to the study whose main report is this record.")] = None,
+        reviewer: ReviewerOpt = None,
+        fmt: FormatOpt = Format.table,
+    ) -> None:
+        """Full-text retrieval: list reports with status and open-access links, or set one report's status
+        (and link several reports to one study).
+
+        Example: synth screen retrieve 17 --status retrieved --location pdfs/smith2020.pdf
+        """
+        from synth.screening import service
+
+        store, settings = get(ctx).store, _settings(ctx)
+        who = _reviewer(reviewer, required=False)
+        if record is None:
+            rows = service.retrieval_list(store, settings)
+            emit(fmt, rows, ["record", "study", "status", "location", "reason", "oa_url", "title"],
+                 title="Full-text reports")
+            return
+        if status is None and link_to is None:
+            raise InputError("nothing to change: pass --status (sought, retrieved, not-retrieved) or --study ID.")
+        if status is not None:
+            service.set_retrieval(store, record, status=status, location=location, reason=reason, by=who)
+            info(f"Record {record}: {status}.")
+        if link_to is not None:
+            service.link_report(store, record, link_to, by=who)
+            info(f"Record {record} linked to the study of record {link_to}.")
+
+    @group.command("stop")
+    def stop_cmd(
+        ctx: typer.Context,
+        stage: StageOpt = "title-abstract",
+        reviewer: ReviewerOpt = None,
+        check: Annotated[bool, typer.Option("--check", help="Only show the stopping rules; record nothing.")] = False,
+        force: Annotated[bool, typer.Option("--force", help="Record a stop even though the rule says continue.")] = False,
+        fmt: FormatOpt = Format.table,
+    ) -> None:
+        """Record that screening stops, with the hypergeometric rule (Callaghan & Müller-Hansen 2020), its
+        parameters and result; unscreened records count as excluded by automation.
+
+        Example: synth screen stop --stage title-abstract --reviewer alice
+        """
+        from synth.screening import service
+
+        store, settings = get(ctx).store, _settings(ctx)
+        who = _reviewer(reviewer, required=False) or None
+        if check:
+            data = service.stopping_checks(store, settings, _stage(stage), who)
+            h, u = data["hypergeometric"], data["heuristic"]
+            rows = [{"rule": "hypergeometric", "stop": h["stop"], "detail": f"p = {h['p_value']:.4g}"},
+                    {"rule": "consecutive-excludes", "stop": u["stop"],
+                     "detail": f"{u['params']['current_run']} of {u['params']['run']}"}]
+            emit(fmt, rows, ["rule", "stop", "detail"], title=f"Stopping at {stage}", json_data=data)
+            return
+        data = service.record_stop(store, settings, _stage(stage), who, who or "", force=force)
+        if fmt is Format.json:
+            emit_json(data)
+        info(f"Stop recorded at {stage}: {data['result']['excluded_by_automation']} records left unscreened "
+             f"(excluded by automation), p = {data['result']['p_value']:.4g}.")
+
+    @group.command("simulate")
+    def simulate_cmd(
+        dataset: Annotated[Path, typer.Argument(help="Labelled CSV with title, abstract and a 0/1 label column.")],
+        label_column: Annotated[str, typer.Option("--label-column", help="The 0/1 label column.")] = "label_included",
+        seed: Annotated[int, typer.Option("--seed", help="Seed for the priors and the model.")] = 0,
+        prior_included: Annotated[int, typer.Option("--prior-included", min=1)] = 1,
+        prior_excluded: Annotated[int, typer.Option("--prior-excluded", min=1)] = 1,
+        model: Annotated[str, typer.Option("--model", help="svm, logistic or nb.")] = "svm",
+        fmt: Annotated[Format, typer.Option("--format", "-f", help="table or json.")] = Format.table,
+    ) -> None:
+        """Simulate prioritised screening on labelled data, as `asreview simulate` does: WSS@95, WSS@100,
+        RRF@10, loss and where the stopping rule would stop.
+
+        Example: synth screen simulate ADHD.csv --seed 1 --format json
+        """
+        from synth.screening.prioritise import MODELS
+        from synth.screening.simulate import load_dataset, simulate
+
+        if model not in MODELS:
+            raise InputError(f"unknown model '{model}'. Use one of: {', '.join(MODELS)}.")
+        result = simulate(load_dataset(dataset, label_column), seed=seed, prior_included=prior_included,
+                          prior_excluded=prior_excluded, model=model)
+        if fmt is Format.json:
+            emit_json(result)
+            return
+        stop = result["stopping"]
+        rows = [{"metric": k, "value": v} for k, v in result.items() if k != "stopping"]
+        rows += [{"metric": f"stopping.{k}", "value": v} for k, v in stop.items()]
+        emit(fmt, rows, ["metric", "value"], title=f"Simulation of {dataset.name}")
 
     app.add_typer(group, name="screen")

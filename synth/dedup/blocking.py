@@ -12,7 +12,7 @@ quadratic.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from synth.dedup.normalise import Prepared
 
@@ -21,31 +21,35 @@ WINDOW = 12
 _TITLE_KEY = 24
 
 
-def block_keys(p: Prepared) -> Iterable[tuple[str, ...]]:
-    """The blocking keys of one prepared record."""
+def block_keys(p: Prepared) -> list[str]:
+    """The blocking keys of one prepared record (kind and values joined by a unit separator)."""
+    keys: list[str] = []
     if p.doi:
-        yield ("doi", p.doi)
+        keys.append("doi\x1f" + p.doi)
     if p.pmid:
-        yield ("pmid", p.pmid)
+        keys.append("pmid\x1f" + p.pmid)
     if p.pmcid:
-        yield ("pmcid", p.pmcid)
+        keys.append("pmcid\x1f" + p.pmcid)
     if p.openalex_id:
-        yield ("oa", p.openalex_id)
+        keys.append("oa\x1f" + p.openalex_id)
     if not p.generic and len(p.title_key) >= 12:
-        yield ("t0", p.title_key[:_TITLE_KEY])
-        yield ("t1", p.title_key[-_TITLE_KEY:])
-        words = sorted({w for w in p.title.split() if len(w) > 3}, key=lambda w: (-len(w), w))[:3]
+        keys.append("t0\x1f" + p.title_key[:_TITLE_KEY])
+        keys.append("t1\x1f" + p.title_key[-_TITLE_KEY:])
+        # the three longest words, ties alphabetical (sort is stable, so reverse keeps alphabetical order)
+        words = sorted(sorted({w for w in p.title.split() if len(w) > 3}), key=len, reverse=True)[:3]
         if len(words) == 3:
-            yield ("tw", *sorted(words))
-    if p.first_page and p.first_author:
-        yield ("ap", p.first_author, p.first_page)
-    if p.first_page and p.volume:
-        yield ("vp", p.volume, p.first_page, str(p.year or ""))
+            keys.append("tw\x1f" + "\x1f".join(sorted(words)))
+    first_page = p.first_page
+    if first_page and p.authors:
+        keys.append(f"ap\x1f{p.authors[0]}\x1f{first_page}")
+    if first_page and p.volume:
+        keys.append(f"vp\x1f{p.volume}\x1f{first_page}\x1f{p.year or ''}")
+    return keys
 
 
 def candidate_pairs(prepared: Sequence[Prepared]) -> set[tuple[int, int]]:
     """Index pairs ``(i, j)``, ``i < j``, into ``prepared`` that share a blocking key."""
-    blocks: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    blocks: dict[str, list[int]] = defaultdict(list)
     for index, p in enumerate(prepared):
         for key in block_keys(p):
             blocks[key].append(index)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from synth.dedup.normalise import Prepared
 
 #: Above this many cross pairs a merge checks identifiers and years only (clusters that big are rare).
-_FULL_CHECK_LIMIT = 2500
+FULL_CHECK_LIMIT = 2500
 
 
 class ConstrainedUnionFind:
@@ -76,15 +76,25 @@ class Completeness:
 
 
 def completeness(p: Prepared, source_preference: Sequence[str] = ()) -> Completeness:
-    """The completeness of one record: abstract, DOI, pages, authors, volume, journal; source preference first."""
-    prefs = [s.lower() for s in source_preference]
+    """The completeness of one record: abstract, DOI, pages, authors, volume, journal; source preference first.
+
+    A preference matches a source by name, case-insensitively, exactly or as a part ("pubmed" matches
+    "PubMed" and "search_pubmed_2024"); earlier preferences rank higher.
+    """
     src = p.source.lower()
-    rank = len(prefs) - prefs.index(src) if src in prefs else 0
+    rank = 0
+    for i, pref in enumerate(source_preference):
+        name = pref.lower()
+        if name and (name == src or name in src):
+            rank = len(source_preference) - i
+            break
     return Completeness(rank, p.has_abstract, bool(p.doi), bool(p.first_page), len(p.authors), bool(p.volume),
                         bool(p.journal))
 
 
 def choose_representative(members: Sequence[Prepared], source_preference: Sequence[str] = ()) -> Prepared:
     """The most complete record (source preference first); ties go to the first in content order."""
+    if len(members) == 1:
+        return members[0]
     ranked = sorted(members, key=lambda p: p.sort_key)
     return max(ranked, key=lambda p: completeness(p, source_preference).as_tuple())

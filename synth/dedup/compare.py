@@ -83,11 +83,17 @@ def author_agreement(a: Prepared, b: Prepared) -> float | None:
     xs, ys = a.authors[:10], b.authors[:10]
     if len(xs) > len(ys):
         xs, ys = ys, xs
-    found = sum(1 for x in xs if any(_name_match(x, y) for y in ys))
+    exact = set(ys)
+    found = sum(1 for x in xs if x in exact or any(_name_match(x, y) for y in ys))
     share = found / len(xs)
     if _name_match(a.authors[0], b.authors[0]):
         return share
     return share if len(xs) >= 3 and share >= 0.75 else 0.0
+
+
+def _multi_page(p: Prepared) -> bool:
+    """The first page range spans more than one page (one page can hold several letters or abstracts)."""
+    return bool(p.pages.ranges) and p.pages.ranges[0][1] > p.pages.ranges[0][0]
 
 
 def _eq(x: object, y: object) -> bool | None:
@@ -132,18 +138,28 @@ def compare(a: Prepared, b: Prepared, policy: Policy) -> Comparison:
     place_agrees = bool(place) and all(place)
     place_both = same_volume is True and same_page is True
     truncated = truncated_title(a, b)
+    # Journals that disagree are not proof of anything (abbreviations, translations), but then the volume and
+    # first page must both agree: a republication in another journal ("ACP Journal Club") is another record.
+    venue_ok = journal is not False or place_both
 
     rule = ""
-    if title >= 0.97 and authors_ok and (same_year is not False or place_agrees):
-        rule = "title >= 0.97, authors agree, same year or same volume/page"
-    elif title >= 0.9 and authors_strong and same_year is not False and place_agrees:
+    if title >= 0.97 and authors_ok and (same_year is not False or place_agrees) and venue_ok:
+        rule = "title >= 0.97, authors agree, same year or same volume/page, journal agrees or same place"
+    elif title >= 0.9 and authors_strong and same_year is not False and place_agrees and venue_ok:
         rule = "title >= 0.90, authors agree, same year, same volume/page"
-    elif truncated and authors_strong and same_year is not False and place_agrees:
+    elif (title >= 0.97 and authors_strong and same_year is True and a.conference and b.conference
+          ):
+        rule = "conference papers: title >= 0.97, authors agree, same year (venue names vary)"
+    elif truncated and authors_strong and same_year is not False and place_agrees and venue_ok:
         rule = "truncated title, authors agree, same year, same volume/page"
     elif title >= 0.95 and same_year is True and place_both and journal is True:
         rule = "title >= 0.95, same journal, year, volume and first page"
     elif title >= 0.7 and authors_strong and same_year is True and place_both and journal is not False:
         rule = "title >= 0.70, authors agree, same year, volume and first page"
+    elif (title >= 0.4 and authors_strong and min(len(a.authors), len(b.authors)) >= 2 and same_year is True
+          and place_both and journal is True and not (a.conference or b.conference)
+          and _multi_page(a) and _multi_page(b)):
+        rule = "same authors, journal, year, volume and first page of a multi-page article (translated title)"
     if rule:
         return Comparison(a.key, b.key, Decision.match, rule, title, sims)
 

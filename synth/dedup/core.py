@@ -8,12 +8,12 @@ first and every tie is broken by content.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from synth.dedup.blocking import candidate_pairs
-from synth.dedup.cluster import ConstrainedUnionFind, _FULL_CHECK_LIMIT, choose_representative
+from synth.dedup.cluster import FULL_CHECK_LIMIT, ConstrainedUnionFind, choose_representative
 from synth.dedup.compare import Comparison, Decision, compare
 from synth.dedup.normalise import Prepared, prepare
 from synth.dedup.vetoes import Policy, identifier_match, identifier_vetoes, vetoes
@@ -126,16 +126,14 @@ def deduplicate(
             forced.append((i, j, Comparison(comp.a, comp.b, Decision.match, "a person said same", 3.0,
                                             comp.similarities, comp.vetoes)))
 
-    def strength(c: Comparison) -> float:
-        return c.score
-
+    # strongest first: shared identifiers score 1 + title similarity, fuzzy rules their title similarity
     auto = [t for t in comparisons if t[2].decision is Decision.match and pair_key(t[2].a, t[2].b) not in human]
-    auto.sort(key=lambda t: (-strength(t[2]), t[0], t[1]))
+    auto.sort(key=lambda t: (-t[2].score, t[0], t[1]))
 
     uf = ConstrainedUnionFind(len(prepared), cannot)
 
     def compatible(xs: list[int], ys: list[int]) -> bool:
-        if len(xs) * len(ys) > _FULL_CHECK_LIMIT:
+        if len(xs) * len(ys) > FULL_CHECK_LIMIT:
             dois = {prepared[k].doi for k in xs + ys if prepared[k].doi}
             return len(dois) <= 1
         for x in xs:
@@ -170,6 +168,11 @@ def deduplicate(
 
     clusters: list[Cluster] = []
     for g in groups:
+        if len(g) == 1:
+            p = prepared[g[0]]
+            clusters.append(Cluster(id=p.key, members=[p.key], representative=p.key,
+                                    sources=[p.source] if p.source else []))
+            continue
         members = [prepared[k] for k in g]
         rep = choose_representative(members, policy.source_preference)
         keys = sorted(p.key for p in members)
@@ -187,8 +190,3 @@ def deduplicate(
     ]
     maybes.sort(key=lambda c: (-c.score, pair_key(c.a, c.b)))
     return DedupResult(clusters=clusters, maybe_pairs=maybes, compared=len(comparisons))
-
-
-def prepared_records(records: Sequence[tuple[int, Record]]) -> dict[int, Prepared]:
-    """``key -> Prepared`` for explaining a comparison outside a run."""
-    return {k: prepare(k, r) for k, r in records}

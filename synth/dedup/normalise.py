@@ -71,7 +71,7 @@ GENERIC_TITLES = frozenset(
 _NOTICE = re.compile(
     r"\b(?:errat(?:um|a)|corrigend(?:um|a)|correction(?:s)? (?:to|of|for)|retract(?:ion|ed)|"
     r"expression of concern|comment(?:s|ary)? (?:on|to)|reply to|response to|in reply|author s reply|"
-    r"authors reply|letter to the editor|re:)\b"
+    r"authors reply|letter to the editor|re:)\b|\breply$|\beditorial comment$"
 )
 _NOTICE_RAW = re.compile(r"^\s*(?:re\s*:|\[?(?:erratum|correction|retraction|comment)\b)", re.IGNORECASE)
 
@@ -83,7 +83,8 @@ _CONFERENCE_VENUE = re.compile(
     r"\b(?:conference|congress|proceedings|symposium|meeting|annual meeting|abstracts?|workshop|"
     r"colloquium|poster|supplement)\b"
 )
-_JOURNAL_STOP = frozenset({"the", "of", "and", "for", "in", "on", "a", "an", "de", "la", "le", "der", "und", "y"})
+_JOURNAL_STOP = frozenset({"the", "of", "and", "for", "in", "on", "a", "an", "de", "la", "le", "der", "und", "y", "d",
+                           "et", "du", "des", "di", "del", "della", "e", "i", "fur", "och"})
 _JOURNAL_DROP = re.compile(r"\[(?:electronic resource|internet)\]|\(online\)|\(print\)|electronic resource",
                            re.IGNORECASE)
 
@@ -93,16 +94,19 @@ def fold(text: str) -> str:
     """ASCII-fold, lower-case, replace every run of non-alphanumerics by one space, strip."""
     if not text:
         return ""
-    text = _HTML_TAG.sub(" ", text)
-    decomposed = unicodedata.normalize("NFKD", text)
-    ascii_text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    ascii_text = ascii_text.replace("ß", "ss").replace("æ", "ae").replace("ø", "o").replace("&", " and ")
-    return _NON_ALNUM.sub(" ", ascii_text.lower()).strip()
+    text = _HTML_TAG.sub(" ", text) if "<" in text else text
+    if not text.isascii():
+        decomposed = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+        text = text.replace("ß", "ss").replace("æ", "ae").replace("ø", "o")
+    return _NON_ALNUM.sub(" ", text.replace("&", " and ").lower()).strip()
 
 
 def strip_annotations(title: str) -> str:
     """The title without database annotations ("[Erratum appears in ...]", "[Review]", "[Chinese]") and
     without an erratum citation tail ("(vol 360, pg 542, 2009)")."""
+    if "[" not in title and "(" not in title:
+        return title.strip().strip('"').strip()
     text = _LANG_MARKER.sub(" ", title or "")
     text = _ANNOTATION.sub(" ", text)
     text = _ERRATUM_CITATION.sub(" ", text)
@@ -121,6 +125,8 @@ def normalise_title(title: str) -> str:
 
 def title_alternatives(title: str) -> tuple[str, ...]:
     """Normalised forms of a bilingual title ("[English] TO: original", "English; original", "<ORIGINAL>")."""
+    if ";" not in title and "<" not in title and "]" not in title:
+        return ()
     text = strip_annotations(title)
     parts = [p for p in _BILINGUAL.split(text) if p and len(p.strip(" []")) >= 20]
     if len(parts) < 2:
@@ -132,6 +138,7 @@ def title_alternatives(title: str) -> tuple[str, ...]:
 def title_numbers(title_norm: str) -> tuple[str, ...]:
     """Numbers in a title ("part ii", "phase 3", "hpv 16"): different numbers mean different works."""
     out: list[str] = []
+    title_norm = re.sub(r"\b(\d{1,3}) (\d{3})\b", r"\1\2", title_norm)
     for match in _TITLE_NUMBER.finditer(title_norm):
         out.append(match.group(1) or match.group(2))
     return tuple(out)
@@ -156,8 +163,8 @@ def is_notice(title: str, title_norm: str, publication_type: str) -> bool:
     ptype = publication_type.lower()
     if any(k in ptype for k in ("erratum", "retraction", "comment", "correction", "letter")):
         return True
-    bare = _ANNOTATION.sub(" ", title or "")
-    if _ERRATUM_CITATION.search(_LANG_MARKER.sub(" ", bare).strip().strip('"').strip()):
+    bare = _ANNOTATION.sub(" ", title) if "[" in title else title
+    if "(" in bare and _ERRATUM_CITATION.search(_LANG_MARKER.sub(" ", bare).strip().strip('"').strip()):
         return True
     return bool(_NOTICE.search(title_norm) or _NOTICE_RAW.search(bare))
 
@@ -180,6 +187,13 @@ def journal_tokens(journal: str) -> tuple[str, ...]:
 _PAGE_RANGE = re.compile(r"([a-z]*)\s*(\d+)(?:\s*(?:-|–|—|−|to|\.\.)\s*[a-z]*\s*(\d+))?")
 
 
+#: Page fields whose first page was lost: "Suppl-29", "t-8", or turned into a date by a spreadsheet ("01-Jun").
+_MANGLED_PAGES = re.compile(r"^[a-z]{2,}\s*[-–]|^[a-z]\s*[-–]|^\d{1,2}-(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\b")
+
+
+_SIMPLE_RANGE = re.compile(r"(\d{1,9})-(\d{1,9})")
+
+
 @dataclass(frozen=True, slots=True)
 class Pages:
     """Parsed page field: the ranges (first, last) in order, and whether it is an article locator (e123)."""
@@ -199,7 +213,15 @@ class Pages:
 def parse_pages(pages: str) -> Pages:
     """Page ranges from "221-8" (-> 221-228), "233-238+230-235", "230-5, 246-51", "e12724", "S78-S89"."""
     text = (pages or "").strip().lower()
-    if not text:
+    simple = _SIMPLE_RANGE.fullmatch(text)
+    if simple:
+        first_s, last_s = simple.group(1), simple.group(2)
+        if len(last_s) < len(first_s):
+            last_s = first_s[: len(first_s) - len(last_s)] + last_s
+        elif int(last_s) < int(first_s):
+            return Pages()
+        return Pages(((int(first_s), max(int(first_s), int(last_s))),), False)
+    if not text or _MANGLED_PAGES.search(text):
         return Pages()
     ranges: list[tuple[int, int]] = []
     locator = False
@@ -217,6 +239,8 @@ def parse_pages(pages: str) -> Pages:
         if last_s and len(last_s) <= 9:
             if len(last_s) < len(first_s):
                 last_s = first_s[: len(first_s) - len(last_s)] + last_s
+            elif int(last_s) < first:
+                return Pages()  # "2297-2108": an impossible range, a typo in one of the numbers
             last = max(first, int(last_s))
         ranges.append((first, last))
     return Pages(tuple(ranges), locator)
@@ -226,7 +250,8 @@ def pages_relation(a: Pages, b: Pages) -> bool | None:
     """True if the page fields share a first page, False if they are clearly different places, None if unknown.
 
     Unknown: either is empty; one is an article locator (e12724, c1804) and the other a page range; or the
-    ranges overlap without sharing a first page (a record giving only the last page, "569" vs "567-569").
+    ranges nest without sharing a first page (a record giving only the last page, "569" vs "567-569").
+    Ranges that merely touch ("542-544" vs "544-546") are neighbouring items: False.
     """
     if not a.ranges or not b.ranges:
         return None
@@ -236,7 +261,7 @@ def pages_relation(a: Pages, b: Pages) -> bool | None:
         return None
     for x in a.ranges:
         for y in b.ranges:
-            if x[0] <= y[1] and y[0] <= x[1]:
+            if (x[0] <= y[0] and y[1] <= x[1]) or (y[0] <= x[0] and x[1] <= y[1]):
                 return None
     return False
 

@@ -56,19 +56,27 @@ def bibliographic_conflicts(a: Prepared, b: Prepared) -> list[str]:
         out.append(f"different volumes ({a.volume} vs {b.volume})")
     if pages_relation(a.pages, b.pages) is False:
         out.append(f"different pages ({a.first_page} vs {b.first_page})")
-    if a.numbers and b.numbers and not (a.numbers <= b.numbers or b.numbers <= a.numbers):
+    same_place = bool(a.volume and a.volume == b.volume and pages_relation(a.pages, b.pages) is True)
+    if a.numbers and b.numbers and not (a.numbers <= b.numbers or b.numbers <= a.numbers) and not same_place:
         out.append(f"different numbers in the titles ({sorted(a.numbers)} vs {sorted(b.numbers)})")
     return out
 
 
 def same_venue(a: Prepared, b: Prepared) -> bool:
-    """Same journal (abbreviations allowed), same year, and no contradicting volume or pages: a meeting
-    abstract printed in a journal supplement and the same abstract indexed as a journal item."""
-    if journal_agreement(a.journal, b.journal) is not True or a.year != b.year:
+    """Same journal (abbreviations allowed) or the same volume and first page, same year, and no contradicting
+    volume or pages: a meeting abstract printed in a journal supplement and the same abstract indexed as a
+    journal item are one record, not a conference abstract and a later article."""
+    journal = journal_agreement(a.journal, b.journal)
+    if journal is False or a.year != b.year:
         return False
     if a.volume and b.volume and a.volume != b.volume:
         return False
-    return pages_relation(a.pages, b.pages) is not False
+    pages = pages_relation(a.pages, b.pages)
+    if pages is False:
+        return False
+    if journal is None:
+        return bool(a.volume and a.volume == b.volume and pages is True)
+    return True
 
 
 def kind_conflicts(a: Prepared, b: Prepared, policy: Policy) -> list[str]:

@@ -66,14 +66,28 @@ def reviewer_path(folder: Path, study: str, reviewer: str) -> Path:
     return folder / f"{check_id(study, 'study')}.{check_id(reviewer, 'reviewer')}.toml"
 
 
-def toml_error_position(exc: tomllib.TOMLDecodeError) -> tuple[int, int] | None:
-    """Line and column (1-based) of a TOML syntax error, parsed from the message on Python < 3.14."""
+def toml_error_position(exc: tomllib.TOMLDecodeError, text: str) -> tuple[int, int]:
+    """Line and column (1-based) of a TOML syntax error (parsed from the message on Python < 3.14)."""
     line = getattr(exc, "lineno", None)
     col = getattr(exc, "colno", None)
     if isinstance(line, int) and isinstance(col, int):
         return line, col
     match = _TOML_POS.search(str(exc))
-    return (int(match.group(1)), int(match.group(2))) if match else None
+    if match:
+        return int(match.group(1)), int(match.group(2))
+    lines = text.split("\n")
+    return len(lines), len(lines[-1]) + 1
+
+
+SYNTAX_FIX = ("Fix the syntax there (text needs quotes, tables are [name], outcome rows [[outcomes]]) "
+              "and save again")
+
+
+def syntax_problem(exc: tomllib.TOMLDecodeError, text: str) -> str:
+    """``TOML syntax error (line L, column C): reason`` for a decode error."""
+    line, col = toml_error_position(exc, text)
+    reason = re.sub(r"\s*\((at line \d+, column \d+|at end of document)\)", "", str(exc)).strip()
+    return f"TOML syntax error (line {line}, column {col}): {reason}"
 
 
 def parse_text(text: str, source: str) -> dict[str, Any]:
@@ -81,14 +95,8 @@ def parse_text(text: str, source: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        pos = toml_error_position(exc)
-        reason = _TOML_POS.sub("", str(exc)).strip()
-        where = f"{source}:{pos[0]}:{pos[1]}" if pos else source
-        line = f" (line {pos[0]}, column {pos[1]})" if pos else ""
-        raise InputError(
-            f"{where}: TOML syntax error{line}: {reason}. Fix the syntax there (strings need quotes, "
-            "tables [name], rows [[outcomes]]) and save again."
-        ) from None
+        line, col = toml_error_position(exc, text)
+        raise InputError(f"{source}:{line}:{col}: {syntax_problem(exc, text)}. {SYNTAX_FIX}.") from None
 
 
 def read_file(path: Path) -> ExtractionFile:
@@ -122,9 +130,16 @@ def load_folder(folder: Path) -> tuple[list[ExtractionFile], list[Problem]]:
             ))
             continue
         try:
-            files.append(read_file(path))
-        except InputError as exc:
-            problems.append(Problem(str(path), "", str(exc).split(": ", 1)[-1].rstrip("."), "See above"))
+            text = path.read_text(encoding="utf-8")
+            data = tomllib.loads(text)
+        except UnicodeDecodeError as exc:
+            problems.append(Problem(str(path), "", f"not UTF-8 text (byte {exc.start})", "Save the file as UTF-8"))
+            continue
+        except tomllib.TOMLDecodeError as exc:
+            problems.append(Problem(str(path), "", syntax_problem(exc, text), SYNTAX_FIX))
+            continue
+        study, reviewer = split_name(path)  # type: ignore[misc]
+        files.append(ExtractionFile(path, study, reviewer, data))
     return files, problems
 
 
@@ -137,14 +152,35 @@ def by_study(files: list[ExtractionFile]) -> dict[str, list[ExtractionFile]]:
 
 
 def dumps(data: dict[str, Any]) -> str:
-    """TOML text for an extraction dict (top-level keys, then tables in a fixed order)."""
+    """TOML text for an extraction dict: top-level keys, then tables in a fixed order, then the
+    ``[[outcomes]]`` and ``[[rob]]`` rows (always as arrays of tables, so more rows can be appended)."""
     import tomli_w
 
     order = ["schema_version", "study", "protocol", "reviewer", "status", "updated",
-             "citation", "characteristics", "source_data", "outcomes", "rob"]
-    ordered = {k: data[k] for k in order if k in data}
-    ordered.update({k: v for k, v in data.items() if k not in ordered})
-    return tomli_w.dumps(_drop_none(ordered), multiline_strings=True)
+             "citation", "characteristics", "source_data"]
+    clean = _drop_none(data)
+    rows = {k: clean.pop(k) for k in ("outcomes", "rob") if isinstance(clean.get(k), list)}
+    ordered = {k: clean[k] for k in order if k in clean}
+    ordered.update(clean)
+    parts = [tomli_w.dumps(ordered, multiline_strings=True)]
+    parts += [array_of_tables(name, items) for name, items in rows.items() if items]
+    return "\n".join(p.rstrip("\n") + "\n" for p in parts if p)
+
+
+def array_of_tables(name: str, items: list[dict[str, Any]]) -> str:
+    """``[[name]]`` blocks for ``items``; a row's sub-tables become ``[name.key]`` (tomli_w would inline
+    short rows, and an inline array cannot be extended later)."""
+    import tomli_w
+
+    blocks = []
+    for item in items:
+        scalars = {k: v for k, v in item.items() if not isinstance(v, dict)}
+        text = f"[[{name}]]\n" + tomli_w.dumps(scalars, multiline_strings=True)
+        for key, table in item.items():
+            if isinstance(table, dict):
+                text += f"\n[{name}.{key}]\n" + tomli_w.dumps(table, multiline_strings=True)
+        blocks.append(text)
+    return "\n".join(blocks)
 
 
 def _drop_none(value: Any) -> Any:

@@ -24,7 +24,7 @@ A reviewer's judgement always wins; when it differs from the algorithm's suggest
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 YES = frozenset({"Y", "PY"})
@@ -355,3 +355,40 @@ def suggest(tool: str, answers: Mapping[str, str], judgements: Mapping[str, str]
         if all(domains.values()):
             out["overall"] = overall_robins(domains)
     return out
+
+
+def _any(a: Mapping[str, str], qs: tuple[str, ...], values: frozenset[str]) -> bool:
+    return any(_a(a, q) in values for q in qs)
+
+
+_YES_NI = YES | {NI}
+_NO_NI = NO | {NI}
+
+#: When each conditional RoB 2 signalling question applies (the "If ... to ..." of the guidance).
+Rule = Callable[[Mapping[str, str]], bool]
+CONDITIONS: dict[str, dict[str, Rule]] = {
+    "assignment": {
+        "1b.2": lambda a: _a(a, "1b.1") in _NO_NI,
+        "2.3": lambda a: _any(a, ("2.1", "2.2"), _YES_NI),
+        "2.4": lambda a: _a(a, "2.3") in YES,
+        "2.5": lambda a: _a(a, "2.4") in _YES_NI,
+        "2.7": lambda a: _a(a, "2.6") in _NO_NI,
+        "3.2": lambda a: _a(a, "3.1") in _NO_NI,
+        "3.3": lambda a: _a(a, "3.2") in NO,
+        "3.4": lambda a: _a(a, "3.3") in _YES_NI,
+        "4.3": lambda a: _a(a, "4.1") in _NO_NI and _a(a, "4.2") in _NO_NI,
+        "4.4": lambda a: _a(a, "4.3") in _YES_NI,
+        "4.5": lambda a: _a(a, "4.4") in _YES_NI,
+    },
+}
+CONDITIONS["adherence"] = {
+    **{k: v for k, v in CONDITIONS["assignment"].items() if not k.startswith("2.")},
+    "2.3": lambda a: _any(a, ("2.1", "2.2"), _YES_NI),
+    "2.6": lambda a: _a(a, "2.3") in _NO_NI or _any(a, ("2.4", "2.5"), _YES_NI),
+}
+
+
+def applies(question: str, answers: Mapping[str, str], effect: str = "assignment") -> bool:
+    """Whether a RoB 2 signalling question applies given the earlier answers (otherwise it is NA)."""
+    rule = CONDITIONS.get(effect, CONDITIONS["assignment"]).get(question)
+    return True if rule is None else bool(rule(answers))

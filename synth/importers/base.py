@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from synth.importers.encoding import Decoded
 from synth.records.model import Record
 
-__all__ = ["Parser", "ParseContext", "Skipped"]
+__all__ = ["ParseContext", "Parser", "Skipped"]
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,9 @@ class Skipped:
         return {"record_number": self.record_number, "line": self.line, "reason": self.reason}
 
 
+MAX_WARNINGS = 50
+
+
 @dataclass
 class ParseContext:
     """Per-file settings and the warnings a parser collects while streaming."""
@@ -33,8 +36,19 @@ class ParseContext:
     warnings: list[str] = field(default_factory=list)
     detected_source: str = ""
 
+    more_warnings: int = 0
+
     def warn(self, message: str) -> None:
-        self.warnings.append(message)
+        """Keep the first :data:`MAX_WARNINGS` warnings; count the rest (a file without any ER would
+        otherwise give one warning per record)."""
+        if len(self.warnings) < MAX_WARNINGS:
+            self.warnings.append(message)
+        else:
+            self.more_warnings += 1
+
+    def all_warnings(self) -> list[str]:
+        extra = [f"... and {self.more_warnings} more warning(s) like these"] if self.more_warnings else []
+        return [*self.warnings, *extra]
 
 
 #: A parser turns decoded input into one item per record start seen: a Record, or a Skipped.

@@ -14,7 +14,15 @@ import re
 from collections.abc import Iterator
 
 from synth.importers.base import ParseContext, Skipped
-from synth.importers.common import clean, normalise_pmcid, normalise_pmid, parse_author, parse_year, split_issns, unique
+from synth.importers.common import (
+    clean,
+    normalise_pmcid,
+    normalise_pmid,
+    parse_author,
+    parse_year,
+    split_issns,
+    unique,
+)
 from synth.importers.encoding import Decoded
 from synth.importers.latex import latex_to_text
 from synth.importers.tagged import Tags, find_doi
@@ -30,6 +38,7 @@ _MONTHS = {m: str(i) for i, m in enumerate(
     ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1)}
 _NOT_RECORDS = {"comment", "preamble", "string"}
 _GROUPING = {"set", "xdata"}
+_BRACE_STOP = re.compile(r"[\\{}]|\n[ \t]*@")
 _KEY = re.compile(r"\s*([^,\s}\)=]*)\s*")
 _WORD = re.compile(r"[^\s,#}\)]+")
 _AND = re.compile(r"\s+and\s+", re.IGNORECASE)
@@ -52,20 +61,18 @@ def _value(text: str, pos: int, macros: dict[str, str]) -> tuple[str, int]:
         if ch == "{":
             depth, start = 1, pos + 1
             pos += 1
-            while depth and pos < n:
-                c = text[pos]
-                if c == "\\":
-                    pos += 2
-                    continue
+            while depth:
+                stop = _BRACE_STOP.search(text, pos)
+                if stop is None or stop.group(0)[0] == "\n":
+                    raise _Broken("unbalanced braces in a value")
+                c = stop.group(0)
+                pos = stop.end()
                 if c == "{":
                     depth += 1
                 elif c == "}":
                     depth -= 1
-                elif c == "@" and text[pos - 1] == "\n":
-                    raise _Broken("unbalanced braces in a value")
-                pos += 1
-            if depth:
-                raise _Broken("unbalanced braces in a value")
+                else:  # backslash: skip the escaped character
+                    pos += 1
             parts.append(text[start:pos - 1])
         elif ch == '"':
             depth, start = 0, pos + 1
@@ -141,13 +148,15 @@ def tokenize_bibtex(text: str, ctx: ParseContext) -> Iterator[tuple[int, int, st
     macros: dict[str, str] = {}
     pos, number = 0, 0
     n = len(text)
+    counted_to, line = 0, 1
     while pos < n:
         m = _ENTRY.search(text, pos)
         if not m:
             break
         kind = m.group(1).lower()
         close = "}" if m.group(2) == "{" else ")"
-        line = text.count("\n", 0, m.start()) + 1
+        line += text.count("\n", counted_to, m.start())
+        counted_to = m.start()
         if kind in _NOT_RECORDS:
             if kind == "string":
                 try:
@@ -245,7 +254,8 @@ def bibtex_record(kind: str, key: str, fields: list[tuple[str, str]]) -> Record:
     def text(*names: str) -> str:
         return clean(latex_to_text(tags.first(*names)))
 
-    keywords = [k for v in tags.all("keywords", "keyword", "mesh") for k in re.split(r"[;,]\s*|\n", latex_to_text(v))]
+    keywords = [k for v in tags.all("keywords", "keyword", "mesh")
+                for k in re.split(r";\s*|\n" if ";" in v else r",\s*|\n", latex_to_text(v))]
     pages = text("pages").replace("--", "-").replace(" - ", "-")
     return Record(
         title=text("title"),
@@ -259,10 +269,11 @@ def bibtex_record(kind: str, key: str, fields: list[tuple[str, str]]) -> Record:
         doi=find_doi(tags.all("doi", "url", "note")),
         pmid=normalise_pmid(tags.first("pmid")),
         pmcid=normalise_pmcid(tags.first("pmcid")),
+        openalex_id=tags.first("openalex") or None,
         issns=split_issns(tags.all("issn")),
         keywords=unique(keywords),
         language=text("language", "langid"),
         publication_type=kind,
-        url=clean(tags.first("url").split()[0] if tags.first("url") else ""),
+        url=clean(tags.first("url").split("\n", 1)[0]),
         raw=[("ENTRYTYPE", kind), ("ID", key), *fields],
     )

@@ -37,7 +37,7 @@ def clean(value: str | None) -> str:
     """Collapse runs of whitespace (line breaks included) to one space and strip the ends."""
     if not value:
         return ""
-    return _WS.sub(" ", value).strip()
+    return " ".join(value.split())
 
 
 def first(values: Iterable[str]) -> str:
@@ -63,6 +63,9 @@ def parse_year(value: str | None) -> int | None:
     """The first plausible four-digit year (1500-2199) in ``value`` (``2019//``, ``2019 Mar 3``, ``c2001``)."""
     if not value:
         return None
+    head = value[:4]
+    if head.isdigit() and (len(value) == 4 or not value[4].isdigit()) and "1500" <= head <= "2199":
+        return int(head)  # fast path: "2019", "2019//", "2019 Mar 3"
     match = _YEAR.search(value)
     return int(match.group(1)) if match else None
 
@@ -73,6 +76,9 @@ def split_issns(values: Iterable[str]) -> list[str]:
     ISBNs and other text are ignored here (they stay in the raw record)."""
     found: dict[str, None] = {}
     for value in values:
+        if len(value) == 9 and value[4] == "-" and value[:4].isdigit() and value[5:8].isdigit():
+            found[value.upper()] = None  # fast path: already "NNNN-NNNC"
+            continue
         for match in _ISSN.finditer(value or ""):
             digits = match.group(1).replace("-", "").upper()
             found[f"{digits[:4]}-{digits[4:]}"] = None
@@ -110,7 +116,9 @@ def parse_author(name: str, *, corporate: bool = False) -> Author | None:
     (``World Health Organization``, ``NICE Guideline Committee``) are kept whole as corporate authors;
     otherwise ``Given Family`` order is assumed.
     """
-    text = clean(name).strip(" ;,")
+    text = name.strip(" ;,")
+    if "  " in text or "\n" in text or "\t" in text:
+        text = " ".join(text.split())
     if not text:
         return None
     if corporate:
@@ -118,7 +126,7 @@ def parse_author(name: str, *, corporate: bool = False) -> Author | None:
     if "," in text:
         family, _, given = text.partition(",")
         family, given = family.strip(), given.strip().strip(",").strip()
-        if given and _CORPORATE_WORDS.search(family) and len(family.split()) > 2:
+        if given and family.count(" ") > 1 and _CORPORATE_WORDS.search(family):
             return Author(corporate=text)
         return Author(family=family, given=given) if family else Author(corporate=text)
     tokens = text.split()

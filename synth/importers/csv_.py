@@ -51,6 +51,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "doi": ("doi", "di"),
     "pmid": ("pmid", "pubmedid", "idspmid", "pm"),
     "pmcid": ("pmcid", "idspmcid"),
+    "openalex_id": ("openalexid", "idsopenalex"),
     "issn": ("issn", "issns", "isbnissn", "eissn", "sn", "ei"),
     "keywords": ("keywords", "authorkeywords", "indexkeywords", "meshterms", "keywordsdisplayname", "manualtags",
                  "automatictags", "emtreemedicalindexterms", "de", "id_wos", "mh"),
@@ -143,8 +144,10 @@ def parse_csv(src: Decoded, ctx: ParseContext) -> Iterator[Record | Skipped]:
         if not row:
             continue
         number += 1
-        if not any(cell.strip() for cell in row):
-            yield Skipped(number, start_line, "no content: every cell is empty")
+        id_col = columns.get("source_record_id")
+        if not any(cell.strip() for i, cell in enumerate(row) if i != id_col):
+            yield Skipped(number, start_line, "no content: every cell is empty" if id_col is None or not
+                          _cell(row, columns, "source_record_id") else "no content: only the id cell is filled")
             continue
         if len(row) > len(headers):
             ctx.warn(f"row {number} (line {start_line}) has {len(row)} cells for {len(headers)} columns; "
@@ -178,7 +181,7 @@ def _row_record(row: list[str], columns: dict[str, int]) -> Record:
         journal, year, volume, issue = cited.group(1), int(cited.group(2)), cited.group(3), cited.group(4) or ""
         pages = pages or cited.group(5) or ""
     sid = get("source_record_id")
-    openalex = sid.rsplit("/", 1)[-1] if "openalex.org/W" in sid else None
+    openalex = get("openalex_id").rsplit("/", 1)[-1] or (sid.rsplit("/", 1)[-1] if "openalex.org/W" in sid else None)
     return Record(
         title=clean(get("title")),
         abstract=clean(get("abstract")),
@@ -196,5 +199,5 @@ def _row_record(row: list[str], columns: dict[str, int]) -> Record:
         keywords=unique(keywords),
         language=get("language"),
         publication_type=get("publication_type"),
-        url=get("url").split()[0] if get("url") else "",
+        url=get("url").split("\n", 1)[0].strip(),
     )

@@ -9,7 +9,7 @@ __all__ = ["FORMATS", "detect_format"]
 #: Every format name ``--format`` accepts (besides ``auto``).
 FORMATS = (
     "ris", "nbib", "wos", "bibtex", "endnote-xml", "endnote-tagged", "csv", "pubmed-xml", "openalex-json",
-    "ovid", "proquest",
+    "ovid", "proquest", "synth-json",
 )
 
 _RIS = re.compile(r"^TY {1,2}- ?\S", re.MULTILINE)
@@ -25,7 +25,7 @@ def detect_format(head: str) -> str | None:
     text = head.lstrip("\ufeff \t\r\n")
     if not text:
         return None
-    if text.startswith("<"):
+    if text.startswith("<") and not re.match(r"<\d+>\s*\n", text):
         probe = text[:4000]
         if "<PubmedArticleSet" in probe or "<PubmedArticle" in probe or "<PubmedBookArticle" in probe:
             return "pubmed-xml"
@@ -33,6 +33,8 @@ def detect_format(head: str) -> str | None:
             return "endnote-xml"
         return None
     if text[0] in "[{":
+        if re.search(r'"provenance"\s*:', text[:50000]) and re.search(r'"authors"\s*:', text[:50000]):
+            return "synth-json"
         return "openalex-json" if re.search(r'"(?:abstract_inverted_index|openalex|authorships|display_name)"',
                                             text[:50000]) else None
     if "Report Information from ProQuest" in text[:2000]:
@@ -52,7 +54,8 @@ def detect_format(head: str) -> str | None:
         return "endnote-tagged"
     if _OVID.search(text):
         return "ovid"
-    if "," in first_line or ";" in first_line or "\t" in first_line:
+    delimiter = max(("\t", ";", ","), key=first_line.count)
+    if sum(1 for cell in first_line.split(delimiter) if cell.strip(' "')) >= 2:
         return "csv"
     return None
 

@@ -7,15 +7,17 @@ already imported (same SHA-256) adds nothing and says so.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import importlib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from synth.errors import InputError
-from synth.importers.base import Parser, ParseContext, Skipped
+from synth.importers.base import ParseContext, Parser, Skipped
 from synth.importers.detect import FORMATS, detect_format, guess_source
 from synth.importers.encoding import Decoded, decode_bytes
 from synth.records.model import Record
@@ -32,6 +34,7 @@ _PARSERS = {
     "csv": ("synth.importers.csv_", "parse_csv"),
     "pubmed-xml": ("synth.importers.xml_json", "parse_pubmed_file"),
     "openalex-json": ("synth.importers.xml_json", "parse_openalex_file"),
+    "synth-json": ("synth.importers.xml_json", "parse_synth_json"),
     "ovid": ("synth.importers.ovid", "parse_ovid"),
     "proquest": ("synth.importers.proquest", "parse_proquest"),
 }
@@ -98,6 +101,7 @@ def parse_file(path: Path, *, fmt: str = "auto", source: str | None = None,
     sha = hashlib.sha256(data).hexdigest()
     decoded = decode_bytes(data, name)
     head = decoded.data[decoded.offset:decoded.offset + 65536].decode(decoded.encoding, errors="ignore")
+    head = head.replace("\r\n", "\n").replace("\r", "\n")
     if fmt == "auto":
         detected = detect_format(head)
         if detected is None:
@@ -133,6 +137,25 @@ def _counting(parsed: ParsedFile, report: ImportReport) -> Iterator[Record]:
 def import_file(store: Any, path: Path, *, source: str | None = None, fmt: str = "auto", kind: str = "database",
                 column_map: dict[str, str] | None = None) -> ImportReport:
     """Import one file in one transaction (nothing is written if anything fails) and report on it."""
+    with _no_gc():
+        return _import(store, path, source=source, fmt=fmt, kind=kind, column_map=column_map)
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector during a bulk import (records hold no reference cycles, and
+    collections triggered by millions of small allocations cost 10-15% of import time); restored after."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _import(store: Any, path: Path, *, source: str | None, fmt: str, kind: str,
+            column_map: dict[str, str] | None) -> ImportReport:
     from synth.store import events, imports
     from synth.store.records import insert_records
 
@@ -157,7 +180,7 @@ def import_file(store: Any, path: Path, *, source: str | None = None, fmt: str =
                                   source=report.source, kind=kind)
         report.import_id = import_id
         result = insert_records(conn, _counting(parsed, report), import_id=import_id, source_kind=kind)
-        report.warnings = parsed.context.warnings
+        report.warnings = parsed.context.all_warnings()
         report.added = len(result.inserted_ids)
         report.already_in_store = result.already_known
         if report.records_found != report.imported + len(report.skipped):  # pragma: no cover - invariant

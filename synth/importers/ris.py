@@ -10,70 +10,227 @@ Record starts are ``TY`` lines; a tagged line outside a record also starts one (
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 from synth.importers.base import ParseContext, Skipped
-from synth.importers.common import clean, normalise_pmid, parse_author, parse_year, split_issns, unique
+from synth.importers.common import normalise_pmid, parse_author, parse_year, split_issns, unique
 from synth.importers.encoding import Decoded
 from synth.importers.tagged import Tags, find_doi, find_pmcid, find_pmid
 from synth.records.model import Provenance, Record
 
 __all__ = ["parse_ris", "ris_record"]
 
-_TAG = re.compile(r"^([A-Z][A-Z0-9]) {1,2}- ?(.*)$")
-_END = re.compile(r"^ER\s*(?:-.*)?$")
+_OPENALEX = re.compile(r"openalex\.org/(W\d+)")
 _NON_CONTENT = ("TY", "ER", "ID")
 
 
+#: Characters decoded and scanned at a time (memory stays flat for files of any size).
+CHUNK_CHARS = 1 << 23
+_TAGS = r"(?:[A-Z][A-Z0-9]|PMID|PMCID|PMC)"
+#: One tagged line plus any untagged lines after it (continuations, or junk after ER). ``ER`` may stand alone.
+_ITEM = re.compile(
+    rf"^({_TAGS})(?:[ \t]{{1,3}}-[ \t]?|(?<=ER)[ \t]*$)(.*(?:\n(?!{_TAGS}(?:[ \t]{{1,3}}-|(?<=ER)[ \t]*$)).*)*)",
+    re.MULTILINE,
+)
+
+
+_TY = re.compile(r"^TY[ \t]{1,3}-", re.MULTILINE)
+_ODD_TY = re.compile(r"\nTY(?:\t| (?! -)| {3})[ \t]*-")  # literal "\nTY" prefix: fast search
+#: A line start that is neither a tag line nor blank: a continuation line, junk, or a lone ``ER``.
+_CONT = re.compile(rf"\n(?!{_TAGS}[ \t]{{1,3}}-|[ \t]*(?:\n|$))")
+_FAST = re.compile(rf"\n({_TAGS})[ \t]{{1,3}}-[ \t]?([^\n]*)")
+
+
+def _starts(text: str) -> list[int]:
+    """Offsets of the ``TY`` lines in ``text`` (plain string search unless the file has odd TY spacing)."""
+    if _ODD_TY.search(text) or _ODD_TY.match("\n" + text[:8]):
+        return [m.start() for m in _TY.finditer(text)]
+    starts = [0] if text.startswith("TY  -") else []
+    find = text.find
+    pos = find("\nTY  -")
+    while pos >= 0:
+        starts.append(pos + 1)
+        pos = find("\nTY  -", pos + 6)
+    return starts
+
+
 def parse_ris(src: Decoded, ctx: ParseContext) -> Iterator[Record | Skipped]:
-    """Stream records from RIS text."""
-    pairs: list[tuple[str, str]] | None = None
-    closed = False  # an ER was seen; tagged lines before the next TY (Ovid's NL) still belong to the record
-    start_line = number = junk = after_end = 0
-    tag_match = _TAG.match
-    for lineno, line in enumerate(src.lines(), 1):
-        if line[:2] == "ER" and _END.match(line.rstrip()):
-            if pairs is not None:
-                closed = True
+    """Stream records from RIS text.
+
+    The text is decoded in large chunks and cut into record blocks at ``TY`` lines with plain string search;
+    a block whose every line is tagged (the common case) is tokenized by one regex call. Blocks with
+    continuation lines, junk or a lone ``ER`` take a per-tag path that keeps every line.
+    """
+    state = _State(ctx)
+    line = 1  # line number at the start of ``pending``
+    pending = ""
+    for chunk in src.chunks(CHUNK_CHARS):
+        text = pending + chunk if pending else chunk
+        starts = _starts(text)
+        if not starts:
+            pending = text
             continue
-        m = tag_match(line.rstrip(" \t")) if len(line) > 3 and line[2] == " " else None
-        if m:
-            tag, value = m.group(1), (m.group(2) or "").strip()
-            if tag == "TY":
-                if pairs is not None:
-                    if not closed:
-                        ctx.warn(f"record {number} (line {start_line}) has no ER line; it ends where the next TY starts")
-                    yield _finish(pairs, number, start_line, ctx)
-                number += 1
-                start_line = lineno
-                pairs = [("TY", value)]
-                closed = False
+        line = yield from _blocks(state, text, starts, line)
+        pending = text[starts[-1]:]
+    if pending:
+        starts = _starts(pending)
+        if starts:
+            line = yield from _blocks(state, pending, [*starts, len(pending)], line)
+        else:
+            yield from _tagged_items(state, pending, 0, len(pending), line)
+    yield from state.end()
+
+
+def _blocks(state: _State, text: str, starts: list[int], line: int) -> Generator[Record | Skipped, None, int]:
+    """Process what precedes ``starts[0]`` and the blocks between consecutive starts (the last start's block
+    is left for the caller); returns the line number of the last start."""
+    if starts[0] > 0:
+        yield from _tagged_items(state, text, 0, starts[0], line)
+        line += text.count("\n", 0, starts[0])
+    count = text.count
+    for index in range(len(starts) - 1):
+        begin, end = starts[index], starts[index + 1]
+        if _CONT.search(text, begin, end):
+            items = _ITEM.findall(text, begin, end)  # captured values may carry continuation lines
+        else:
+            newline = text.find("\n", begin, end)
+            head = _ITEM.match(text, begin, newline if newline >= 0 else end)
+            items = [(head.group(1), head.group(2)) if head else ("TY", ""), *_FAST.findall(text, begin, end)]
+        yield from state.block(items, line)
+        line += count("\n", begin, end)
+    return line
+
+
+def _tagged_items(state: _State, text: str, begin: int, end: int, line: int) -> Iterator[Record | Skipped]:
+    """The per-tag path: untagged continuation lines, junk, and tags before any TY."""
+    first = _ITEM.search(text, begin, end)
+    if first is None:
+        state.untagged(text[begin:end])
+        return
+    if first.start() > begin:
+        state.untagged(text[begin:first.start()])
+    counted_to, line_at = begin, line
+    for m in _ITEM.finditer(text, first.start(), end):
+        tag, captured = m.groups()
+        if "\n" in captured:
+            value, _, rest = captured.partition("\n")
+            value = value.strip()
+        else:
+            value, rest = captured.strip(), ""
+        if tag == "TY" or state.pairs is None:
+            line_at += text.count("\n", counted_to, m.start())
+            counted_to = m.start()
+            if tag == "ER":
+                state.junk += 1
                 continue
-            if pairs is None:
-                number += 1
-                start_line = lineno
-                pairs = []
-                ctx.warn(f"record {number} (line {lineno}) starts with {tag} instead of TY; kept as a record")
-            elif closed:
-                after_end += 1
+            yield from state.start(tag, value, line_at)
+        elif tag == "ER":
+            state.closed = True
+            if rest:
+                state.junk += sum(1 for x in rest.split("\n") if x.strip())
+            continue
+        else:
+            if state.closed:
+                state.after_end += 1
+            state.pairs.append((tag, value))
+            if value:
+                state.map.setdefault(tag, []).append(value)
+        if rest:
+            state.untagged(rest)
+
+
+class _State:
+    """The record being assembled while the RIS scanner streams tags."""
+
+    def __init__(self, ctx: ParseContext) -> None:
+        self.ctx = ctx
+        self.pairs: list[tuple[str, str]] | None = None
+        self.map: dict[str, list[str]] = {}
+        self.closed = False  # an ER was seen; tagged lines before the next TY (Ovid's NL) stay with the record
+        self.dirty = False  # a continuation line changed a value after it was put in ``map``
+        self.number = self.start_line = self.junk = self.after_end = 0
+
+    def untagged(self, text: str) -> None:
+        lines = [x.strip() for x in text.split("\n") if x.strip()]
+        if not lines:
+            return
+        if self.pairs and not self.closed:
+            tag, value = self.pairs[-1]
+            extra = "\n".join(lines)
+            self.pairs[-1] = (tag, f"{value}\n{extra}" if value else extra)
+            self.dirty = True
+        else:
+            self.junk += len(lines)
+
+    def start(self, tag: str, value: str, line: int) -> Iterator[Record | Skipped]:
+        if self.pairs is not None:
+            if not self.closed:
+                self.ctx.warn(f"record {self.number} (line {self.start_line}) has no ER line; it ends where the "
+                              "next TY starts")
+            yield self.finish()
+        self.number += 1
+        self.start_line = line
+        if tag != "TY":
+            self.ctx.warn(f"record {self.number} (line {line}) starts with {tag} instead of TY; kept as a record")
+        self.pairs = [(tag, value)]
+        self.map = {tag: [value]} if value else {}
+        self.closed = False
+        self.dirty = False
+
+    def block(self, items: list[tuple[str, str]], line: int) -> Iterator[Record | Skipped]:
+        """A whole record block, ``TY`` first: ``(tag, captured)`` where ``captured`` may end with untagged
+        lines (continuations of the tag, or junk once the record's ``ER`` has been seen)."""
+        pairs: list[tuple[str, str]] = []
+        closed = False
+        for tag, captured in items:
+            if "\n" in captured:
+                head, _, rest = captured.partition("\n")
+                lines = [x for x in (y.strip() for y in rest.split("\n")) if x]
+            else:
+                head, lines = captured, []
+            value = head.strip()
+            if pairs and tag == "ER":
+                closed = True
+                self.junk += len(lines)
+                continue
+            if closed:
+                self.after_end += 1
+                self.junk += len(lines)
+            elif lines:
+                joined = "\n".join(lines)
+                value = f"{value}\n{joined}" if value else joined
             pairs.append((tag, value))
-        elif pairs is not None and pairs and not closed and line.strip():
-            tag, value = pairs[-1]
-            pairs[-1] = (tag, f"{value}\n{line.strip()}" if value else line.strip())
-        elif line.strip():
-            junk += 1
-    if pairs is not None:
-        if not closed:
-            ctx.warn(f"record {number} (line {start_line}) is the last one and has no ER line; kept")
-        yield _finish(pairs, number, start_line, ctx)
-    if after_end:
-        ctx.warn(f"{after_end} tagged line(s) after an ER kept with the record before them (e.g. Ovid NL)")
-    if junk:
-        ctx.warn(f"{junk} untagged line(s) outside records ignored (vendor headers or numbering)")
+        tag, value = pairs[0]
+        yield from self.start(tag, value, line)
+        assert self.pairs is not None
+        self.pairs.extend(pairs[1:])
+        self.closed = closed
+        mapping = self.map
+        for tag, value in pairs[1:]:
+            if not value:
+                continue
+            if tag in mapping:
+                mapping[tag].append(value)
+            else:
+                mapping[tag] = [value]
+
+    def finish(self) -> Record | Skipped:
+        assert self.pairs is not None
+        tags = Tags(self.pairs) if self.dirty else Tags.from_map(self.map)
+        return _finish(self.pairs, tags, self.number, self.start_line, self.ctx)
+
+    def end(self) -> Iterator[Record | Skipped]:
+        if self.pairs is not None:
+            if not self.closed:
+                self.ctx.warn(f"record {self.number} (line {self.start_line}) is the last one and has no ER line; kept")
+            yield self.finish()
+        if self.after_end:
+            self.ctx.warn(f"{self.after_end} tagged line(s) after an ER kept with the record before them (e.g. Ovid NL)")
+        if self.junk:
+            self.ctx.warn(f"{self.junk} untagged line(s) outside records ignored (vendor headers or numbering)")
 
 
-def _finish(pairs: list[tuple[str, str]], number: int, line: int, ctx: ParseContext) -> Record | Skipped:
-    tags = Tags(pairs)
+def _finish(pairs: list[tuple[str, str]], tags: Tags, number: int, line: int, ctx: ParseContext) -> Record | Skipped:
     if not tags.has_content(_NON_CONTENT):
         return Skipped(number, line, "no content: only TY/ID/ER tags or empty values")
     record = ris_record(tags, pairs)
@@ -91,33 +248,73 @@ def _pages(tags: Tags) -> str:
     return start or end
 
 
+_NO: list[str] = []
+
+
+def _first(values: list[str] | None) -> str:
+    if values:
+        for value in values:
+            if value:
+                return value
+    return ""
+
+
+def _join_lines(values: list[str] | None) -> str:
+    """Values joined and whitespace-collapsed (cheap when there is nothing to collapse)."""
+    if not values:
+        return ""
+    text = values[0] if len(values) == 1 else "\n".join(values)
+    if text.isascii() and "\n" not in text and "  " not in text and "\t" not in text:
+        return text.strip()
+    return " ".join(text.split())  # every run of whitespace (line breaks, no-break and thin spaces) -> " "
+
+
 def ris_record(tags: Tags, pairs: list[tuple[str, str]]) -> Record:
     """Map RIS tags to a record (raw pairs kept whole)."""
-    authors = [a for a in (parse_author(v) for v in unique(tags.all("AU", "A1"))) if a]
-    url_like = tags.all("DO", "M3", "UR", "L1", "L2", "L3", "L4", "N1", "DI")
-    ids = tags.all("AN", "PM", "U1", "U2", "C2", "M2", "N1", "UR", "L2")
-    pmid = normalise_pmid(tags.first("PM", "PMID")) or find_pmid(ids)
-    dp = tags.first("DP", "DB").lower()
-    an = tags.first("AN")
-    if not pmid and an.isdigit() and ("nlm" in dp or "pubmed" in dp or "medline" in dp):
-        pmid = normalise_pmid(an)
-    keywords = [k for value in tags.all("KW") for k in value.split("\n")]
+    t = tags.map
+    get = t.get
+    au, a1 = get("AU", _NO), get("A1", _NO)
+    names = au + [n for n in a1 if n not in au] if a1 else au  # repeats within one tag are real (two "Wang, Y")
+    authors = [a for a in map(parse_author, names) if a]
+    doi = find_doi(get("DO", _NO)) or find_doi(
+        tags.all("DI", "M3", "UR", "L1", "L2", "L3", "L4", "N1"))
+    pmid = normalise_pmid(_first(get("PM")) or _first(get("PMID"))) or find_pmid(
+        tags.all("AN", "U1", "U2", "C2", "M2", "N1", "UR", "L2"))
+    an = _first(get("AN"))
+    if not pmid and an.isdigit():
+        dp = (_first(get("DP")) or _first(get("DB"))).lower()
+        if "nlm" in dp or "pubmed" in dp or "medline" in dp:
+            pmid = normalise_pmid(an)
+    pmcid = find_pmcid(tags.all("PMC", "PMCID", "C2", "U1", "U2", "N1"))
+    kw = get("KW", _NO)
+    keywords = unique(k for value in kw for k in value.split("\n")) if kw else []
+    openalex = None
+    for key in ("M2", "UR", "L2"):
+        for value in get(key, _NO):
+            if "openalex.org/W" in value and (m := _OPENALEX.search(value)):
+                openalex = m.group(1)
+    title = _first(get("TI")) or _first(get("T1")) or tags.first("CT", "BT", "ST")
+    journal = tags.first("JF", "T2", "JO", "JA", "J1", "J2", "SO") or (_first(get("BT")) if title else "")
+    m3 = _first(get("M3"))
+    year = parse_year(_first(get("PY"))) or parse_year(_first(get("Y1"))) or parse_year(_first(get("DA")))
+    url = tags.first("UR", "L2", "L1")
     return Record(
-        title=clean(tags.first("TI", "T1", "CT", "BT", "ST")),
-        abstract=clean("\n".join(tags.all("AB")) or "\n".join(tags.all("N2"))),
+        title=_join_lines([title]),
+        abstract=_join_lines(get("AB") or get("N2")),
         authors=authors,
-        year=parse_year(tags.first("PY")) or parse_year(tags.first("Y1")) or parse_year(tags.first("DA")),
-        journal=clean(tags.first("JF", "T2", "JO", "JA", "J1", "J2", "SO", "BT" if tags.first("TI", "T1") else "")),
-        volume=clean(tags.first("VL")),
-        issue=clean(tags.first("IS", "CP")),
-        pages=clean(_pages(tags)),
-        doi=find_doi(url_like),
+        year=year,
+        journal=_join_lines([journal]),
+        volume=_join_lines(get("VL")),
+        issue=_join_lines([tags.first("IS", "CP")]),
+        pages=_join_lines([_pages(tags)]),
+        doi=doi,
         pmid=pmid,
-        pmcid=find_pmcid(tags.all("C2", "U1", "U2", "PMC", "N1")),
-        issns=split_issns(tags.all("SN")),
-        keywords=unique(keywords),
-        language=clean(tags.first("LA")),
-        publication_type=clean(tags.first("TY", "M3") if not tags.first("M3").startswith("10.") else tags.first("TY")),
-        url=clean(tags.first("UR", "L2", "L1").split("\n")[0]),
+        pmcid=pmcid,
+        openalex_id=openalex,
+        issns=split_issns(get("SN", _NO)),
+        keywords=keywords,
+        language=_join_lines(get("LA")),
+        publication_type=_first(get("TY")) or (m3 if not m3.startswith("10.") else ""),
+        url=url.split("\n", 1)[0].strip(),
         raw=pairs,
     )

@@ -27,6 +27,18 @@ class Tags:
             if value:
                 self._map.setdefault(tag, []).append(value)
 
+    @classmethod
+    def from_map(cls, mapping: dict[str, list[str]]) -> Tags:
+        """Wrap an already built tag -> values map (values non-empty, in file order)."""
+        tags = cls(())
+        tags._map = mapping
+        return tags
+
+    @property
+    def map(self) -> dict[str, list[str]]:
+        """Tag -> non-empty values in file order (read-only by convention)."""
+        return self._map
+
     def all(self, *tags: str) -> list[str]:
         """Every value of the tags, tag by tag in the order given."""
         out: list[str] = []
@@ -50,9 +62,9 @@ class Tags:
 def find_doi(values: Iterable[str]) -> str | None:
     """The first DOI in the values (bare, ``doi:``, or inside a doi.org / publisher URL, %-encoded or not)."""
     for value in values:
-        if not value:
+        if not value or "10." not in value:
             continue
-        direct = normalise_doi(unquote(value.strip()))
+        direct = normalise_doi(unquote(value.strip()) if "%" in value else value.strip())
         if direct and " " not in direct:
             return direct
         match = _DOI_IN_TEXT.search(unquote(value))
@@ -66,7 +78,9 @@ def find_doi(values: Iterable[str]) -> str | None:
 def find_pmid(values: Iterable[str]) -> str | None:
     """A PMID written as ``PMID: 123``, ``123 [PMID]`` or a PubMed URL in the values."""
     for value in values:
-        match = _PMID_IN_TEXT.search(value or "")
+        if not value or not ("PMID" in value or "pubmed" in value or "PubMed" in value or "pmid" in value):
+            continue
+        match = _PMID_IN_TEXT.search(value)
         if match:
             return next(g for g in match.groups() if g)
     return None
@@ -74,7 +88,9 @@ def find_pmid(values: Iterable[str]) -> str | None:
 
 def find_pmcid(values: Iterable[str]) -> str | None:
     for value in values:
-        match = _PMCID_IN_TEXT.search(value or "")
+        if not value or "PMC" not in value:
+            continue
+        match = _PMCID_IN_TEXT.search(value)
         if match:
             return match.group(0)
     return None

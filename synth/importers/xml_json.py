@@ -25,3 +25,18 @@ def parse_pubmed_file(src: Decoded, ctx: ParseContext) -> Iterator[Record | Skip
 def parse_openalex_file(src: Decoded, ctx: ParseContext) -> Iterator[Record | Skipped]:
     for number, work in enumerate(works_from_json(src.text(), file=ctx.file), 1):
         yield _check(openalex_work_to_record(work, source=ctx.source, file=ctx.file, record_number=number), number)
+
+
+def parse_synth_json(src: Decoded, ctx: ParseContext) -> Iterator[Record | Skipped]:
+    """Records exported by ``synth records export --format json`` (provenance source replaced by this import's)."""
+    from synth.records.export import record_from_dict
+
+    for number, item in enumerate(works_from_json(src.text(), file=ctx.file), 1):
+        record = record_from_dict(item)
+        record.provenance.file = ctx.file
+        record.provenance.record_number = number
+        if item.get("id") is not None and not record.provenance.source_record_id:
+            record.provenance.source_record_id = str(item["id"])
+        if not record.provenance.source:
+            record.provenance.source = ctx.source
+        yield record if record.has_content() else Skipped(number, None, "no content: an empty record")

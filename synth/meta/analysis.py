@@ -64,13 +64,13 @@ def _f(x: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def _back(measure: str, d: dict[str, Any]) -> dict[str, Any] | None:
-    if back_transform(measure, 0.0) is None:
+def _back(measure: str, d: dict[str, Any], kind: str | None = None) -> dict[str, Any] | None:
+    if back_transform(measure, 0.0, kind) is None:
         return None
     out: dict[str, Any] = {}
     for key in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high"):
         v = d.get(key)
-        out[key] = None if v is None else _f(back_transform(measure, v))
+        out[key] = None if v is None else _f(back_transform(measure, v, kind))
     return out
 
 
@@ -93,7 +93,7 @@ def _single(measure: str, opts: PoolOptions, study: str, y: float, v: float) -> 
 
 
 def _from_batch(b: BatchPool, i: int, measure: str, opts: PoolOptions, studies: list[str],
-                yi: list[float], vi: list[float]) -> dict[str, Any]:
+                yi: list[float], vi: list[float], with_studies: bool = True) -> dict[str, Any]:
     d = _empty(measure, opts)
     k = len(studies)
     tau2 = _f(b.tau2[i])
@@ -106,8 +106,12 @@ def _from_batch(b: BatchPool, i: int, measure: str, opts: PoolOptions, studies: 
         pi_low=_f(b.pi_low[i]), pi_high=_f(b.pi_high[i]), pooled=bool(b.converged[i]),
         converged=bool(b.converged[i]),
     )
-    w = b.weights[i, :k].tolist()
-    d["studies"] = [{"study": s, "yi": y, "vi": v, "weight": ww} for s, y, v, ww in zip(studies, yi, vi, w, strict=True)]
+    if with_studies:
+        w = b.weights[i, :k].tolist()
+        d["studies"] = [{"study": s, "yi": y, "vi": v, "weight": ww}
+                        for s, y, v, ww in zip(studies, yi, vi, w, strict=True)]
+    else:
+        d["studies"] = None
     warns = list(b.notes[i])
     if opts.method == "EE" and opts.test != "z":
         warns.append(f"test {opts.test} is not meant for an equal-effect model")
@@ -118,9 +122,9 @@ def _from_batch(b: BatchPool, i: int, measure: str, opts: PoolOptions, studies: 
     return d
 
 
-def _finish(d: dict[str, Any], excluded: list[dict[str, str]]) -> dict[str, Any]:
+def _finish(d: dict[str, Any], excluded: list[dict[str, str]], opts: PoolOptions) -> dict[str, Any]:
     d["excluded"] = excluded
-    d["back"] = _back(d["measure"], d)
+    d["back"] = _back(d["measure"], d, opts.back)
     return d
 
 
@@ -133,9 +137,9 @@ def pool_effects(table: EffectTable, opts: PoolOptions | None = None) -> dict[st
     studies = [s for s, ok in zip(table.studies, inc, strict=True) if ok]
     yi, vi = table.yi[inc], table.vi[inc]
     if len(studies) == 1:
-        return _finish(_single(table.measure, opts, studies[0], float(yi[0]), float(vi[0])), table.excluded)
+        return _finish(_single(table.measure, opts, studies[0], float(yi[0]), float(vi[0])), table.excluded, opts)
     b = pool_batch(yi[None, :], vi[None, :], np.ones((1, len(yi)), dtype=bool), opts)
-    return _finish(_from_batch(b, 0, table.measure, opts, studies, yi.tolist(), vi.tolist()), table.excluded)
+    return _finish(_from_batch(b, 0, table.measure, opts, studies, yi.tolist(), vi.tolist()), table.excluded, opts)
 
 
 def pool_frame(df: pd.DataFrame, measure: str | None = None, opts: PoolOptions | None = None) -> dict[str, Any]:
@@ -143,9 +147,11 @@ def pool_frame(df: pd.DataFrame, measure: str | None = None, opts: PoolOptions |
     return pool_effects(compute_effects(df, measure), opts)
 
 
-def pool_by(df: pd.DataFrame, by: str, measure: str | None = None,
-            opts: PoolOptions | None = None) -> list[dict[str, Any]]:
-    """One pooled result per value of column ``by`` (groups in order of first appearance), vectorised."""
+def pool_by(df: pd.DataFrame, by: str, measure: str | None = None, opts: PoolOptions | None = None,
+            with_studies: bool = True) -> list[dict[str, Any]]:
+    """One pooled result per value of column ``by`` (groups in order of first appearance), vectorised.
+
+    ``with_studies=False`` leaves out the per-study lists (``studies`` is None), for summary-only output."""
     import pandas as pd
 
     opts = opts or PoolOptions()
@@ -182,7 +188,7 @@ def pool_by(df: pd.DataFrame, by: str, measure: str | None = None,
         excluded = [e for r in rows if not inc[r] for e in excl_by_study.get(str(labels[r]), [])]
         if multi[g] and b is not None:
             d = _from_batch(b, int(remap[g]), table.measure, opts, names,
-                            [yl[r] for r in rows_inc], [vl[r] for r in rows_inc])
+                            [yl[r] for r in rows_inc], [vl[r] for r in rows_inc], with_studies)
         elif len(rows_inc) == 1:
             r = rows_inc[0]
             d = _single(table.measure, opts, names[0], yl[r], vl[r])
@@ -190,6 +196,6 @@ def pool_by(df: pd.DataFrame, by: str, measure: str | None = None,
             d = _empty(table.measure, opts)
             d.update(k=0, pooled=False, converged=None, studies=[],
                      warnings=["no study in this group has an estimable effect"], methods="")
-        d = _finish(d, excluded)
+        d = _finish(d, excluded, opts)
         out.append({"group": str(uniques[g]), **d})
     return out

@@ -50,9 +50,11 @@ class EffectTable:
         return np.isfinite(self.yi)
 
 
-def back_transform(measure: str, x: np.ndarray | float) -> np.ndarray | float | None:
-    """Natural-scale value of ``x`` (exp for ratios, tanh for Fisher z, inverse logit), or None if none."""
-    kind = BACK.get(measure)
+def back_transform(measure: str, x: np.ndarray | float, kind: str | None = None) -> np.ndarray | float | None:
+    """Natural-scale value of ``x`` (exp for ratios, tanh for Fisher z, inverse logit), or None if none.
+
+    ``kind`` overrides the measure's own transform (for generic data, e.g. log risk ratios as GEN)."""
+    kind = kind or BACK.get(measure)
     if kind is None:
         return None
     if kind == "exp":

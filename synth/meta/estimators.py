@@ -10,9 +10,10 @@ Formulas follow metafor's ``rma.uni`` (Viechtbauer 2005, 2010), with all estimat
 * ``HE``  Hedges (1983) / Cochran ANOVA: ``(sum (y - ybar)^2 - (k-1)/k sum v) / (k-1)``.
 * ``HS``  Hunter & Schmidt (2004): ``(Q - k) / sum w``.
 * ``SJ``  Sidik & Jonkman (2005): one step from ``tau0 = var(y)`` (divisor k).
-* ``ML``, ``REML``, ``EB``  Fisher scoring (Viechtbauer 2005; Morris 1983) from the HE start with metafor's
-  step-halving at the 0 boundary, iterated to ``|delta| < 1e-12``; for ML/REML the boundary is then checked
-  analytically (score at 0 <= 0 and log-likelihood at 0 >= at the iterate => 0, metafor's ``ll0check``).
+* ``ML``, ``REML``, ``EB``  Fisher scoring (Viechtbauer 2005; Morris 1983) from the HE start, safeguarded by a
+  bracket on the root (bisection when a step leaves it or stalls), iterated to ``|delta| < 1e-12``; for ML/REML the
+  boundary is then checked analytically (score at 0 <= 0 and log-likelihood at 0 >= at the iterate => 0,
+  metafor's ``ll0check``).
 * ``PM``  Paule & Mandel (1982): root of the generalised Q statistic ``Q(tau^2) = k - 1`` by safeguarded Newton
   with bisection (monotone decreasing function), also used for the Q-profile interval (Viechtbauer 2007).
 * ``EE``  equal (common/fixed) effect: tau^2 = 0.
@@ -44,6 +45,7 @@ class Tau2Fit:
     tau2: Array
     converged: NDArray[np.bool_]
     iterations: NDArray[np.int64]
+    local_max: NDArray[np.bool_] | None = None  # a positive local maximum lost to the likelihood at 0
 
 
 def _k(M: Mask) -> Array:
@@ -136,32 +138,48 @@ def loglik(method: str, Y: Array, V: Array, M: Mask, tau2: Array) -> Array:
 
 
 def _fisher(method: str, Y: Array, V: Array, M: Mask) -> Tau2Fit:
+    """Fisher scoring from the HE start, safeguarded by a bracket on the root of the estimating equation.
+
+    Plain Fisher scoring (metafor) can overshoot and, with step-halving at 0, crawl or oscillate for hundreds
+    of iterations. The sign of each Fisher step is the sign of the score, so every iterate tightens a bracket
+    ``[lo, hi]`` around the root; a step that leaves the bracket is replaced by bisection. The fixed point is
+    the same root metafor converges to.
+    """
     n = Y.shape[0]
     tau2 = _he(Y, V, M)
+    lo = np.zeros(n)
+    hi = np.full(n, np.inf)
     converged = np.zeros(n, dtype=bool)
     iters = np.zeros(n, dtype=np.int64)
+    dxold = np.full(n, np.inf)
     active = np.arange(n)
     for it in range(1, MAXITER + 1):
         if active.size == 0:
             break
-        Ya, Va, Ma, ta = Y[active], V[active], M[active], tau2[active]
-        adj = _fisher_step(method, Ya, Va, Ma, ta)
-        # metafor: halve the step while it would cross 0
-        neg = ta + adj < 0
-        if neg.any():
-            with np.errstate(divide="ignore", invalid="ignore"):
-                halvings = np.where(ta[neg] > 0, np.ceil(np.log2(-adj[neg] / ta[neg])), np.inf)
-            halvings = np.where(np.isfinite(halvings), np.maximum(halvings, 0), 1100)
-            step = adj[neg] * np.exp2(-halvings)
-            step = np.where(ta[neg] + step < 0, step / 2, step)
-            adj[neg] = np.where(ta[neg] + step < 0, -ta[neg], step)
-        new = np.maximum(ta + adj, 0.0)
+        x = tau2[active]
+        adj = _fisher_step(method, Y[active], V[active], M[active], x)
+        finite = np.isfinite(adj)
+        up = adj > 0
+        lo_a = np.where(up, np.maximum(lo[active], x), lo[active])
+        hi_a = np.where(~up, np.minimum(hi[active], x), hi[active])
+        lo[active], hi[active] = lo_a, hi_a
+        new = x + adj
+        # rtsafe-style safeguard: bisect when the step leaves the bracket or does not halve every two steps
+        tiny = np.abs(adj) < TOL * np.maximum(1.0, x)
+        slow = np.isfinite(hi_a) & (np.abs(2 * adj) > dxold[active])
+        outside = ((new < lo_a) | (new > hi_a) | slow) & ~tiny
+        bis = np.where(np.isfinite(hi_a), 0.5 * (lo_a + hi_a), np.maximum(2 * x, x + adj))
+        new = np.where(outside, bis, new)
+        dxold[active] = np.where(outside, hi_a - lo_a, np.abs(adj))
+        new = np.where(finite, np.maximum(new, 0.0), x)
         tau2[active] = new
-        done = np.abs(adj) < TOL * np.maximum(1.0, new)
-        done |= ~np.isfinite(adj)
+        scale = np.maximum(1.0, new)
+        done = tiny | (np.abs(new - x) < TOL * scale) | ((hi_a - lo_a) < TOL * scale)
+        done |= ~finite
         iters[active] = it
-        converged[active[done]] = np.isfinite(new[done])
+        converged[active[done]] = finite[done]
         active = active[~done]
+    local_max = np.zeros(n, dtype=bool)
     if method in ("ML", "REML"):
         # analytic boundary check: if the score at 0 is <= 0 and 0 has the higher likelihood, tau2 = 0
         zero = np.zeros(n)
@@ -171,9 +189,10 @@ def _fisher(method: str, Y: Array, V: Array, M: Mask) -> Tau2Fit:
             ll0 = loglik(method, Y[cand], V[cand], M[cand], zero[cand])
             llt = loglik(method, Y[cand], V[cand], M[cand], tau2[cand])
             idx = np.flatnonzero(cand)[ll0 >= llt - 1e-12]
+            local_max[idx] = tau2[idx] > 1e-8
             tau2[idx] = 0.0
             converged[idx] = True
-    return Tau2Fit(tau2, converged, iters)
+    return Tau2Fit(tau2, converged, iters, local_max)
 
 
 def solve_qgen(Y: Array, V: Array, M: Mask, target: Array, hi0: float = 100.0,

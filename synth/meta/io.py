@@ -35,18 +35,26 @@ def measures_help() -> str:
     return "; ".join(lines)
 
 
-def read_csv(path: str | Path) -> pd.DataFrame:
-    """Read a per-study CSV (one row per study) as strings; numbers are checked per measure later."""
+def read_csv(path: str | Path, text_columns: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Read a per-study CSV (one row per study). Numbers are parsed by pandas (fast path) and checked per
+    measure later; ``study`` and ``text_columns`` (e.g. the ``--by`` column) are kept verbatim as text; only
+    empty cells are missing."""
     import pandas as pd
 
     p = Path(path)
     if not p.is_file():
         raise InputError(f"{p}: file not found. Give the path of a CSV file with one row per study.")
     try:
-        df = pd.read_csv(p, dtype=str, keep_default_na=False, skipinitialspace=True)
+        header = pd.read_csv(p, nrows=0, skipinitialspace=True)
+        names = [str(c).strip() for c in header.columns]
+        keep = {c for c in ("study", *text_columns) if c in names}
+        df = pd.read_csv(p, keep_default_na=False, na_values=[""], skipinitialspace=True,
+                         dtype={c: str for c in header.columns if str(c).strip() in keep})
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise InputError(f"{p}: not a readable CSV file ({exc}). Save it as UTF-8 CSV with a header row.") from None
-    df.columns = [str(c).strip() for c in df.columns]
+    df.columns = names
+    for c in keep:
+        df[c] = df[c].fillna("")
     return df
 
 
@@ -74,12 +82,11 @@ def infer_measure(df: pd.DataFrame, measure: str | None) -> str:
 def require_columns(df: pd.DataFrame, measure: str) -> None:
     """Raise an InputError naming every missing column for ``measure``."""
     need = list(MEASURE_COLUMNS[measure])
-    if measure == "GEN" and "yi" in df.columns:
-        if not ({"vi"} <= set(df.columns) or {"sei"} <= set(df.columns) or {"ci_low", "ci_high"} <= set(df.columns)):
-            raise InputError(
-                "Measure GEN needs vi, sei, or ci_low and ci_high beside yi; none was found. "
-                "Add one of those columns."
-            )
+    cols = set(df.columns)
+    if measure == "GEN" and "yi" in cols and not ("vi" in cols or "sei" in cols or {"ci_low", "ci_high"} <= cols):
+        raise InputError(
+            "Measure GEN needs vi, sei, or ci_low and ci_high beside yi; none was found. Add one of those columns."
+        )
     missing = [c for c in need if c not in df.columns]
     if missing:
         raise InputError(

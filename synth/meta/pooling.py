@@ -34,6 +34,7 @@ class PoolOptions:
     test: str = "hksj"
     level: float = 95.0
     pi: str = "default"
+    back: str | None = None  # natural-scale transform for GEN data: "exp", "tanh" or "expit"
 
     def validate(self) -> None:
         from synth.errors import InputError
@@ -47,6 +48,8 @@ class PoolOptions:
             raise InputError(f"--level must be a percentage between 0 and 100, got {self.level}. Use e.g. 95.")
         if self.pi not in PI_TYPES:
             raise InputError(f"Unknown --pi {self.pi!r}. Use one of: {', '.join(PI_TYPES)}.")
+        if self.back not in (None, "exp", "tanh", "expit"):
+            raise InputError(f"Unknown --back {self.back!r}. Use exp (log ratios), tanh (Fisher z) or expit (logits).")
 
 
 @dataclass
@@ -91,6 +94,10 @@ def pool_batch(Y: Array, V: Array, M: Mask, opts: PoolOptions) -> BatchPool:
     tau2 = fit.tau2
     for i in np.flatnonzero(~fit.converged):
         notes[i].append(f"the {opts.method} estimator of tau^2 did not converge; no pooled result is reported")
+    if fit.local_max is not None:
+        for i in np.flatnonzero(fit.local_max):
+            notes[i].append(f"the {opts.method} likelihood has a local maximum at tau^2 > 0 but is higher at 0; "
+                            "tau^2 = 0 is used (as metafor); check with another estimator")
     W = weights(V, M, np.where(fit.converged, tau2, 0.0))
     mu, sw = wmean(Y, W)
     se = np.sqrt(1.0 / sw)

@@ -9,6 +9,7 @@ other methods were used; a grey "Previous studies" column for updated reviews. N
 
 from __future__ import annotations
 
+import itertools
 import re
 import textwrap
 from collections.abc import Mapping
@@ -113,7 +114,8 @@ def _records_excluded_lines(data: Mapping[str, Any]) -> list[str]:
     lines = [f"Records excluded ({_fmt(data.get('records_excluded'))})"]
     detail = data.get("records_excluded_detail") or {}
     if int(detail.get("automation", 0) or 0) > 0:
-        lines.append(f"by a human: {int(detail.get('human', 0)):,}; by automation tools: {int(detail['automation']):,}")
+        lines.append(f"by a human (n = {int(detail.get('human', 0)):,})")
+        lines.append(f"by automation tools (n = {int(detail['automation']):,})")
     return _lines(*lines)
 
 
@@ -347,7 +349,7 @@ def render_png(data: Mapping[str, Any], path: Path | str, *, dpi: int = 150) -> 
                     fontsize=FONT * 0.72, linespacing=1.25)
     for a in lay.arrows:
         pts = [(a.x1, a.y1), *a.points, (a.x2, a.y2)]
-        for (px, py), (qx, qy) in zip(pts[:-2], pts[1:-1], strict=False):
+        for (px, py), (qx, qy) in itertools.pairwise(pts):
             ax.plot([px, qx], [py, qy], color="black", linewidth=0.9)
         (px, py), (qx, qy) = pts[-2], pts[-1]
         ax.add_patch(FancyArrowPatch((px, py), (qx, qy), arrowstyle="-|>", mutation_scale=9, color="black",

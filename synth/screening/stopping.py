@@ -129,10 +129,35 @@ def p_values(labels: Sequence[int], n_total: int, recall: float = 0.95) -> Any:
 
 
 def first_stop(labels: Sequence[int], n_total: int, recall: float = 0.95, confidence: float = 0.95) -> int | None:
-    """The first number of screened records at which the hypergeometric rule says stop (checked after every
-    record), or ``None``."""
-    import numpy as np
+    """The first number of screened records at which the hypergeometric rule says stop (as if checked after
+    every record), or ``None``.
 
-    p = p_values(labels, n_total, recall)
-    hits = np.flatnonzero(p < 1 - confidence)
-    return int(hits[0]) + 1 if len(hits) else None
+    Exact and fast: within a run of exclusions the p-value can only fall (each candidate sample grows by one
+    exclusion drawn from the same urn), so a run whose last step does not fire has no step that fires. Only
+    the steps ending in an include, the ends of exclusion runs and the last step are evaluated, then the first
+    firing run is bisected.
+    """
+    seq = [int(v) for v in labels]
+    length = len(seq)
+    alpha = 1 - confidence
+
+    def fires(n: int) -> bool:
+        return hypergeometric_p(seq[:n], n_total, recall) < alpha
+
+    checkpoints = sorted({n for n in range(1, length + 1)
+                          if seq[n - 1] == 1 or n == length or seq[n] == 1})
+    previous = 0
+    for n in checkpoints:
+        if fires(n):
+            if seq[n - 1] == 1:
+                return n
+            lo, hi = previous + 1, n  # steps previous+1 .. n form one run of exclusions ending at n
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if fires(mid):
+                    hi = mid
+                else:
+                    lo = mid + 1
+            return lo
+        previous = n
+    return None

@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from synth.errors import InputError
 from synth.records.model import Record
 from synth.sources.errors import MalformedResponse
-from synth.sources.http import HttpClient, Request, Response
+from synth.sources.http import HttpClient, Request, Response, api_message
 from synth.sources.settings import Settings
 
 
@@ -63,13 +63,32 @@ def strategy_from_protocol(name: str, api_source: Any, max_records: int | None =
 
 @dataclass
 class Page:
-    """One page of results."""
+    """One page of results. Mapping the page to records can be deferred (``build``) so that the runner
+    fetches the next page while this one is parsed and stored; ``size`` is the number of items on the page."""
 
     records: list[Record]
     next_state: dict[str, Any] | None
     hits: int | None = None
     requests: list[Request] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    build: Callable[[], list[Record]] | None = None
+    size: int = 0
+    nbytes: int = 0
+
+    def materialise(self) -> list[Record]:
+        """The page's records (running the deferred mapping once)."""
+        if self.build is not None:
+            self.records = self.build()
+            self.build = None
+            self.size = len(self.records)
+        return self.records
+
+
+def deferred(mapper: Callable[[Any], Record], body: bytes,
+             items: Callable[[Any], list[Any]]) -> Callable[[], list[Record]]:
+    """Map the items of a JSON page later, from its raw body: pages waiting in the fetch-ahead buffer hold
+    only bytes (decoding again costs far less than mapping), and the buffer is bounded in bytes."""
+    return lambda: [mapper(item) for item in items(json.loads(body))]
 
 
 class Source(Protocol):
@@ -99,6 +118,18 @@ def load_json(source: str, resp: Response, where: str) -> Any:
             f"{source}: {where} returned {kind} instead of JSON{at} ({exc}). Nothing from this page was "
             "stored; run `synth search run` again to resume from this page."
         ) from exc
+
+
+def blame(strategy: Strategy, resp: Response) -> str:
+    """The protocol field an API error is about: ``sources.<name>.filter`` when the API's message names the
+    filter or one of its fields, else ``sources.<name>.query``."""
+    if resp.status < 400 or not strategy.filter:
+        return strategy.field
+    message = api_message(resp).lower()
+    keys = {part.split(":", 1)[0].split("=", 1)[0].strip().lower() for part in strategy.filter.split(",")}
+    if "filter" in message or any(k and k in message for k in keys):
+        return f"sources.{strategy.source}.filter"
+    return strategy.field
 
 
 def dated(value: dt.date | None, fmt: str = "%Y-%m-%d") -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 from synth.importers.common import clean, parse_author, parse_year
 from synth.records.model import Author, Provenance, Record
-from synth.sources.base import Page, Strategy, dated, filter_pairs, load_json
+from synth.sources.base import Page, Strategy, blame, dated, deferred, filter_pairs, load_json
 from synth.sources.errors import ApiError
 from synth.sources.http import HttpClient, Request
 from synth.sources.settings import Settings
@@ -56,24 +56,31 @@ class ClinicalTrials:
 
     def count(self, client: HttpClient, strategy: Strategy) -> Page:
         req = self.request(strategy, None, page_size=1)
-        data = self._get(client, req, strategy, "first page")
+        data, _ = self._get(client, req, strategy, "first page")
         return Page([], None, hits=int(data.get("totalCount") or 0), requests=[req])
 
     def fetch(self, client: HttpClient, strategy: Strategy, state: dict[str, Any]) -> Page:
         req = self.request(strategy, state["token"])
-        data = self._get(client, req, strategy, f"page token {state['token'] or '(first)'}")
+        data, body = self._get(client, req, strategy, f"page token {state['token'] or '(first)'}")
         studies = data.get("studies") or []
         nxt = data.get("nextPageToken")
-        return Page([study_to_record(s) for s in studies], {"token": nxt} if nxt and studies else None,
-                    hits=int(data.get("totalCount") or 0) if state["token"] is None else None, requests=[req])
+        return Page([], {"token": nxt} if nxt and studies else None,
+                    hits=int(data.get("totalCount") or 0) if state["token"] is None else None, requests=[req],
+                    build=deferred(study_to_record, body, _studies), size=len(studies),
+                    nbytes=len(body))
 
-    def _get(self, client: HttpClient, req: Request, strategy: Strategy, where: str) -> dict[str, Any]:
+    def _get(self, client: HttpClient, req: Request, strategy: Strategy,
+             where: str) -> tuple[dict[str, Any], bytes]:
         resp = client.send(req)
-        client.check(req, resp, field=strategy.field)
+        client.check(req, resp, field=blame(strategy, resp))
         data = load_json("clinicaltrials", resp, where)
         if not isinstance(data, dict):
             raise ApiError(f"clinicaltrials: unexpected answer for {where}. Run again to resume.")
-        return data
+        return data, resp.body
+
+
+def _studies(data: dict[str, Any]) -> list[Any]:
+    return list(data.get("studies") or [])
 
 
 def study_to_record(study: dict[str, Any]) -> Record:

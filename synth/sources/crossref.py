@@ -14,7 +14,7 @@ from typing import Any
 
 from synth.importers.common import clean, normalise_doi, parse_year, split_issns, unique
 from synth.records.model import Author, Provenance, Record
-from synth.sources.base import Page, Strategy, dated, load_json
+from synth.sources.base import Page, Strategy, blame, dated, deferred, load_json
 from synth.sources.errors import ApiError, CursorExpired
 from synth.sources.http import HttpClient, Request
 from synth.sources.settings import Settings
@@ -62,33 +62,40 @@ class Crossref:
 
     def count(self, client: HttpClient, strategy: Strategy) -> Page:
         req = self.request(strategy, "*", rows=0)
-        message = self._get(client, req, strategy, "first page")
+        message, _ = self._get(client, req, strategy, "first page")
         return Page([], None, hits=int(message.get("total-results") or 0), requests=[req])
 
     def fetch(self, client: HttpClient, strategy: Strategy, state: dict[str, Any]) -> Page:
         if state["cursor"] != "*" and self.clock() - float(state.get("at", 0)) > CURSOR_TTL:
             raise CursorExpired("crossref: the stored cursor is older than Crossref keeps cursors")
         req = self.request(strategy, state["cursor"])
-        message = self._get(client, req, strategy, f"page after {state['seen']} records")
+        message, body = self._get(client, req, strategy, f"page after {state['seen']} records")
         items = message.get("items") or []
         total = int(message.get("total-results") or 0)
         seen = state["seen"] + len(items)
         nxt = message.get("next-cursor")
         done = not items or not nxt or len(items) < self.rows or seen >= total
-        return Page([item_to_record(i) for i in items],
+        return Page([],
                     None if done else {"cursor": nxt, "seen": seen, "at": self.clock()},
-                    hits=total if state["cursor"] == "*" else None, requests=[req])
+                    hits=total if state["cursor"] == "*" else None, requests=[req],
+                    build=deferred(item_to_record, body, _items), size=len(items),
+                    nbytes=len(body))
 
-    def _get(self, client: HttpClient, req: Request, strategy: Strategy, where: str) -> dict[str, Any]:
+    def _get(self, client: HttpClient, req: Request, strategy: Strategy,
+             where: str) -> tuple[dict[str, Any], bytes]:
         resp = client.send(req)
         if resp.status == 404 and b"cursor" in resp.body[:400]:
             raise CursorExpired(f"crossref: {resp.text()[:200]}")
-        client.check(req, resp, field="sources.crossref.filter" if b"filter" in resp.body[:600] else strategy.field)
+        client.check(req, resp, field=blame(strategy, resp))
         data = load_json("crossref", resp, where)
         message = data.get("message") if isinstance(data, dict) else None
         if not isinstance(message, dict):
             raise ApiError(f"crossref: unexpected answer for {where} (no 'message'). Run again to resume.")
-        return message
+        return message, resp.body
+
+
+def _items(data: dict[str, Any]) -> list[Any]:
+    return list((data.get("message") or {}).get("items") or [])
 
 
 def _date_year(item: dict[str, Any]) -> int | None:

@@ -20,7 +20,7 @@ from synth.importers.common import (
     unique,
 )
 from synth.records.model import Author, Provenance, Record
-from synth.sources.base import Page, Strategy, dated, load_json
+from synth.sources.base import Page, Strategy, blame, dated, deferred, load_json
 from synth.sources.errors import ApiError
 from synth.sources.http import HttpClient, Request
 from synth.sources.settings import Settings
@@ -72,21 +72,24 @@ class EuropePMC:
 
     def count(self, client: HttpClient, strategy: Strategy) -> Page:
         req = self.request(strategy, "*", page_size=1)
-        data = self._get(client, req, strategy, "first page")
+        data, _ = self._get(client, req, strategy, "first page")
         return Page([], None, hits=int(data.get("hitCount") or 0), requests=[req])
 
     def fetch(self, client: HttpClient, strategy: Strategy, state: dict[str, Any]) -> Page:
         req = self.request(strategy, state["cursor"])
-        data = self._get(client, req, strategy, f"page at cursorMark {state['cursor']}")
+        data, body = self._get(client, req, strategy, f"page at cursorMark {state['cursor']}")
         results = (data.get("resultList") or {}).get("result") or []
         nxt = data.get("nextCursorMark")
         done = not results or not nxt or nxt == state["cursor"]
-        return Page([result_to_record(r) for r in results], None if done else {"cursor": nxt},
-                    hits=int(data.get("hitCount") or 0) if state["cursor"] == "*" else None, requests=[req])
+        return Page([], None if done else {"cursor": nxt},
+                    hits=int(data.get("hitCount") or 0) if state["cursor"] == "*" else None, requests=[req],
+                    build=deferred(result_to_record, body, _results), size=len(results),
+                    nbytes=len(body))
 
-    def _get(self, client: HttpClient, req: Request, strategy: Strategy, where: str) -> dict[str, Any]:
+    def _get(self, client: HttpClient, req: Request, strategy: Strategy,
+             where: str) -> tuple[dict[str, Any], bytes]:
         resp = client.send(req)
-        client.check(req, resp, field=strategy.field)
+        client.check(req, resp, field=blame(strategy, resp))
         if resp.body.lstrip().startswith(b"<") and b"errorBean" in resp.body[:500]:
             msg = re.search(rb"<errMsg>(.*?)</errMsg>", resp.body, re.S)
             raise ApiError(f"europepmc rejected the search: {(msg.group(1) if msg else b'').decode()}. Query "
@@ -94,7 +97,11 @@ class EuropePMC:
         data = load_json("europepmc", resp, where)
         if not isinstance(data, dict):
             raise ApiError(f"europepmc: unexpected answer for {where}. Run again to resume.")
-        return data
+        return data, resp.body
+
+
+def _results(data: dict[str, Any]) -> list[Any]:
+    return list((data.get("resultList") or {}).get("result") or [])
 
 
 def _authors(result: dict[str, Any]) -> list[Author]:
@@ -130,7 +137,8 @@ def result_to_record(result: dict[str, Any]) -> Record:
         if heading.get("descriptorName"):
             keywords.append(heading["descriptorName"])
     source, ident = str(result.get("source") or ""), str(result.get("id") or "")
-    abstract = clean(_TAGS.sub(" ", str(result.get("abstractText") or "")))
+    abstract = re.sub(r"<h\d>(.*?)</h\d>", r" \1: ", str(result.get("abstractText") or ""))
+    abstract = clean(_TAGS.sub(" ", abstract)).replace(" : ", ": ")
     return Record(
         title=clean(_TAGS.sub("", str(result.get("title") or ""))).rstrip(),
         abstract=abstract,

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import requests
+import urllib3
 
 from synth.sources.cache import ResponseCache
 from synth.sources.errors import ApiError, NetworkError
@@ -68,6 +69,15 @@ class Response:
 
     def text(self) -> str:
         return self.body.decode("utf-8", errors="replace")
+
+
+def _read_body(raw: requests.Response) -> bytes:
+    """Read the whole body in one call (not requests' 10 KB chunks): far fewer GIL hand-overs while another
+    thread parses the previous page. A body shorter than its Content-Length raises (urllib3 enforces it)."""
+    try:
+        return raw.raw.read(decode_content=True) or b""
+    finally:
+        raw.close()
 
 
 def make_session(settings: Settings) -> requests.Session:
@@ -167,13 +177,14 @@ class HttpClient:
             try:
                 raw = self.session.request(req.method, req.url, params=dict(req.params) or None,
                                            data=dict(req.data) if req.data is not None else None,
-                                           timeout=self.timeout)
-                body = raw.content  # reads the whole body; truncation raises here
-            except requests.RequestException as exc:
+                                           timeout=self.timeout, stream=True)
+                body = _read_body(raw)  # the whole body; truncation raises here
+            except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
                 last_problem = redact_text(f"{type(exc).__name__}: {exc}", secrets)
                 retry_after = None
             else:
                 headers = {k.lower(): v for k, v in raw.headers.items()}
+                self._adapt(req.source, headers)
                 if raw.status_code not in RETRY_STATUS:
                     response = Response(raw.status_code, headers, body)
                     if self.cache is not None and 200 <= raw.status_code < 300:
@@ -194,6 +205,21 @@ class HttpClient:
             f"attempts ({last_problem}). Check the network or the service status, then run "
             "`synth search run` again: the run resumes from its last completed page."
         )
+
+    def _adapt(self, source: str, headers: Mapping[str, str]) -> None:
+        """Slow down when the API advertises a lower limit than ours (Crossref ``x-rate-limit-limit`` and
+        ``x-rate-limit-interval``, e.g. ``1`` per ``1s`` in the public pool)."""
+        limit, interval = headers.get("x-rate-limit-limit"), headers.get("x-rate-limit-interval", "1s")
+        limiter = self.limiters.get(source)
+        if not limit or limiter is None:
+            return
+        try:
+            seconds = float(interval.rstrip("s") or 1)
+            rate = float(limit) / seconds
+        except ValueError:
+            return
+        if 0 < rate < limiter.rate * 0.99:
+            self.limiters[source] = RateLimiter(rate)
 
     def check(self, req: Request, resp: Response, *, field: str) -> None:
         """Raise :class:`ApiError` for a 4xx answer, quoting the API's own message and the protocol field."""
@@ -226,8 +252,8 @@ def api_message(resp: Response) -> str:
             msg = msg.get("message") or msg.get("description") or json.dumps(msg)[:200]
         if data.get("error") and data.get("message") and data["error"] != msg:
             msg = f"{data['error']}: {msg}"
-        return str(msg)[:300]
+        return str(msg)[:300].rstrip(". ")
     match = re.search(r"<(?:ERROR|errMsg|title)>(.*?)</", text, re.S | re.I)
     if match:
-        return match.group(1).strip()[:300]
+        return match.group(1).strip()[:300].rstrip(". ")
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text)).strip()[:300] or "(empty body)"

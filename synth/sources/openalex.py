@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from synth.importers.openalex_json import openalex_work_to_record
-from synth.sources.base import Page, Strategy, dated, load_json
+from synth.sources.base import Page, Strategy, blame, dated, deferred, load_json
 from synth.sources.errors import ApiError
 from synth.sources.http import HttpClient, Request
 from synth.sources.settings import Settings
@@ -56,31 +56,37 @@ class OpenAlex:
 
     def count(self, client: HttpClient, strategy: Strategy) -> Page:
         req = self.request(strategy, "*", per_page=1)
-        data = self._get(client, req, strategy, "first page")
+        data, _ = self._get(client, req, strategy, "first page")
         return Page([], None, hits=int((data.get("meta") or {}).get("count") or 0), requests=[req])
 
     def fetch(self, client: HttpClient, strategy: Strategy, state: dict[str, Any]) -> Page:
         req = self.request(strategy, state["cursor"])
-        data = self._get(client, req, strategy, f"page at cursor {state['cursor'][:20]}")
+        data, body = self._get(client, req, strategy, f"page at cursor {state['cursor'][:20]}")
         meta = data.get("meta") or {}
         results = data.get("results") or []
         nxt = meta.get("next_cursor")
-        records = [openalex_work_to_record(w) for w in results]
         done = not results or not nxt
-        return Page(records, None if done else {"cursor": nxt},
-                    hits=int(meta.get("count") or 0) if state["cursor"] == "*" else None, requests=[req])
+        return Page([], None if done else {"cursor": nxt},
+                    hits=int(meta.get("count") or 0) if state["cursor"] == "*" else None, requests=[req],
+                    build=deferred(openalex_work_to_record, body, _results), size=len(results),
+                    nbytes=len(body))
 
-    def _get(self, client: HttpClient, req: Request, strategy: Strategy, where: str) -> dict[str, Any]:
+    def _get(self, client: HttpClient, req: Request, strategy: Strategy,
+             where: str) -> tuple[dict[str, Any], bytes]:
         resp = client.send(req)
         if resp.status == 401:
             raise ApiError("openalex refused the request (HTTP 401): an API key is required. Set "
                            "SYNTH_OPENALEX_API_KEY (free at openalex.org) and run again.", status=401)
-        client.check(req, resp, field=strategy.field if "filter" not in resp.text()[:200].lower()
-                     else "sources.openalex.filter")
+        client.check(req, resp, field=blame(strategy, resp))
+
         data = load_json("openalex", resp, where)
         if not isinstance(data, dict):
             raise ApiError(f"openalex: unexpected answer for {where}. Run again to resume.")
-        return data
+        return data, resp.body
+
+
+def _results(data: dict[str, Any]) -> list[Any]:
+    return list(data.get("results") or [])
 
 
 _LANG = {"eng": "en", "fre": "fr", "fra": "fr", "ger": "de", "deu": "de", "spa": "es", "ita": "it",

@@ -14,19 +14,22 @@ Records are parsed by :func:`synth.importers.pubmed_xml.parse_pubmed_xml` (share
 from __future__ import annotations
 
 import datetime as dt
+import re
 import xml.etree.ElementTree as ET
+from functools import partial
 from typing import Any
 
 from defusedxml import ElementTree as SafeET
 
 from synth.errors import InputError
 from synth.importers.pubmed_xml import parse_pubmed_xml
-from synth.sources.base import Page, Strategy
+from synth.records.model import Record
+from synth.sources.base import Page, Strategy, blame
 from synth.sources.errors import ApiError, CursorExpired, MalformedResponse
 from synth.sources.http import HttpClient, Request, Response
 from synth.sources.settings import Settings
 
-ESEARCH_LIMIT = 9999  # PubMed returns at most the first 10,000 records of a set
+ESEARCH_LIMIT = 10000  # PubMed serves at most the first 10,000 records of a set
 BATCH = 500
 POST_OVER = 300  # characters of query above which requests go by POST
 TOOL = "synth"
@@ -39,9 +42,10 @@ class PubMed:
     kind = "database"
     endpoint = "esearch.fcgi + efetch.fcgi (E-utilities, History server)"
 
-    def __init__(self, settings: Settings, batch: int = BATCH) -> None:
+    def __init__(self, settings: Settings, batch: int = BATCH, limit: int = ESEARCH_LIMIT) -> None:
         self.settings = settings
         self.batch = batch
+        self.limit = limit
 
     # -- pure request building -------------------------------------------------------------------------
     def term(self, strategy: Strategy) -> str:
@@ -109,7 +113,7 @@ class PubMed:
             page.warnings += result["warnings"]
             if state.get("hits") is None:
                 page.hits = state["hits"] = result["count"]
-            if result["count"] > ESEARCH_LIMIT:
+            if result["count"] > self.limit:
                 halves = split_window(window, strategy)
                 if halves is None:
                     raise ApiError(
@@ -128,7 +132,8 @@ class PubMed:
         req = self.efetch_request(state)
         page.requests.append(req)
         try:
-            page.records = parse_efetch(self._send(client, req, strategy), state)
+            resp = self._send(client, req, strategy)
+            check_efetch(resp, state)
         except CursorExpired:
             # the History server forgot our WebEnv: search the same window again and carry on
             req = self.esearch_request(strategy, state["window"])
@@ -137,7 +142,11 @@ class PubMed:
             state.update(webenv=result["webenv"], query_key=result["query_key"], count=result["count"])
             req = self.efetch_request(state)
             page.requests.append(req)
-            page.records = parse_efetch(self._send(client, req, strategy), state)
+            resp = self._send(client, req, strategy)
+            check_efetch(resp, state)
+        page.build = partial(parse_efetch, resp, dict(state))
+        page.size = min(self.batch, state["count"] - state["retstart"])
+        page.nbytes = len(resp.body)
         state["retstart"] += self.batch
         if state["retstart"] >= state["count"]:
             state.update(window=None, webenv=None, query_key=None, count=0, retstart=0)
@@ -148,7 +157,7 @@ class PubMed:
 
     def _send(self, client: HttpClient, req: Request, strategy: Strategy) -> Response:
         resp = client.send(req)
-        client.check(req, resp, field=strategy.field)
+        client.check(req, resp, field=blame(strategy, resp))
         return resp
 
 
@@ -186,23 +195,40 @@ def parse_esearch(resp: Response, strategy: Strategy) -> dict[str, Any]:
             "translation": root.findtext("QueryTranslation") or "", "warnings": warnings}
 
 
-def parse_efetch(resp: Response, state: dict[str, Any]) -> list[Any]:
-    """Records from an EFetch XML answer; an ``<ERROR>`` inside HTTP 200 about the History server raises
-    :class:`CursorExpired`, any other raises :class:`ApiError`."""
+def check_efetch(resp: Response, state: dict[str, Any]) -> None:
+    """Check an EFetch answer without parsing it all: an ``<ERROR>`` inside HTTP 200 about the History
+    server raises :class:`CursorExpired`, any other :class:`ApiError`; HTML or another root element raises
+    :class:`MalformedResponse`."""
     where = f"EFetch (records {state['retstart'] + 1}-)"
-    root = _xml(resp, where)
-    error = root.findtext("ERROR") if root.tag != "ERROR" else root.text
+    error = _ERROR.search(resp.body[:4000])
     if error:
-        if any(w in error.lower() for w in ("webenv", "query_key", "unable to obtain", "history")):
-            raise CursorExpired(f"pubmed: {error.strip()}")
-        raise ApiError(f"pubmed: EFetch failed: {error.strip()}. Run again to resume.")
-    if root.tag != "PubmedArticleSet":
-        raise MalformedResponse(f"pubmed: {where} returned <{root.tag}>, not <PubmedArticleSet>. Run again "
-                                "to resume from this page.")
+        text = error.group(1).decode("utf-8", "replace").strip()
+        if any(w in text.lower() for w in ("webenv", "query_key", "unable to obtain", "history")):
+            raise CursorExpired(f"pubmed: {text}")
+        raise ApiError(f"pubmed: EFetch failed: {text}. Run again to resume.")
+    root = _ROOT.search(resp.body[:4000])
+    tag = root.group(1).decode("ascii", "replace") if root else ""
+    if tag.lower() == "html":
+        raise MalformedResponse(f"pubmed: {where} returned an HTML page instead of XML ({len(resp.body)} "
+                                "bytes). Nothing from this page was stored; run again to resume from this page.")
+    if tag != "PubmedArticleSet":
+        raise MalformedResponse(f"pubmed: {where} returned <{tag or '?'}>, not <PubmedArticleSet>. Nothing "
+                                "from this page was stored; run again to resume from this page.")
+
+
+def parse_efetch(resp: Response, state: dict[str, Any]) -> list[Record]:
+    """Records from an EFetch XML answer (parsed once, by the shared PubMed XML mapper)."""
+    where = f"EFetch (records {state['retstart'] + 1}-)"
+    check_efetch(resp, state)
     try:
         return parse_pubmed_xml(resp.body, source="PubMed")
     except InputError as exc:
-        raise MalformedResponse(f"pubmed: {where}: {exc}") from exc
+        raise MalformedResponse(f"pubmed: {where}: {exc} Nothing from this page was stored; run again to "
+                                "resume from this page.") from exc
+
+
+_ERROR = re.compile(rb"<ERROR>(.*?)</ERROR>", re.S)
+_ROOT = re.compile(rb"<(?![?!])([A-Za-z_][\w.:-]*)")
 
 
 def split_window(window: list[str] | None, strategy: Strategy) -> list[list[str]] | None:

@@ -1,7 +1,7 @@
 """A sliding-window rate limiter: at most ``rate`` requests in any ``period`` seconds.
 
 A sliding window (rather than evenly spaced requests) lets a client run at the full permitted rate while
-never exceeding it in any window the server measures; a small ``margin`` absorbs clock and network jitter.
+never exceeding it in any window the server measures; a small ``margin`` (50 ms) absorbs the jitter between when a request leaves and when the server counts it.
 After a 429 the limiter can be paused (:meth:`pause`) for the server's ``Retry-After``.
 """
 
@@ -32,7 +32,7 @@ class RateLimiter:
         rate: float,
         period: float = 1.0,
         *,
-        margin: float = 0.02,
+        margin: float = 0.05,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+import queue
+import sys
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,32 +117,50 @@ def run_source(store: Store, client: HttpClient, source: Source, strategy: Strat
     state: dict[str, Any] | None = run["state"]
     page_no, retrieved = int(run["pages"]), int(run["retrieved"])
     restarts = 0
+    attempts: dict[str, int] = {}
+    limit = strategy.max_records
     try:
-        while state is not None:
-            if strategy.max_records is not None and retrieved >= strategy.max_records:
-                break
+        while state is not None and not (limit is not None and retrieved >= limit):
+            key = json.dumps(state, sort_keys=True, default=str)
+            prefetch = _Prefetch(client, source, strategy, state, None if limit is None else limit - retrieved,
+                                 refresh_first=attempts.get(key, 0) > 0)
             try:
-                page = _fetch(client, source, strategy, state)
-            except CursorExpired:
-                restarts += 1
-                if restarts > MAX_RESTARTS:
-                    raise SearchError(f"{source.name}: the paging cursor expired {restarts} times in a row. "
-                                      "Run `synth search run` again to resume.") from None
-                state = source.initial_state(strategy)
-                continue
-            records = page.records
-            if strategy.max_records is not None:
-                records = records[: strategy.max_records - retrieved]
-            page_no += 1
-            with store.begin() as conn:
-                counted = _store_page(conn, run_id, source, page, records, state, page_no,
-                                      settings.secrets, limited=len(records) < len(page.records))
-            retrieved += counted
-            state = page.next_state if len(records) == len(page.records) else None
-            if progress is not None:
-                progress(source.name, retrieved, page.hits)
-        status = "limited" if (strategy.max_records is not None and retrieved >= strategy.max_records
-                               and state is not None) else "complete"
+                for before, page, exc in prefetch:
+                    try:
+                        if exc is not None:
+                            raise exc
+                        if page is None:  # the fetcher stopped: end of results or record budget reached
+                            state = before
+                            break
+                        records = page.materialise()
+                    except CursorExpired:
+                        restarts += 1
+                        if restarts > MAX_RESTARTS:
+                            raise SearchError(f"{source.name}: the paging cursor expired {restarts} times during "
+                                              "this run. Run `synth search run` again to resume.") from None
+                        state = source.initial_state(strategy)
+                        break
+                    except MalformedResponse:
+                        key = json.dumps(before, sort_keys=True, default=str)
+                        attempts[key] = attempts.get(key, 0) + 1
+                        if attempts[key] > MAX_PAGE_RETRIES:
+                            raise
+                        state = before
+                        break
+                    if limit is not None:
+                        records = records[: limit - retrieved]
+                    page_no += 1
+                    with store.begin() as conn:
+                        retrieved += _store_page(conn, run_id, source, page, records, before, page_no,
+                                                 settings.secrets)
+                    state = page.next_state
+                    if progress is not None:
+                        progress(source.name, retrieved, page.hits)
+                    if limit is not None and retrieved >= limit:
+                        break
+            finally:
+                prefetch.close()
+        status = "limited" if state is not None else "complete"
         with store.begin() as conn:
             db.finish_run(conn, run_id, status)
             row = db.get_run(conn, run_id)
@@ -158,22 +179,85 @@ def run_source(store: Store, client: HttpClient, source: Source, strategy: Strat
         raise
 
 
-def _fetch(client: HttpClient, source: Source, strategy: Strategy, state: dict[str, Any]) -> Page:
-    """One page; a malformed body (truncated, HTML) is fetched again, bypassing the cache, before giving up."""
-    for attempt in range(MAX_PAGE_RETRIES + 1):
-        client.refresh = attempt > 0
+_Item = tuple[dict[str, Any] | None, Page | None, BaseException | None]
+
+
+class _Prefetch:
+    """Fetches pages in a background thread (a bounded number of pages ahead) while the caller parses and
+    stores earlier ones, so the API is used at its permitted rate even when parsing is slower, and cursors
+    are used long before they expire. Yields ``(state_before, page, error)``; a final ``(state, None, None)``
+    says where fetching stopped. Waiting pages hold only their raw bodies; the buffer is bounded by
+    :data:`AHEAD_BYTES` (and :data:`AHEAD_PAGES`)."""
+
+    AHEAD_PAGES = 256
+    AHEAD_BYTES = 256 * 1024 * 1024
+
+    def __init__(self, client: HttpClient, source: Source, strategy: Strategy, state: dict[str, Any],
+                 budget: int | None, *, refresh_first: bool) -> None:
+        self.client, self.source, self.strategy = client, source, strategy
+        self.state, self.budget, self.refresh_first = state, budget, refresh_first
+        self.queue: queue.Queue[_Item] = queue.Queue(maxsize=self.AHEAD_PAGES)
+        self.stop = threading.Event()
+        self.buffered = 0  # bytes of pages fetched but not yet taken by the consumer
+        self.room = threading.Condition()
+        self.thread = threading.Thread(target=self._run, name=f"fetch-{source.name}", daemon=True)
+        # the fetch thread mostly waits on sockets; hand it the GIL promptly when a response arrives instead of
+        # after the default 5 ms, so parsing in this thread does not slow the request rate
+        self._interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(self._interval, 0.0005))
+        self.thread.start()
+
+    def _put(self, item: _Item) -> None:
+        while not self.stop.is_set():
+            try:
+                self.queue.put(item, timeout=0.05)
+                return
+            except queue.Full:
+                continue
+
+    def _run(self) -> None:
+        state: dict[str, Any] | None = self.state
+        fetched, first = 0, True
         try:
-            return source.fetch(client, strategy, state)
-        except MalformedResponse:
-            if attempt == MAX_PAGE_RETRIES:
-                raise
-        finally:
-            client.refresh = False
-    raise AssertionError("unreachable")
+            while state is not None and not self.stop.is_set():
+                if self.budget is not None and fetched >= self.budget:
+                    break
+                self.client.refresh = first and self.refresh_first
+                try:
+                    page = self.source.fetch(self.client, self.strategy, state)
+                finally:
+                    self.client.refresh = False
+                first = False
+                fetched += page.size
+                with self.room:
+                    self.buffered += page.nbytes
+                    while self.buffered > self.AHEAD_BYTES and not self.stop.is_set():
+                        self.room.wait(timeout=0.1)
+                self._put((state, page, None))
+                state = page.next_state
+            self._put((state, None, None))
+        except BaseException as exc:  # handed to the consumer, which decides
+            self._put((state, None, exc))
+
+    def __iter__(self) -> Iterator[_Item]:
+        while True:
+            item = self.queue.get()
+            if item[1] is not None:
+                with self.room:
+                    self.buffered -= item[1].nbytes
+                    self.room.notify_all()
+            yield item
+            if item[1] is None:
+                return
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=5)
+        sys.setswitchinterval(self._interval)
 
 
 def _store_page(conn: Any, run_id: int, source: Source, page: Page, records: list[Record],
-                state: dict[str, Any], page_no: int, secrets: tuple[str, ...], *, limited: bool) -> int:
+                state: dict[str, Any] | None, page_no: int, secrets: tuple[str, ...]) -> int:
     ids = [r.provenance.source_record_id for r in records]
     stored = db.stored_ids(conn, records[0].provenance.source if records else "", ids)
     fresh: list[Record] = []
@@ -197,7 +281,7 @@ def _store_page(conn: Any, run_id: int, source: Source, page: Page, records: lis
     known += inserted.already_known
     counted = len(inserted.inserted_ids) + known
     db.record_page(conn, run_id, page=page_no, requests=[r.redacted(secrets) for r in page.requests],
-                   state_before=state, state_after=None if limited else page.next_state, retrieved=counted,
+                   state_before=state, state_after=page.next_state, retrieved=counted,
                    new=len(inserted.inserted_ids), known=known, linked=linked, hits=page.hits,
                    warnings=page.warnings)
     return counted

@@ -3,6 +3,8 @@ module knows how they are laid out in SQL."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,7 +15,7 @@ from synth.records.model import Author, Provenance, Record
 from synth.store.events import utc_now
 from synth.store.schema import records
 
-_BATCH = 2000
+_BATCH = 5000
 
 
 @dataclass
@@ -24,8 +26,14 @@ class InsertResult:
     already_known: int = 0
 
 
-def record_to_row(record: Record) -> dict[str, Any]:
+def _raw_json(record: Record) -> str:
+    """The raw record serialised exactly as :meth:`Record.content_hash` serialises it (so hashes agree)."""
+    return json.dumps(record.raw, sort_keys=isinstance(record.raw, dict), ensure_ascii=False, default=str)
+
+
+def record_to_row(record: Record, now: str | None = None) -> dict[str, Any]:
     prov = record.provenance
+    raw_json = _raw_json(record)
     return {
         "title": record.title,
         "abstract": record.abstract,
@@ -50,11 +58,40 @@ def record_to_row(record: Record) -> dict[str, Any]:
         "source_file": prov.file,
         "source_record_number": prov.record_number,
         "source_record_id": prov.source_record_id,
-        "imported_at": prov.imported_at or utc_now(),
+        "imported_at": prov.imported_at or now or utc_now(),
         "search_run_id": prov.search_run_id,
-        "content_hash": record.content_hash(),
+        "content_hash": hashlib.sha256(raw_json.encode("utf-8")).hexdigest(),
         "raw": record.raw,
+        "_raw_json": raw_json,
     }
+
+
+_JSON_COLUMNS = ("authors", "issns", "keywords")
+_INSERT_COLUMNS = (
+    "id", "title", "abstract", "authors", "year", "journal", "volume", "issue", "pages", "doi", "pmid", "pmcid",
+    "openalex_id", "issns", "keywords", "language", "publication_type", "url", "source", "source_kind",
+    "source_file", "source_record_number", "source_record_id", "imported_at", "import_id", "search_run_id",
+    "content_hash", "raw",
+)
+_SQLITE_INSERT = (f"INSERT INTO records ({', '.join(_INSERT_COLUMNS)}) "
+                  f"VALUES ({', '.join('?' for _ in _INSERT_COLUMNS)})")
+
+
+def _sqlite_tuple(record: Record, raw_json: str, content_hash: str, rid: int, import_id: int | None,
+                  source_kind: str, now: str) -> tuple[Any, ...]:
+    """One row for the SQLite fast path, in ``_INSERT_COLUMNS`` order (JSON columns pre-serialised)."""
+    prov = record.provenance
+    dumps = json.dumps
+    return (
+        rid, record.title, record.abstract,
+        dumps([{"family": a.family, "given": a.given, "corporate": a.corporate} for a in record.authors],
+              ensure_ascii=False),
+        record.year, record.journal, record.volume, record.issue, record.pages, record.doi, record.pmid,
+        record.pmcid, record.openalex_id, dumps(record.issns, ensure_ascii=False),
+        dumps(record.keywords, ensure_ascii=False), record.language, record.publication_type, record.url,
+        prov.source, source_kind, prov.file, prov.record_number, prov.source_record_id, prov.imported_at or now,
+        import_id, prov.search_run_id, content_hash, raw_json,
+    )
 
 
 def row_to_record(row: Any) -> Record:
@@ -107,42 +144,54 @@ def insert_records(
     records within one call are all kept (a file may truly hold the same record twice).
     """
     result = InsertResult()
-    batch: list[dict[str, Any]] = []
+    sqlite = conn.dialect.name == "sqlite"
+    now = utc_now()
+    batch: list[tuple[Record, str, str]] = []
     # Only rows stored before this call count as known: two identical records inside one file are both kept.
     before = int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(records.c.id), 0))).scalar_one())
 
     def flush() -> None:
         if not batch:
             return
-        if skip_known:
-            hashes = {(r["source"], r["content_hash"]) for r in batch}
+        if skip_known and before:
+            hashes = list({h for _, _, h in batch})
             known = set(
                 conn.execute(
                     sa.select(records.c.source, records.c.content_hash).where(
-                        records.c.content_hash.in_([h for _, h in hashes]), records.c.id <= before
+                        records.c.content_hash.in_(hashes), records.c.id <= before
                     )
                 ).all()
-            ) if before else set()
-            fresh: list[dict[str, Any]] = []
-            for row in batch:
-                if (row["source"], row["content_hash"]) in known:
-                    result.already_known += 1
-                else:
-                    fresh.append(row)
+            )
+            fresh = [item for item in batch if (item[0].provenance.source, item[2]) not in known]
+            result.already_known += len(batch) - len(fresh)
         else:
             fresh = list(batch)
         if fresh:
-            start = conn.execute(sa.select(sa.func.coalesce(sa.func.max(records.c.id), 0))).scalar_one()
-            for offset, row in enumerate(fresh, start=1):
-                row["id"] = start + offset
-                row["import_id"] = import_id
-                row["source_kind"] = source_kind
-            conn.execute(records.insert(), fresh)
-            result.inserted_ids.extend(row["id"] for row in fresh)
+            start = int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(records.c.id), 0))).scalar_one())
+            ids = list(range(start + 1, start + 1 + len(fresh)))
+            if sqlite:
+                if len(result.inserted_ids) == 0 and len(fresh) >= _BATCH:
+                    # A bulk insert: a 128 MB page cache keeps index pages from spilling mid-transaction.
+                    conn.exec_driver_sql("PRAGMA cache_size=-131072")
+                # Fast path: JSON serialised once (the raw record's text also gave its hash), no per-row
+                # SQLAlchemy bind processing; the stored text is what the JSON column type reads back.
+                conn.exec_driver_sql(_SQLITE_INSERT, [
+                    _sqlite_tuple(rec, raw_json, digest, rid, import_id, source_kind, now)
+                    for (rec, raw_json, digest), rid in zip(fresh, ids, strict=True)])
+            else:
+                rows = []
+                for (rec, _, _), rid in zip(fresh, ids, strict=True):
+                    row = record_to_row(rec, now)
+                    row.pop("_raw_json")
+                    row.update(id=rid, import_id=import_id, source_kind=source_kind)
+                    rows.append(row)
+                conn.execute(records.insert(), rows)
+            result.inserted_ids.extend(ids)
         batch.clear()
 
     for record in items:
-        batch.append(record_to_row(record))
+        raw_json = _raw_json(record)
+        batch.append((record, raw_json, hashlib.sha256(raw_json.encode("utf-8")).hexdigest()))
         if len(batch) >= _BATCH:
             flush()
     flush()
@@ -160,3 +209,29 @@ def iter_records(conn: sa.Connection, ids: Iterable[int] | None = None) -> Itera
 
 def count_records(conn: sa.Connection) -> int:
     return int(conn.execute(sa.select(sa.func.count()).select_from(records)).scalar_one())
+
+
+def iter_with_clusters(
+    conn: sa.Connection, *, include_duplicates: bool = False, source: str | None = None, limit: int | None = None
+) -> Iterator[tuple[int, Record, int | None, int | None]]:
+    """``(id, record, cluster_id, duplicate_of)`` in id order; by default only cluster representatives
+    (records that are not a duplicate of another)."""
+    query = sa.select(records).order_by(records.c.id)
+    if not include_duplicates:
+        query = query.where(records.c.duplicate_of.is_(None))
+    if source is not None:
+        query = query.where(records.c.source == source)
+    if limit is not None:
+        query = query.limit(limit)
+    for row in conn.execute(query):
+        yield int(row.id), row_to_record(row), row.cluster_id, row.duplicate_of
+
+
+def get_record(conn: sa.Connection, record_id: int) -> tuple[Record, dict[str, Any]] | None:
+    """One record and its store-side fields (id, import_id, source_kind, cluster_id, duplicate_of), or None."""
+    row = conn.execute(sa.select(records).where(records.c.id == record_id)).first()
+    if row is None:
+        return None
+    extra = {k: row._mapping[k] for k in ("id", "import_id", "source_kind", "cluster_id", "duplicate_of",
+                                          "content_hash", "source_record_number")}
+    return row_to_record(row), extra

@@ -102,11 +102,13 @@ def record_index(conn: sa.Connection) -> RecordIndex:
 
 
 def texts(conn: sa.Connection, ids: Iterable[int] | None = None) -> dict[int, str]:
-    """``title + abstract`` per record, for prioritisation."""
+    """The text each record is ranked on (:func:`synth.screening.prioritise.document`)."""
+    from synth.screening.prioritise import document
+
     query = sa.select(records.c.id, records.c.title, records.c.abstract)
     if ids is not None:
         query = query.where(records.c.id.in_(list(ids)))
-    return {int(r.id): f"{r.title or ''} {r.abstract or ''}" for r in conn.execute(query)}
+    return {int(r.id): document(r.title, r.abstract) for r in conn.execute(query)}
 
 
 # --- decisions -----------------------------------------------------------------------------------------
@@ -341,3 +343,8 @@ def stops(conn: sa.Connection, stage: str | None = None) -> list[dict[str, Any]]
     if stage is not None:
         query = query.where(screening_stops.c.stage == stage)
     return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def titles(conn: sa.Connection, ids: Iterable[int]) -> dict[int, str]:
+    query = sa.select(records.c.id, records.c.title).where(records.c.id.in_(list(ids)))
+    return {int(r.id): r.title or "" for r in conn.execute(query)}

@@ -100,6 +100,9 @@ for (d in datasets) for (m in measures[[d$kind]]) {
     if (meth == "EE" && tt != "z") next
     level <- if (tt == "t" && meth == "DL") 90 else 95
     r <- try(suppressWarnings(rma(e$yi[ok], e$vi[ok], method = meth, test = tt, level = level, control = tight)), silent = TRUE)
+    if (inherits(r, "try-error")) # |change| < 1e-13 is below double precision when tau^2 is in the hundreds
+      r <- try(suppressWarnings(rma(e$yi[ok], e$vi[ok], method = meth, test = tt, level = level,
+                                    control = modifyList(tight, list(threshold = 1e-9)))), silent = TRUE)
     if (inherits(r, "try-error")) { cat("skip", d$id, m, meth, tt, "\n"); next }
     pool[[length(pool) + 1]] <- list(id = paste(d$id, m, meth, tt, sep = "_"), dataset = d$id, measure = m,
                                       method = meth, test = unname(tests[tt]), level = level, expected = summ(r, level))
@@ -116,7 +119,8 @@ regcase <- function(id, mods, formula, meth, tt) {
     ci_high = r$ci.ub, tau2 = r$tau2, qm = r$QM, qm_p = r$QMp, qe = r$QE, qe_p = r$QEp, i2 = r$I2, r2 = num(r$R2),
     names = rownames(r$beta)))
 }
-for (meth in c("REML", "DL", "ML", "PM")) for (tt in c("z", "knha")) {
+for (meth in c("REML", "DL", "ML", "PM", "EB", "HE", "SJ", "HS")) for (tt in c("z", "knha", "t", "adhoc")) {
+  if (!(meth %in% c("REML", "DL", "ML", "PM")) && tt %in% c("t", "adhoc")) next
   regcase(paste("bcg_ablat", meth, tt, sep = "_"), list("ablat"), ~ ablat, meth, tt)
   regcase(paste("bcg_ablat_year", meth, tt, sep = "_"), list("ablat", "year"), ~ ablat + year, meth, tt)
   regcase(paste("bcg_alloc", meth, tt, sep = "_"), list("alloc"), ~ factor(alloc), meth, tt)
@@ -137,12 +141,15 @@ bias <- list(); sens <- list()
 biascase <- function(id, yi, vi, meth) {
   r <- rma(yi, vi, method = meth, control = tight)
   eg <- regtest(r, model = "lm"); rk <- ranktest(r); tf <- trimfill(r)
+  # trimfill() re-fits the filled data with metafor's default (loose) control; re-fit it tightly
+  tf2 <- rma(as.vector(tf$yi), tf$vi, method = meth, control = tight)
+  tf$beta <- tf2$beta; tf$se <- tf2$se; tf$ci.lb <- tf2$ci.lb; tf$ci.ub <- tf2$ci.ub; tf$tau2 <- tf2$tau2
   egl <- lm(yi ~ sqrt(vi), weights = 1 / vi)
   bias[[length(bias) + 1]] <<- list(id = id, method = meth, yi = as.vector(yi), vi = as.vector(vi), expected = list(
     egger_stat = eg$zval, egger_p = eg$pval, egger_df = eg$dfs, egger_intercept = unname(coef(egl)[2]),
     egger_limit = unname(coef(egl)[1]), begg_tau = unname(rk$tau), begg_p = rk$pval,
     tf_k0 = tf$k0, tf_side = tf$side, tf_estimate = num(tf$beta), tf_se = tf$se, tf_ci_low = tf$ci.lb,
-    tf_ci_high = tf$ci.ub, tf_tau2 = tf$tau2))
+    tf_ci_high = tf$ci.ub, tf_tau2 = tf$tau2, tf_yi = as.vector(tf$yi), tf_vi = as.vector(tf$vi)))
 }
 de <- escalc("OR", ai = ai, n1i = n1i, ci = ci, n2i = n2i, data = dat.egger2001)
 for (meth in c("REML", "DL", "EE")) {
@@ -150,11 +157,12 @@ for (meth in c("REML", "DL", "EE")) {
   biascase(paste0("egger2001_OR_", meth), de$yi, de$vi, meth)
   biascase(paste0("hackshaw1998_", meth), dat.hackshaw1998$yi, dat.hackshaw1998$vi, meth)
 }
-for (meth in c("REML", "DL")) {
-  r <- rma(yi, vi, data = dat, method = meth, control = tight)
+for (meth in c("REML", "DL", "PM")) for (tt in c("z", "knha")) {
+  r <- rma(yi, vi, data = dat, method = meth, test = tt, control = tight)
   l1 <- leave1out(r); inf <- influence(r); cu <- cumul(r, order = dat$year)
   ii <- inf$inf
-  sens[[length(sens) + 1]] <- list(id = paste0("bcg_RR_", meth), method = meth, test = "z", order_by = "year",
+  sens[[length(sens) + 1]] <- list(id = paste("bcg_RR", meth, tt, sep = "_"), method = meth, test = unname(tests[tt]),
+    order_by = "year",
     expected = list(
       loo = list(estimate = l1$estimate, se = l1$se, ci_low = l1$ci.lb, ci_high = l1$ci.ub, tau2 = l1$tau2,
                  i2 = l1$I2, q = l1$Q),

@@ -1,0 +1,63 @@
+"""Explaining a cluster: which links (rule and field similarities) joined a record to the others, why the
+representative was chosen, which decisions people made, and which uncertain pairs remain. Pure: the caller
+passes what the store holds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
+
+from synth.dedup.cluster import completeness
+from synth.dedup.normalise import prepare
+from synth.dedup.vetoes import Policy
+from synth.records.model import Record
+
+
+class Link(Protocol):
+    record_a: int
+    record_b: int
+    rule: str
+    score: float
+    detail: dict[str, Any]
+
+
+def completeness_dict(record_id: int, record: Record, policy: Policy) -> dict[str, Any]:
+    """Why a record represents its cluster: the completeness tuple, field by field (higher wins, in order)."""
+    c = completeness(prepare(record_id, record), policy.source_preference)
+    return {"preferred_source_rank": c.preferred_source, "abstract": c.abstract, "doi": c.doi, "pages": c.pages,
+            "authors": c.authors, "volume": c.volume, "journal": c.journal}
+
+
+def explanation(
+    record_id: int,
+    members: Mapping[int, Record],
+    duplicate_of: Mapping[int, int | None],
+    links: Iterable[Link],
+    maybes: Iterable[Link],
+    decisions: Mapping[tuple[int, int], str],
+    policy: Policy,
+) -> dict[str, Any]:
+    """The explanation of ``record_id``'s cluster as a JSON-ready dict."""
+    ids = sorted(members)
+    representative = next((rid for rid in ids if duplicate_of.get(rid) is None), record_id)
+    return {
+        "record": record_id,
+        "cluster": ids[0],
+        "representative": representative,
+        "sources": sorted({members[rid].provenance.source for rid in ids if members[rid].provenance.source}),
+        "representative_because": completeness_dict(representative, members[representative], policy),
+        "members": [
+            {"id": rid, "title": members[rid].title, "year": members[rid].year,
+             "source": members[rid].provenance.source, "doi": members[rid].doi,
+             "duplicate_of": duplicate_of.get(rid)}
+            for rid in ids
+        ],
+        "links": [{"a": lk.record_a, "b": lk.record_b, "rule": lk.rule,
+                   "similarities": lk.detail.get("similarities", {})}
+                  for lk in links if lk.record_a in members and lk.record_b in members],
+        "maybe_pairs": [{"a": lk.record_a, "b": lk.record_b, "rule": lk.rule, "score": round(lk.score, 4),
+                         "similarities": lk.detail.get("similarities", {}), "vetoes": lk.detail.get("vetoes", [])}
+                        for lk in maybes],
+        "decisions": [{"a": a, "b": b, "decision": d} for (a, b), d in sorted(decisions.items())
+                      if record_id in (a, b)],
+    }

@@ -1,0 +1,123 @@
+"""The evidence-maturity report: how developed is the evidence, outcome by outcome and for the whole review.
+
+Entry points:
+
+* :func:`build_evidence` — pure: per-outcome inputs (plain dicts and :class:`StudyEffect` lists) -> the
+  ``evidence.json`` structure.
+* :func:`evidence_from_workspace` — I/O shell: reconciled extractions (``synth.extraction``) pooled with
+  ``synth.meta`` (through :mod:`synth.evidence.metapool`, the protocol's estimator and test), the gap map,
+  the overview of existing reviews, and optionally PRISMA counts from the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from synth.errors import SynthError
+from synth.evidence.gapmap import Evidence, build_gap_map
+from synth.evidence.maturity import Settings, StudyEffect, assess_outcome, conclusion
+
+if TYPE_CHECKING:
+    from synth.protocol.model import Protocol
+    from synth.store import Store
+    from synth.workspace import Workspace
+
+__all__ = ["Evidence", "Settings", "StudyEffect", "build_evidence", "evidence_from_workspace", "settings_from"]
+
+USER_DOMAINS_EXCLUDED = ("service",)
+"""Domains that are service/policy outcomes rather than outcomes people who use services value."""
+
+
+def settings_from(protocol: Protocol) -> Settings:
+    """Report settings from the protocol's ``[analysis]`` (estimator, CI method, PI, level, yardsticks)."""
+    a = protocol.analysis
+    return Settings(alpha=a.alpha, power=a.power, level=a.level, ci_method=a.ci_method, method=a.estimator.value,
+                    pi=a.prediction_interval, small_study_min_k=a.small_study_min_k, min_k=a.min_k)
+
+
+def build_evidence(
+    outcomes: Sequence[tuple[Mapping[str, Any], Sequence[StudyEffect], Mapping[str, Any] | None]],
+    *,
+    domains: Sequence[tuple[str, str]],
+    models: Sequence[tuple[str, str]],
+    gap_evidence: Sequence[Evidence],
+    settings: Settings | None = None,
+    overview: Sequence[Mapping[str, Any]] = (),
+    review: Mapping[str, Any] | None = None,
+    prisma: Mapping[str, Any] | None = None,
+    notes: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Assemble ``evidence.json``: ``{"review", "outcomes": [...], "gap_map", "unmeasured_valued_outcomes",
+    "overview", "conclusion", "prisma", "yardsticks", "notes"}``."""
+    settings = settings or Settings()
+    results = [assess_outcome(o, studies, pooled, settings) for o, studies, pooled in outcomes]
+    gm = build_gap_map(gap_evidence, domains, models)
+    unmeasured = [r["label"] for r in results if not r["k"] and (r.get("domain") not in USER_DOMAINS_EXCLUDED)]
+    empty_domains = [d for d, n in gm["studies_per_domain"].items() if n == 0]
+    label_of = dict(domains)
+    for d in empty_domains:
+        text = f"{label_of.get(d, d)} (no study measured any outcome in this domain)"
+        if d not in USER_DOMAINS_EXCLUDED and text not in unmeasured:
+            unmeasured.append(text)
+    concl = conclusion(results, gm, unmeasured)
+    return {
+        "review": dict(review or {}),
+        "outcomes": results,
+        "gap_map": gm,
+        "unmeasured_valued_outcomes": unmeasured,
+        "overview": list(overview),
+        "conclusion": concl,
+        "prisma": dict(prisma) if prisma is not None else None,
+        "yardsticks": {
+            "alpha": settings.alpha, "target_power": settings.power, "ci_level": settings.level,
+            "small_study_min_k": settings.small_study_min_k,
+            "k_for_re_power": 5,
+            "sources": ["Jackson & Turner 2017 (k >= 5)", "Sterne et al. 2011 (k >= 10 for funnel tests)",
+                        "Hedges & Pigott 2001 (power)", "Wetterslev et al. 2009 (diversity-adjusted RIS)",
+                        "GRADE 6/34/35 (imprecision, OIS)"],
+        },
+        "notes": list(notes),
+    }
+
+
+def evidence_from_workspace(
+    workspace: Workspace,
+    protocol: Protocol,
+    protocol_name: str,
+    *,
+    store: Store | None = None,
+    prisma: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The full evidence report data for the workspace's protocol (reads extractions; PRISMA from ``store``)."""
+    from synth.evidence import gather as g
+
+    notes: list[str] = []
+    outcome_inputs = []
+    for o in protocol.outcomes:
+        outcome_notes: list[str] = []
+        studies, timepoint = g.gather_outcome(workspace, protocol, protocol_name, o.id, outcome_notes)
+        od = g.outcome_dict(o)
+        od["timepoint"] = timepoint
+        od["notes"] = outcome_notes
+        outcome_inputs.append((od, studies, None))
+    try:
+        gap_ev = g.evidence_rows(workspace, protocol, protocol_name)
+    except (SynthError, OSError, ValueError) as exc:  # a broken extraction folder must not hide the rest
+        notes.append(f"gap map: extractions could not be read ({exc})")
+        gap_ev = []
+    overview_path = g.find_overview(workspace, protocol_name)
+    overview = g.summarise_overview(g.load_overview(overview_path)) if overview_path else []
+    if overview_path is None:
+        notes.append(f"No data/{protocol_name}/{g.OVERVIEW_NAME} in the workspace: the overview of existing reviews is empty.")
+    if prisma is None and store is not None:
+        from synth.prisma import prisma_from_store
+
+        prisma = prisma_from_store(store, protocol)
+    review = {"id": protocol.review.id, "title": protocol.review.title, "question": protocol.review.question,
+              "protocol": protocol_name}
+    return build_evidence(
+        outcome_inputs, domains=[(d.id, d.label) for d in protocol.domains], models=g.model_axis(protocol),
+        gap_evidence=gap_ev, settings=settings_from(protocol), overview=overview, review=review, prisma=prisma,
+        notes=notes,
+    )

@@ -1,0 +1,170 @@
+"""The thin I/O shell of the evidence report: reconciled extractions -> per-outcome studies, the gap map rows, the overview.
+
+Reads through the extraction module (``synth.extraction``: reconciled files, the tidy table, ``meta_table``
+and ``meta_effects``); the pooling itself is done by the meta-analysis module (``synth.meta``) through
+:mod:`synth.evidence.metapool` when the outcome is assessed. When an outcome has no data, or its data cannot
+be read, it is reported with k = 0 and a note; nothing is invented.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from synth.evidence.gapmap import Evidence
+from synth.evidence.maturity import StudyEffect
+
+if TYPE_CHECKING:
+    from synth.protocol.model import Protocol
+    from synth.workspace import Workspace
+
+OVERVIEW_NAME = "existing-reviews.toml"
+
+
+def rob_class(value: Any) -> str:
+    """Map RoB 2 / ROBINS-I / EPOC judgements onto low / some-concerns / high / unknown."""
+    text = str(value or "").strip().lower().replace("_", "-").replace(" ", "-")
+    if not text or text in ("nr", "none", "no-information", "unclear"):
+        return "unknown"
+    if text in ("high", "serious", "critical") or text.startswith("high"):
+        return "high"
+    if "some" in text or text in ("moderate", "medium"):
+        return "some-concerns"
+    if text.startswith("low"):
+        return "low"
+    return "unknown"
+
+
+def outcome_dict(o: Any) -> dict[str, Any]:
+    return {"id": o.id, "label": o.label, "domain": o.domain, "priority": o.priority, "measure": o.measure.value,
+            "direction": o.direction, "minimal_important_effect": o.minimal_important_effect,
+            "timepoints": list(o.timepoints)}
+
+
+def _num(x: Any) -> float | None:
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def gather_outcome(workspace: Workspace, protocol: Protocol, protocol_name: str, outcome_id: str,
+                   notes: list[str]) -> tuple[list[StudyEffect], str | None]:
+    """The studies (effects on the protocol measure's analysis scale) for one outcome, at the timepoint the
+    extraction module chooses, and that timepoint; problems and excluded studies are appended to ``notes``.
+
+    Effects come from :func:`synth.extraction.meta_bridge.meta_effects`, so an outcome whose data mix event
+    counts and published (log) ratios is labelled with the protocol's measure (e.g. RR) rather than the
+    generic ``GEN``; pooling is left to :mod:`synth.evidence.metapool` (synth.meta).
+    """
+    from synth.errors import InputError
+    from synth.extraction.files import load_folder
+    from synth.extraction.meta_bridge import meta_effects, meta_table
+    from synth.extraction.table import tidy_rows
+
+    try:
+        frame = meta_table(workspace, protocol, outcome_id, protocol_name=protocol_name)
+    except InputError as exc:
+        if "no reconciled extraction has data" not in str(exc):
+            notes.append(f"The extracted data could not be read: {exc}")
+        return [], None
+    timepoint = str(frame.attrs.get("timepoint"))
+    try:
+        table = meta_effects(frame)
+    except InputError as exc:
+        notes.append(f"Effect sizes could not be computed at timepoint {timepoint}: {exc}")
+        return [], timepoint
+    for e in [*frame.attrs.get("excluded", []), *table.excluded]:
+        notes.append(f"Study {e.get('study')} left out of the analysis: {e.get('reason')}.")
+    files, _ = load_folder(workspace.extractions_dir(protocol_name))
+    rows = {str(r["study"]): r for r in tidy_rows([f for f in files if f.reconciled], protocol, outcome_id)
+            if str(r["timepoint"]) == timepoint}
+    studies: list[StudyEffect] = []
+    for idx, ok in enumerate(table.included):
+        if not ok:
+            continue
+        sid = str(frame["study_id"].iloc[idx])
+        r = rows.get(sid, {})
+        n_t, n_c = _num(r.get("n_t")), _num(r.get("n_c"))
+        n = int((n_t or 0) + (n_c or 0)) or int(_num(r.get("n_randomised")) or _num(r.get("n")) or 0)
+        ev_c = _num(r.get("events_c"))
+        sd_t, sd_c = _num(r.get("sd_t")), _num(r.get("sd_c"))
+        sd = None
+        if sd_t and sd_c and n_t and n_c and n_t + n_c > 2:
+            sd = math.sqrt(((n_t - 1) * sd_t**2 + (n_c - 1) * sd_c**2) / (n_t + n_c - 2))
+        studies.append(StudyEffect(
+            study_id=sid, label=str(r.get("label") or frame["study"].iloc[idx]), yi=float(table.yi[idx]),
+            vi=float(table.vi[idx]), n=n, year=int(r["year"]) if r.get("year") else None,
+            design=str(r.get("design") or ""), rob=rob_class(r.get("rob_overall")), country=str(r.get("country") or ""),
+            setting=str(r.get("setting") or ""), model=str(r.get("partnership_model") or ""),
+            control_risk=(ev_c / n_c) if (ev_c is not None and n_c) else None, sd=sd,
+        ))
+    return studies, timepoint
+
+
+def evidence_rows(workspace: Workspace, protocol: Protocol, protocol_name: str) -> list[Evidence]:
+    """Study x partnership model x outcome domain rows for the gap map, from every reconciled extraction."""
+    from synth.extraction.files import load_folder
+    from synth.extraction.table import tidy_rows
+
+    files, _ = load_folder(workspace.extractions_dir(protocol_name))
+    domain_of = {o.id: o.domain for o in protocol.outcomes}
+    out = []
+    for r in tidy_rows([f for f in files if f.reconciled], protocol):
+        out.append(Evidence(study_id=str(r["study"]), model=str(r.get("partnership_model") or "not reported"),
+                            domain=domain_of.get(str(r["outcome"]), str(r["outcome"])),
+                            rob=rob_class(r.get("rob_overall")), design=str(r.get("design") or "")))
+    return out
+
+
+def model_axis(protocol: Protocol) -> list[tuple[str, str]]:
+    """Partnership models from the protocol's ``partnership_model`` choice field (in its order)."""
+    for f in protocol.extraction.study_fields:
+        if f.id == "partnership_model" and f.allowed:
+            return [(a, a.replace("-", " ").capitalize()) for a in f.allowed]
+    return []
+
+
+def load_overview(path: Path) -> list[dict[str, Any]]:
+    """Rows of review-level results (existing reviews and their pooled findings), one per finding.
+
+    Reads the workspace's ``existing-reviews.toml`` (reviews with their ``[[reviews.findings]]``) or a CSV
+    with one row per finding in the columns of ``review_level_results.csv``.
+    """
+    if path.suffix == ".toml":
+        import tomllib
+
+        data = tomllib.loads(path.read_text("utf-8"))
+        rows = []
+        for review in data.get("reviews", []):
+            head = {"review": review.get("authors", ""), "year": review.get("year", ""),
+                    "title": review.get("title", ""), "journal": review.get("journal", ""),
+                    "doi": review.get("doi", ""), "design_of_synthesis": review.get("design", ""),
+                    "n_included": review.get("included", "")}
+            for finding in review.get("findings", []):
+                rows.append({**head, "outcome": finding.get("outcome", ""),
+                             "effect_measure": finding.get("measure", ""),
+                             **{k: finding.get(k, "") for k in ("estimate", "ci_low", "ci_high", "k_studies",
+                                                                "n_participants", "source_location")},
+                             "certainty_or_note": finding.get("note", "")})
+        return rows
+    with path.open(encoding="utf-8", newline="") as fh:
+        return [dict(r) for r in csv.DictReader(fh)]
+
+
+def find_overview(workspace: Workspace, protocol_name: str) -> Path | None:
+    """``data/<protocol>/existing-reviews.toml`` in the workspace, else ``None``."""
+    path = workspace.root / "data" / protocol_name / OVERVIEW_NAME
+    return path if path.is_file() else None
+
+
+def summarise_overview(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Keep the columns the report shows."""
+    keep = ("review", "year", "title", "journal", "doi", "design_of_synthesis", "n_included", "outcome",
+            "effect_measure", "estimate", "ci_low", "ci_high", "k_studies", "n_participants", "certainty_or_note",
+            "source_location")
+    return [{k: r.get(k, "") for k in keep} for r in rows]

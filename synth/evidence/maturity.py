@@ -1,0 +1,360 @@
+"""Per-outcome evidence maturity and the whole-review conclusion, from plain inputs.
+
+For each protocol outcome: studies and participants, designs (share randomised), countries and settings, the
+risk-of-bias profile (share of random-effects weight at each judgement), the pooled estimate with CI and
+prediction interval, tau^2 and I^2, small-study tests only where k >= the protocol's minimum (10), the power
+of the random-effects meta-analysis to detect the minimal important effect (:mod:`~synth.evidence.power`), the
+optimal and heterogeneity-adjusted required information sizes (:mod:`~synth.evidence.ois`), a cumulative
+meta-analysis by year with the first year (if any) the evidence became conclusive, and the GRADE-style
+certainty (:mod:`~synth.evidence.grade`).
+
+Every pooled number comes from the meta-analysis module :mod:`synth.meta` through the adapter
+:mod:`~synth.evidence.metapool`, with the protocol's estimator, CI method, level and prediction interval. A
+caller may pass a synth.meta result dict (``pool_effects``/``pool_frame`` shape: ``estimate``, ``ci_low``,
+``ci_high``, ``pi_low``, ``pi_high``, ``tau2``, ``i2``, ``studies`` with percent weights, optional
+``small_study`` and ``cumulative``) instead. When synth.meta cannot pool, the outcome's estimate, CI, tau^2,
+power and information size are ``None``, its notes say why, certainty is not rated and maturity is at most
+``emerging``; no number is computed with another method.
+
+Maturity stage per outcome (yardsticks from Jackson & Turner 2017, Sterne et al. 2011, Wetterslev et al. 2009):
+
+* ``none`` — no quantitative study measured it;
+* ``nascent`` — one study, nothing to pool;
+* ``emerging`` — fewer than 5 studies (below which a random-effects meta-analysis rarely has more power than
+  its studies), or power < the protocol's target, or the required information size not reached, or k >= 2
+  but synth.meta could not pool the studies;
+* ``developing`` — k >= 5, information size reached, but certainty low or very low;
+* ``established`` — k >= 5, information size reached, certainty moderate or high.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from synth.errors import InputError
+from synth.evidence import metapool
+from synth.evidence.grade import GradeInputs, rate
+from synth.evidence.ois import information_size
+from synth.evidence.power import meta_power, studies_needed, typical_variance
+
+RANDOMISED = ("rct", "cluster-rct", "randomised", "randomized")
+RATIO = ("RR", "OR")
+
+
+@dataclass(frozen=True)
+class StudyEffect:
+    """One study's effect on one outcome (analysis scale: log for RR/OR) and what the report needs about it."""
+
+    study_id: str
+    label: str
+    yi: float
+    vi: float
+    n: int = 0
+    year: int | None = None
+    design: str = ""
+    rob: str = "unknown"
+    country: str = ""
+    setting: str = ""
+    model: str = ""
+    control_risk: float | None = None
+    sd: float | None = None
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Yardsticks and the pooling choices (the protocol's ``[analysis]``; see :func:`synth.evidence.settings_from`).
+
+    ``method`` is the tau^2 estimator, ``ci_method`` the test/CI (``hksj``, ``hksj-adhoc``, ``z``, ``t``),
+    ``pi`` the prediction interval (``default``, ``hts`` or ``none``), all passed to :mod:`synth.meta`.
+    """
+
+    alpha: float = 0.05
+    power: float = 0.8
+    level: float = 95.0
+    ci_method: str = "hksj"
+    method: str = "REML"
+    pi: str = "default"
+    small_study_min_k: int = 10
+    min_k: int = 2
+    power_reps: int = 4000
+
+
+def _share(counter: Mapping[str, float], total: float) -> dict[str, float]:
+    return {k: (v / total if total else 0.0) for k, v in sorted(counter.items())}
+
+
+def assess_outcome(
+    outcome: Mapping[str, Any],
+    studies: Sequence[StudyEffect],
+    pooled: Mapping[str, Any] | None = None,
+    settings: Settings = Settings(),
+    *,
+    indirectness: Sequence[str] = (),
+) -> dict[str, Any]:
+    """Everything the report says about one outcome, as JSON-ready data.
+
+    ``outcome`` needs ``id``, ``label``, ``measure``; optional ``domain``, ``direction``
+    (``lower-is-better``/``higher-is-better``), ``minimal_important_effect``, ``priority``, ``timepoint`` and
+    ``notes`` (notes from gathering the data, kept first). ``pooled``: a synth.meta result for ``studies``
+    (same order), or ``None`` to pool here with synth.meta (:mod:`~synth.evidence.metapool`).
+    """
+    measure = str(outcome.get("measure", "SMD")).upper()
+    mie = outcome.get("minimal_important_effect")
+    notes: list[str] = [str(n) for n in outcome.get("notes") or []]
+    base: dict[str, Any] = {
+        "id": outcome["id"], "label": outcome.get("label", outcome["id"]), "domain": outcome.get("domain"),
+        "priority": outcome.get("priority"), "measure": measure, "direction": outcome.get("direction"),
+        "timepoint": outcome.get("timepoint"), "minimal_important_effect": mie, "k": len(studies),
+        "participants": int(sum(s.n for s in studies)),
+    }
+    if not studies:
+        cert = rate(GradeInputs(k=0, participants=0, estimate=None, ci_low=None, ci_high=None))
+        base.update({
+            "estimate": None, "ci_low": None, "ci_high": None, "pi_low": None, "pi_high": None, "tau2": None,
+            "i2": None, "back": None, "power": None, "power_analytic": None, "ois": None, "ois_fraction": None,
+            "ris": None, "ris_fraction": None, "diversity": None, "designs": {}, "share_randomised": None,
+            "countries": {}, "settings": {}, "models": {}, "rob_weight": {}, "share_weight_high_rob": None,
+            "small_study": None, "cumulative": [], "first_conclusive_year": None, "certainty": cert.to_dict(),
+            "maturity": "none", "studies": [], "pooled_method": None,
+            "notes": [*notes, "No included quantitative study measured this outcome."],
+        })
+        return base
+
+    yi = [s.yi for s in studies]
+    vi = [s.vi for s in studies]
+    if pooled is None:
+        try:
+            pooled = metapool.pool(yi, vi, settings, measure=measure, labels=[s.label for s in studies])
+        except InputError as exc:
+            notes.append(f"Not pooled: {exc} No estimate, confidence or prediction interval, tau^2, I^2, power, "
+                         "information size or cumulative analysis is reported for this outcome, and its certainty "
+                         "is not rated.")
+            return _not_pooled(base, studies, notes, settings)
+    elif len(studies) >= 2 and pooled.get("estimate") is None:  # a supplied synth.meta result that did not pool
+        why = "; ".join(str(w) for w in pooled.get("warnings") or []) or "no pooled estimate"
+        notes.append(f"Not pooled: synth.meta returned no pooled result ({why}). No estimate, confidence or "
+                     "prediction interval, tau^2, I^2, power, information size or cumulative analysis is reported "
+                     "for this outcome, and its certainty is not rated.")
+        return _not_pooled(base, studies, notes, settings)
+    weights = _weights(pooled, len(studies))
+    tau2 = pooled.get("tau2")
+
+    designs = Counter(s.design or "not reported" for s in studies)
+    w_design: dict[str, float] = defaultdict(float)
+    w_rob: dict[str, float] = defaultdict(float)
+    for s, w in zip(studies, weights, strict=True):
+        w_design["randomised" if s.design.lower() in RANDOMISED else "non-randomised"] += w
+        w_rob[s.rob or "unknown"] += w
+    share_rand = w_design["randomised"]
+    rob_weight = _share(w_rob, 1.0)
+
+    small_study = pooled.get("small_study")
+    if len(studies) < settings.small_study_min_k:
+        small_study = None
+        notes.append(f"Small-study tests not run: k = {len(studies)} < {settings.small_study_min_k}.")
+    elif small_study is None:
+        small_study = metapool.egger(yi, vi)
+
+    delta = abs(float(mie)) if mie else None
+    power = power_analytic = None
+    k_needed = None
+    tau2_power = float(tau2) if tau2 is not None else 0.0
+    if delta:
+        if tau2 is None:
+            notes.append("tau^2 is not estimable from a single study: power and information size assume tau^2 = 0.")
+        pw = meta_power(delta, vi, tau2_power, alpha=settings.alpha, test=settings.ci_method, method=settings.method,
+                        reps=settings.power_reps)
+        power, power_analytic = pw.simulated, pw.analytic
+        k_needed = studies_needed(delta, typical_variance(vi), tau2_power, settings.power, settings.alpha)
+    else:
+        notes.append("No minimal important effect in the protocol: power and information size not computed.")
+
+    info = None
+    missing_n = [s.label for s in studies if s.n <= 0]
+    if delta and missing_n:
+        notes.append(f"Information size not assessed: participants not reported for {len(missing_n)} of "
+                     f"{len(studies)} studies ({', '.join(missing_n[:5])}{', ...' if len(missing_n) > 5 else ''}).")
+    elif delta:
+        p0 = None
+        if measure in RATIO or measure == "RD":
+            risks = [s.control_risk for s in studies if s.control_risk is not None]
+            p0 = statistics.median(risks) if risks else None
+        sds = [s.sd for s in studies if s.sd]
+        sd = statistics.median(sds) if sds else None
+        try:
+            info = information_size(measure, delta, base["participants"], vi, tau2_power, p0=p0, sd=sd,
+                                    alpha=settings.alpha, power=settings.power)
+        except ValueError as exc:
+            notes.append(f"Information size not computed: {exc}.")
+
+    cum = pooled.get("cumulative")
+    if cum is None:
+        cum = metapool.cumulative_by_year([s.year for s in studies], yi, vi, [s.n for s in studies], settings)
+    cum = list(cum)
+    failed = [r for r in cum if r.get("ci_low") is None or r.get("ci_high") is None or r.get("estimate") is None]
+    if failed:
+        notes.append("Cumulative meta-analysis: synth.meta could not pool the step(s) ending in "
+                     + ", ".join(str(r.get("year") or "n.d.") for r in failed) + "; they are left out.")
+        cum = [r for r in cum if r not in failed]
+    ris = info.ris if info else None
+    cum_rows, first_year, first_kind = _conclusive(cum, delta, ris)
+
+    cert = rate(GradeInputs(
+        k=len(studies), participants=base["participants"], estimate=pooled.get("estimate"),
+        ci_low=pooled.get("ci_low"), ci_high=pooled.get("ci_high"), measure=measure, mie=delta,
+        share_randomised=share_rand, share_weight_high_rob=rob_weight.get("high", 0.0),
+        share_weight_some_concerns=rob_weight.get("some-concerns", 0.0),
+        share_weight_unknown_rob=rob_weight.get("unknown", 0.0),
+        i2=pooled.get("i2") if len(studies) >= 2 else None, pi_low=pooled.get("pi_low"), pi_high=pooled.get("pi_high"),
+        ois_fraction=info.ois_fraction if info else None,
+        small_study_p=(small_study or {}).get("p") if small_study else None, indirectness=tuple(indirectness),
+    ))
+    base.update({
+        "estimate": pooled.get("estimate"), "ci_low": pooled.get("ci_low"), "ci_high": pooled.get("ci_high"),
+        "pi_low": pooled.get("pi_low"), "pi_high": pooled.get("pi_high"), "tau2": tau2, "i2": pooled.get("i2"),
+        "back": pooled.get("back"), "pooled_method": pooled.get("pooled_method") or pooled.get("methods"),
+        "power": power, "power_analytic": power_analytic, "studies_needed_for_power": k_needed,
+        "ois": info.ois if info else None, "ois_fraction": info.ois_fraction if info else None,
+        "ris": info.ris if info else None, "ris_fraction": info.ris_fraction if info else None,
+        "diversity": info.diversity if info else None, "ois_assumptions": info.assumptions if info else None,
+        **_descriptive(studies), "designs": dict(sorted(designs.items())), "share_randomised": share_rand,
+        "rob_weight": rob_weight, "share_weight_high_rob": rob_weight.get("high", 0.0),
+        "small_study": small_study, "cumulative": cum_rows, "first_conclusive_year": first_year,
+        "first_conclusive_kind": first_kind, "certainty": cert.to_dict(),
+        "studies": [{**_study_row(s), "weight": w} for s, w in zip(studies, weights, strict=True)],
+        "notes": notes,
+    })
+    base["maturity"] = maturity_stage(base, settings)
+    return base
+
+
+def _weights(pooled: Mapping[str, Any], k: int) -> list[float]:
+    """Study weights (fractions) from a synth.meta result: ``weights`` or ``studies[].weight`` (percent)."""
+    if pooled.get("weights") is not None and len(pooled["weights"]) == k:
+        return [float(w) for w in pooled["weights"]]
+    rows = pooled.get("studies") or []
+    if len(rows) == k and all(r.get("weight") is not None for r in rows):
+        return [float(r["weight"]) / 100 for r in rows]
+    raise ValueError(f"the pooled result has no weights for its {k} studies: pass a synth.meta result "
+                     "(synth.meta.analysis.pool_effects) or None to pool with synth.meta")
+
+
+def _study_row(s: StudyEffect) -> dict[str, Any]:
+    return {"id": s.study_id, "label": s.label, "year": s.year, "yi": s.yi, "vi": s.vi, "n": s.n, "design": s.design,
+            "rob": s.rob, "country": s.country, "setting": s.setting, "model": s.model}
+
+
+def _descriptive(studies: Sequence[StudyEffect]) -> dict[str, Any]:
+    return {
+        "countries": dict(sorted(Counter(s.country or "not reported" for s in studies).items())),
+        "settings": dict(sorted(Counter(s.setting or "not reported" for s in studies).items())),
+        "models": dict(sorted(Counter(s.model or "not reported" for s in studies).items())),
+    }
+
+
+def _not_pooled(base: dict[str, Any], studies: Sequence[StudyEffect], notes: list[str],
+                settings: Settings) -> dict[str, Any]:
+    """The outcome when synth.meta could not pool it: counts and descriptions only, no statistic."""
+    cert = rate(GradeInputs(k=len(studies), participants=base["participants"], estimate=None, ci_low=None,
+                            ci_high=None))
+    base.update({
+        "estimate": None, "ci_low": None, "ci_high": None, "pi_low": None, "pi_high": None, "tau2": None,
+        "i2": None, "back": None, "pooled_method": None, "power": None, "power_analytic": None,
+        "studies_needed_for_power": None, "ois": None, "ois_fraction": None, "ris": None, "ris_fraction": None,
+        "diversity": None, "ois_assumptions": None, **_descriptive(studies),
+        "designs": dict(sorted(Counter(s.design or "not reported" for s in studies).items())),
+        "share_randomised": None, "rob_weight": {}, "share_weight_high_rob": None, "small_study": None,
+        "cumulative": [], "first_conclusive_year": None, "first_conclusive_kind": None, "certainty": cert.to_dict(),
+        "studies": [_study_row(s) for s in studies], "notes": notes,
+    })
+    base["maturity"] = maturity_stage(base, settings)
+    return base
+
+
+def _conclusive(rows: list[dict[str, Any]], mie: float | None, ris: float | None) -> tuple[list[dict[str, Any]], Any, Any]:
+    """Mark each cumulative step: conclusive effect (CI excludes no effect and the RIS is reached), conclusive
+    absence of an important effect (CI inside +/- MIE), or inconclusive (nominal significance flagged)."""
+    first_year = first_kind = None
+    out = []
+    for r in rows:
+        lo, hi = r["ci_low"], r["ci_high"]
+        excludes_null = lo > 0 or hi < 0
+        enough = ris is not None and math.isfinite(ris) and r.get("participants", 0) >= ris
+        if excludes_null and enough:
+            status = "conclusive-effect"
+        elif mie and -mie < lo and hi < mie:
+            status = "conclusive-no-important-effect"
+        elif excludes_null:
+            status = "nominally-significant-information-size-not-reached"
+        else:
+            status = "inconclusive"
+        row = dict(r, status=status)
+        out.append(row)
+        if first_year is None and status.startswith("conclusive"):
+            first_year, first_kind = r.get("year"), status
+    return out, first_year, first_kind
+
+
+def maturity_stage(res: Mapping[str, Any], settings: Settings = Settings()) -> str:
+    k = int(res.get("k") or 0)
+    if k == 0:
+        return "none"
+    if k == 1:
+        return "nascent"
+    if res.get("estimate") is None:  # synth.meta could not pool: maturity cannot be shown
+        return "emerging"
+    power = res.get("power")
+    ris_fraction = res.get("ris_fraction")
+    if k < 5 or (power is not None and power < settings.power) or (ris_fraction is not None and ris_fraction < 1):
+        return "emerging"
+    if res["certainty"]["rating"] in ("low", "very low"):
+        return "developing"
+    return "established"
+
+
+def conclusion(outcomes: Sequence[Mapping[str, Any]], gap_map: Mapping[str, Any] | None = None,
+               unmeasured_valued: Sequence[str] = ()) -> dict[str, Any]:
+    """A plain-language summary of how developed the evidence base is, with the numbers behind it."""
+    n = len(outcomes)
+    stages = Counter(str(o.get("maturity")) for o in outcomes)
+    certainty = Counter(str(o["certainty"]["rating"]) for o in outcomes if o.get("k"))
+    measured = [o for o in outcomes if o.get("k")]
+    below5 = [o for o in measured if int(o["k"]) < 5]
+    powered = [o for o in measured if o.get("power") is not None and o["power"] >= 0.8]
+    ris_reached = [o for o in measured if o.get("ris_fraction") is not None and o["ris_fraction"] >= 1]
+    conclusive = [o for o in measured if o.get("first_conclusive_year") is not None]
+    lines = []
+    lines.append(f"Of {n} outcomes in the protocol, {len(measured)} were measured by at least one included quantitative "
+                 f"study and {n - len(measured)} by none.")
+    if unmeasured_valued:
+        lines.append("Outcomes people who use services and carers value that no quantitative study measured: "
+                     + "; ".join(unmeasured_valued) + ".")
+    if measured:
+        lines.append(f"{len(below5)} of the {len(measured)} measured outcomes rest on fewer than 5 studies; "
+                     f"{len(powered)} have a meta-analysis with at least 80% power to detect the minimal important "
+                     f"effect; {len(ris_reached)} reached the heterogeneity-adjusted required information size; "
+                     f"{len(conclusive)} became conclusive in the cumulative analysis.")
+        lines.append("Certainty: " + ", ".join(f"{v} {k}" for k, v in sorted(certainty.items(), key=lambda kv: kv[0])) + ".")
+    if gap_map:
+        n_cells = int(gap_map.get("n_cells") or 0)
+        empty = len(gap_map.get("empty_cells", []))
+        single = len(gap_map.get("single_study_cells", []))
+        lines.append(f"The evidence-gap map has {n_cells} cells (partnership models x outcome domains): {empty} are empty "
+                     f"and {single} hold a single study.")
+    mature = stages.get("established", 0)
+    if not measured:
+        verdict = "absent"
+    elif mature == 0 and stages.get("developing", 0) == 0:
+        verdict = "underdeveloped"
+    elif mature < len(measured) / 2:
+        verdict = "partly developed"
+    else:
+        verdict = "well developed"
+    lines.append(f"Overall the evidence base is {verdict}: " + ", ".join(
+        f"{stages.get(s, 0)} {s}" for s in ("none", "nascent", "emerging", "developing", "established")) + ".")
+    return {"verdict": verdict, "text": " ".join(lines), "stages": dict(stages), "certainty": dict(certainty)}

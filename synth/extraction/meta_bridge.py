@@ -1,0 +1,156 @@
+"""From the reconciled extractions to the per-study DataFrame :mod:`synth.meta` pools.
+
+``meta_table(workspace, protocol, outcome_id)`` returns one row per study for one outcome and timepoint.
+When every row holds the same kind of group data that the outcome's measure needs (e.g. all binary for RR),
+the frame keeps those columns and ``attrs["measure"]`` is the protocol's measure. When kinds are mixed (e.g.
+event counts from some trials and a published log risk ratio with its SE from others), every row is brought
+to the analysis scale first (``yi``, ``vi``): counts and means with :func:`synth.meta.effects.compute_effects`
+for the protocol's measure, ``yi`` with ``sei`` as ``vi = sei^2``, and a reported estimate with its 95% CI as
+``yi = log(estimate)`` (ratio measures) and ``vi = ((log ci_high - log ci_low) / (2 * 1.959964))^2``
+(Cochrane Handbook 6.3.2); then ``attrs["measure"]`` is ``"GEN"`` and ``attrs["scale"]`` names the scale.
+Rows whose effect cannot be estimated (no events in either arm for OR/RR) are dropped and listed in
+``attrs["excluded"]``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from synth.errors import InputError
+from synth.extraction.columns import RATIO_MEASURES
+from synth.extraction.files import load_folder
+from synth.extraction.table import tidy_rows
+from synth.extraction.validate import validate_files
+from synth.protocol.model import Protocol
+from synth.workspace import Workspace
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+Z975 = 1.959963984540054
+NATIVE = {"binary": ("OR", "RR", "RD"), "continuous": ("MD", "SMD", "ROM"), "correlation": ("ZCOR", "COR"),
+          "proportion": ("PLO", "PR")}
+SCALE = {"OR": "log odds ratio", "RR": "log risk ratio", "ROM": "log ratio of means", "RD": "risk difference",
+         "MD": "mean difference", "SMD": "standardised mean difference", "ZCOR": "Fisher's z", "COR": "correlation",
+         "PLO": "log odds", "PR": "proportion", "GEN": "as reported"}
+KEEP = ("study", "study_id", "outcome", "timepoint", "year", "data_kind")
+
+
+def choose_timepoint(rows: list[dict[str, Any]], order: list[str]) -> str:
+    """The timepoint with the most studies; ties go to the one listed first in the protocol."""
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[str(r["timepoint"])] = counts.get(str(r["timepoint"]), 0) + 1
+    rank = {tp: i for i, tp in enumerate(order)}
+    return min(counts, key=lambda tp: (-counts[tp], rank.get(tp, len(rank)), tp))
+
+
+def _generic_yi_vi(row: dict[str, Any], measure: str) -> tuple[float, float]:
+    if row.get("yi") is not None:
+        vi = row.get("vi")
+        return float(row["yi"]), float(vi) if vi is not None else float(row["sei"]) ** 2
+    est, lo, hi = float(row["estimate"]), float(row["ci_low"]), float(row["ci_high"])
+    if measure in RATIO_MEASURES:
+        est, lo, hi = math.log(est), math.log(lo), math.log(hi)
+    return est, ((hi - lo) / (2 * Z975)) ** 2
+
+
+def meta_table(workspace: Workspace, protocol: Protocol, outcome_id: str, timepoint: str | None = None,
+               protocol_name: str | None = None) -> pd.DataFrame:
+    """Per-study data for ``outcome_id`` from the reconciled extraction files, ready for the meta engine.
+
+    Raises :class:`InputError` when the outcome is unknown, a reconciled file has a problem, or nothing was
+    extracted for the outcome (or the timepoint). ``attrs``: ``measure`` (pass to the pooling function),
+    ``effect_measure`` (the protocol's), ``scale``, ``timepoint``, ``timepoints`` (studies per timepoint)
+    and ``excluded``. Subgroup fields, ``rob_tool``, ``rob_overall`` and the judged ``rob_<domain>`` columns
+    (for risk-of-bias columns on a forest plot) are kept.
+    """
+    import pandas as pd
+
+    try:
+        outcome = protocol.outcome(outcome_id)
+    except KeyError:
+        known = ", ".join(o.id for o in protocol.outcomes)
+        raise InputError(f"'{outcome_id}' is not an outcome id in the protocol. Use one of: {known}.") from None
+    name = protocol_name or protocol.review.id
+    files, problems = load_folder(workspace.extractions_dir(name))
+    files = [f for f in files if f.reconciled]
+    problems += validate_files(files, protocol, name)
+    if problems:
+        raise InputError(f"{len(problems)} problem(s) in the reconciled extraction files, first: {problems[0]}. "
+                         "Run `synth extract check` and fix them first.")
+    rows = tidy_rows(files, protocol, outcome_id)
+    if not rows:
+        raise InputError(f"no reconciled extraction has data for outcome '{outcome_id}'. "
+                         "Add [[outcomes]] rows to the extraction files (see `synth extract table`).")
+    counts: dict[str, int] = {}
+    for r in rows:
+        counts[str(r["timepoint"])] = counts.get(str(r["timepoint"]), 0) + 1
+    chosen = timepoint or choose_timepoint(rows, list(outcome.timepoints))
+    rows = [r for r in rows if r["timepoint"] == chosen]
+    if not rows:
+        raise InputError(f"no data for outcome '{outcome_id}' at timepoint '{chosen}'. "
+                         f"Timepoints with data: {', '.join(f'{t} ({n})' for t, n in counts.items())}.")
+    for r in rows:
+        r["study_id"], r["study"] = r["study"], r["label"] or r["study"]
+    measure = outcome.measure.value
+    kinds = {r["data_kind"] for r in rows}
+    rob_cols = [c for c in rows[0] if c.startswith("rob_") and (c in ("rob_tool", "rob_overall") or any(r.get(c) for r in rows))]
+    subgroup_cols = [f.id for f in protocol.extraction.study_fields] + rob_cols
+    excluded: list[dict[str, str]] = []
+    native = next((k for k, ms in NATIVE.items() if measure in ms), None)
+    if kinds == {native}:
+        from synth.meta.io import MEASURE_COLUMNS
+
+        cols = [*KEEP, *MEASURE_COLUMNS[measure], *subgroup_cols]
+        frame = pd.DataFrame([{c: r.get(c) for c in cols} for r in rows], columns=cols)
+        used = measure
+    else:
+        frame, excluded = _to_generic(rows, measure, [*KEEP, *subgroup_cols])
+        used = "GEN"
+    frame.attrs.update(measure=used, effect_measure=measure, scale=SCALE.get(measure, measure), timepoint=chosen,
+                       timepoints=counts, excluded=excluded, outcome=outcome_id)
+    return frame
+
+
+def _to_generic(rows: list[dict[str, Any]], measure: str, keep: list[str]) -> tuple[pd.DataFrame, list[dict[str, str]]]:
+    import pandas as pd
+
+    from synth.meta.effects import compute_effects
+    from synth.meta.io import MEASURE_COLUMNS
+
+    out: list[dict[str, Any]] = []
+    excluded: list[dict[str, str]] = []
+    for r in rows:
+        base = {c: r.get(c) for c in keep}
+        if r["data_kind"] == "generic":
+            yi, vi = _generic_yi_vi(r, measure)
+        else:
+            if measure not in MEASURE_COLUMNS or r["data_kind"] not in NATIVE or measure not in NATIVE[r["data_kind"]]:
+                raise InputError(f"study {r['study']}: {r['data_kind']} data cannot give measure {measure}. "
+                                 "Fix the extraction (see `synth extract check`).")
+            cols = ["study", *MEASURE_COLUMNS[measure]]
+            table = compute_effects(pd.DataFrame([{c: r.get(c) for c in cols}]), measure)
+            yi, vi = float(table.yi[0]), float(table.vi[0])
+            if not math.isfinite(yi):
+                excluded.extend(table.excluded)
+                continue
+        out.append({**base, "yi": yi, "vi": vi})
+    return pd.DataFrame(out, columns=[*keep, "yi", "vi"]), excluded
+
+
+def meta_effects(df: pd.DataFrame) -> Any:
+    """Effect sizes for a :func:`meta_table` frame, labelled with the protocol's measure.
+
+    For a ``GEN`` frame built from mixed data the effects are already on the measure's analysis scale (e.g.
+    log RR), so the :class:`synth.meta.effects.EffectTable` is relabelled with ``effect_measure`` and pooled
+    results are reported and back-transformed as that measure.
+    """
+    from synth.meta.effects import compute_effects
+
+    table = compute_effects(df, df.attrs.get("measure"))
+    effect_measure = df.attrs.get("effect_measure")
+    if table.measure == "GEN" and effect_measure:
+        table.measure = effect_measure
+    return table

@@ -1,0 +1,247 @@
+"""Forest plot (RevMan style) and contour-enhanced funnel plot (Peters et al. 2008), as SVG or PNG.
+
+matplotlib is imported lazily (Agg backend) so importing :mod:`synth.meta` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from scipy import stats
+
+from synth.errors import InputError
+from synth.meta.analysis import pool_by, pool_effects
+from synth.meta.effects import back_transform
+from synth.meta.pooling import PoolOptions
+
+if TYPE_CHECKING:
+    from synth.meta.effects import EffectTable
+
+LABELS = {"OR": "Odds ratio", "RR": "Risk ratio", "RD": "Risk difference", "MD": "Mean difference",
+          "SMD": "Std. mean difference (Hedges' g)", "ROM": "Ratio of means", "ZCOR": "Correlation",
+          "COR": "Correlation", "PLO": "Proportion", "PR": "Proportion", "GEN": "Effect"}
+
+
+def _check_output(path: Path) -> str:
+    ext = path.suffix.lower().lstrip(".")
+    if ext not in ("svg", "png"):
+        raise InputError(f"{path}: the plot file must end in .svg or .png. Choose one of those extensions.")
+    return ext
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.rcParams["svg.hashsalt"] = "synth"  # reproducible SVG ids
+    return plt
+
+
+_KIND: dict[str, str | None] = {"kind": None}
+
+
+def _nat(measure: str, x: Any) -> Any:
+    b = back_transform(measure, x, _KIND["kind"])
+    return x if b is None else b
+
+
+def _fmt_ci(measure: str, est: float | None, lo: float | None, hi: float | None) -> str:
+    if est is None or lo is None or hi is None:
+        return ""
+    return f"{_nat(measure, est):.2f} [{_nat(measure, lo):.2f}, {_nat(measure, hi):.2f}]"
+
+
+def _p(p: float | None) -> str:
+    if p is None:
+        return "= n/a"
+    return "< 0.00001" if p < 1e-5 else f"= {p:.2g}" if p < 0.001 else f"= {p:.3f}"
+
+
+def _het_line(res: dict[str, Any]) -> str:
+    if res.get("k", 0) < 2 or res.get("q") is None:
+        return ""
+    tau2 = "" if res["tau2"] is None else f"Tau\u00b2 = {res['tau2']:.3g}; "
+    return (f"Heterogeneity: {tau2}Chi\u00b2 = {res['q']:.2f}, df = {res['q_df']} (P {_p(res['q_p'])}); "
+            f"I\u00b2 = {res['i2']:.0f}%")
+
+
+def _overall_line(res: dict[str, Any]) -> str:
+    if res.get("stat") is None:
+        return ""
+    name = "Z" if res["df"] is None else f"t({res['df']})"
+    return f"Test for overall effect: {name} = {abs(res['stat']):.2f} (P {_p(res['p'])})"
+
+
+def _arm_columns(frame: Any, measure: str) -> list[tuple[str, str]] | None:
+    """Per-arm data shown beside each study (RevMan): events/total, or mean (SD) N."""
+    def num(x: Any) -> str:
+        v = float(x)
+        return f"{int(v)}" if v.is_integer() else f"{v:.3g}"
+
+    if measure in ("OR", "RR", "RD"):
+        return [(f"{num(r.events_t)}/{num(r.n_t)}", f"{num(r.events_c)}/{num(r.n_c)}") for r in frame.itertuples()]
+    if measure in ("MD", "SMD", "ROM"):
+        return [(f"{float(r.mean_t):.3g} ({float(r.sd_t):.3g}) {num(r.n_t)}",
+                 f"{float(r.mean_c):.3g} ({float(r.sd_c):.3g}) {num(r.n_c)}") for r in frame.itertuples()]
+    return None
+
+
+def forest_plot(table: EffectTable, output: str | Path, opts: PoolOptions, by: str | None = None) -> dict[str, Any]:
+    """Draw a RevMan-style forest plot of ``table`` to ``output`` (.svg/.png); returns the pooled result."""
+    path = Path(output)
+    ext = _check_output(path)
+    measure = table.measure
+    _KIND["kind"] = opts.back
+    overall = pool_effects(table, opts)
+    blocks: list[tuple[str | None, dict[str, Any]]] = []
+    if by:
+        inc = table.included
+        sub = table.frame.loc[inc].reset_index(drop=True)
+        if by not in sub.columns:
+            raise InputError(f"--by column {by!r} is not in the data. Name an existing column.")
+        blocks = [(g["group"], g) for g in pool_by(sub, by, measure, opts)]
+    else:
+        blocks = [(None, overall)]
+    # one dict per plotted row; studies keep the input order within each block
+    z = stats.norm.isf((1 - opts.level / 100) / 2)
+    rows: list[dict[str, Any]] = []
+    inc_frame = table.frame.loc[table.included].reset_index(drop=True)
+    arms = _arm_columns(inc_frame, measure)
+    total_w = overall["studies"]
+    for name, res in blocks:
+        if name is not None:
+            rows.append({"kind": "header", "label": str(name)})
+            idx = [i for i, g in enumerate(inc_frame[by].astype(str).str.strip()) if g == name]
+        else:
+            idx = list(range(len(inc_frame)))
+        for j, s in zip(idx, res["studies"], strict=True):
+            se = float(np.sqrt(s["vi"]))
+            rows.append({"kind": "study", "label": s["study"][:34], "est": s["yi"], "lo": s["yi"] - z * se,
+                         "hi": s["yi"] + z * se, "w": total_w[j]["weight"], "arms": arms[j] if arms else None})
+        if name is not None and res["k"] >= 2:
+            rows.append({"kind": "diamond", "label": f"Subtotal ({opts.level:g}% CI)", "res": res, "small": True})
+            rows.append({"kind": "text", "label": _het_line(res)})
+        if name is not None:
+            rows.append({"kind": "space"})
+    rows.append({"kind": "diamond", "label": f"Total ({opts.level:g}% CI)", "res": overall, "small": False})
+    if overall.get("pi_low") is not None:
+        rows.append({"kind": "pi", "label": "Prediction interval", "res": overall})
+    rows.append({"kind": "text", "label": _het_line(overall)})
+    rows.append({"kind": "text", "label": _overall_line(overall)})
+    if by and len(blocks) >= 2:
+        from synth.meta.subgroup import subgroup_analysis
+
+        t = subgroup_analysis(table, by, opts)["test_separate"]
+        rows.append({"kind": "text", "label": f"Test for subgroup differences: Chi\u00b2 = {t['q']:.2f}, df = {t['df']} "
+                                              f"(P {_p(t['p'])})"})
+
+    plt = _pyplot()
+    n = len(rows)
+    height = 0.32 * (n + 3) + 1.0
+    fig = plt.figure(figsize=(11, height))
+    ax = fig.add_axes((0.42, 1.0 / height, 0.30, 1 - 1.4 / height))
+    ratio = measure in ("OR", "RR", "ROM") or opts.back == "exp"
+    xs = [v for r in rows if r["kind"] == "study" for v in (r["lo"], r["hi"])]
+    xs += [v for r in rows if r["kind"] in ("diamond", "pi") for v in (r["res"]["ci_low"], r["res"]["ci_high"])
+           if v is not None]
+    lo_x, hi_x = (min(xs), max(xs)) if xs else (-1, 1)
+    span = max(hi_x - lo_x, 1e-6)
+    lo_x, hi_x = min(lo_x - 0.05 * span, 0 - 0.05 * span), max(hi_x + 0.05 * span, 0 + 0.05 * span)
+    ax.set_xlim(lo_x, hi_x)
+    ax.set_ylim(n + 0.5, -1.5)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_yticks([])
+    for side in ("left", "right", "top"):
+        ax.spines[side].set_visible(False)
+    ticks = ax.get_xticks()
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([f"{_nat(measure, t):.2g}" for t in ticks])
+    ax.set_xlim(lo_x, hi_x)
+    ax.set_xlabel(LABELS.get(measure, measure) + (" (log scale)" if ratio else ""))
+    tr = ax.get_yaxis_transform()
+    fs = 8
+    fig.text(0.01, 1 - 0.25 / height, "Study or subgroup", fontsize=fs, weight="bold", va="top")
+    if arms:
+        head = ("Events/Total", "Events/Total") if measure in ("OR", "RR", "RD") else ("Mean (SD) N", "Mean (SD) N")
+        for x, title, sub in ((-0.42, "Experimental", head[0]), (-0.12, "Control", head[1])):
+            ax.text(x, -1.3, f"{title}\n{sub}", transform=tr, fontsize=fs, weight="bold", ha="right", va="center")
+    fig.text(0.74, 1 - 0.25 / height, f"Weight   {LABELS.get(measure, measure)} "
+             f"[{opts.level:g}% CI]", fontsize=fs, weight="bold", va="top")
+    wmax = max([r["w"] for r in rows if r["kind"] == "study"] or [1.0])
+    for i, r in enumerate(rows):
+        kind = r["kind"]
+        if kind == "header":
+            ax.text(-1.38, i, r["label"], transform=tr, fontsize=fs, weight="bold", va="center")
+        elif kind == "study":
+            ax.plot([r["lo"], r["hi"]], [i, i], color="black", lw=0.8)
+            size = 3 + 7 * np.sqrt(r["w"] / wmax)
+            ax.plot([r["est"]], [i], marker="s", color="#2b6cb0", markersize=size, lw=0)
+            ax.text(-1.34, i, r["label"], transform=tr, fontsize=fs, va="center")
+            if r["arms"]:
+                ax.text(-0.42, i, r["arms"][0], transform=tr, fontsize=fs, va="center", ha="right")
+                ax.text(-0.12, i, r["arms"][1], transform=tr, fontsize=fs, va="center", ha="right")
+            ax.text(1.05, i, f"{r['w']:.1f}%", transform=tr, fontsize=fs, va="center")
+            ax.text(1.25, i, _fmt_ci(measure, r["est"], r["lo"], r["hi"]), transform=tr, fontsize=fs, va="center")
+        elif kind == "diamond":
+            res = r["res"]
+            if res["estimate"] is not None:
+                e, lo, hi = res["estimate"], res["ci_low"], res["ci_high"]
+                h = 0.3 if r["small"] else 0.4
+                ax.fill([lo, e, hi, e], [i, i - h, i, i + h], color="black" if not r["small"] else "#444444")
+                ax.text(1.25, i, _fmt_ci(measure, e, lo, hi), transform=tr, fontsize=fs, va="center", weight="bold")
+                ax.text(1.05, i, "100.0%" if not r["small"] else "", transform=tr, fontsize=fs, va="center")
+            ax.text(-1.38, i, r["label"], transform=tr, fontsize=fs, va="center", weight="bold")
+        elif kind == "pi":
+            res = r["res"]
+            ax.plot([res["pi_low"], res["pi_high"]], [i, i], color="#c53030", lw=2)
+            ax.text(-1.38, i, r["label"], transform=tr, fontsize=fs, va="center")
+            ax.text(1.25, i, _fmt_ci(measure, res["estimate"], res["pi_low"], res["pi_high"]), transform=tr,
+                    fontsize=fs, va="center")
+        elif kind == "text" and r["label"]:
+            ax.text(-1.38, i, r["label"], transform=tr, fontsize=fs - 1, va="center")
+    import textwrap
+
+    fig.text(0.01, 0.01, "\n".join(textwrap.wrap(overall.get("methods", ""), 190)), fontsize=6, va="bottom")
+    fig.savefig(path, format=ext, dpi=150)
+    plt.close(fig)
+    return overall
+
+
+def funnel_plot(table: EffectTable, output: str | Path, opts: PoolOptions) -> dict[str, Any]:
+    """Contour-enhanced funnel plot: effects vs standard error (inverted), shaded by the two-sided p-value
+    regions 0.10 > p > 0.05, 0.05 > p > 0.01 and p < 0.01 around 0, with the pooled estimate and its pseudo
+    95% limits."""
+    path = Path(output)
+    ext = _check_output(path)
+    res = pool_effects(table, opts)
+    inc = table.included
+    y, se = table.yi[inc], np.sqrt(table.vi[inc])
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.5, 5))
+    smax = float(se.max()) * 1.1
+    s = np.linspace(0, smax, 100)
+    xmax = max(float(np.max(np.abs(y))) * 1.1, stats.norm.isf(0.005) * smax)
+    ax.fill_betweenx(s, -xmax, xmax, color="#bdbdbd", label="p < 0.01")
+    for p, col, lab in ((0.01, "#d9d9d9", "0.01 < p < 0.05"), (0.05, "#f0f0f0", "0.05 < p < 0.10"),
+                        (0.10, "white", "p > 0.10")):
+        zc = stats.norm.isf(p / 2)
+        ax.fill_betweenx(s, -zc * s, zc * s, color=col, label=lab)
+    mu = res["estimate"]
+    if mu is not None:
+        ax.plot([mu, mu], [0, smax], color="black", lw=1)
+        ax.plot([mu - 1.96 * smax, mu, mu + 1.96 * smax], [smax, 0, smax], color="black", lw=0.8, ls="--")
+    ax.scatter(y, se, color="#2b6cb0", zorder=3, s=22, edgecolor="black", lw=0.5)
+    ax.set_ylim(smax, 0)
+    ax.set_xlim(-xmax, xmax)
+    ax.set_ylabel("Standard error")
+    ax.set_xlabel(LABELS.get(table.measure, table.measure) + (" (log scale)" if table.measure in ("OR", "RR", "ROM") else ""))
+    ax.legend(loc="lower right", fontsize=7, frameon=True)
+    ax.set_title(f"Contour-enhanced funnel plot (k = {int(inc.sum())})", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, format=ext, dpi=150)
+    plt.close(fig)
+    return res

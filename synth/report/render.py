@@ -1,0 +1,288 @@
+"""Render ``evidence.json`` data as Markdown and as one self-contained HTML file (figures inline, offline).
+
+The HTML has no external resource: CSS is inline, the PRISMA diagram and the gap map are inline SVG, and the
+matplotlib figures (forest, funnel, cumulative, risk of bias) are ``data:image/svg+xml;base64`` images (so
+their internal ids cannot collide). Every figure is a ``<figure data-figure="...">`` so a headless browser test
+can check each is present and has rendered.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from collections.abc import Mapping
+from html import escape
+from pathlib import Path
+from typing import Any
+
+RATIO = ("RR", "OR", "ROM")
+
+
+def _disp(measure: str, x: Any, digits: int = 2) -> str:
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return "–"
+    return f"{math.exp(x):.{digits}f}" if measure in RATIO else f"{x:.{digits}f}"
+
+
+def _counts(d: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in d.items()) or "–"
+
+
+def _pct(x: Any) -> str:
+    return "–" if x is None else f"{100 * float(x):.0f}%"
+
+
+def effect_text(o: Mapping[str, Any]) -> str:
+    m = str(o.get("measure"))
+    if o.get("estimate") is None:
+        return "not estimable" if o.get("k") else "no studies"
+    text = f"{m} {_disp(m, o['estimate'])} (95% CI {_disp(m, o['ci_low'])} to {_disp(m, o['ci_high'])})"
+    if o.get("pi_low") is not None:
+        text += f"; PI {_disp(m, o['pi_low'])} to {_disp(m, o['pi_high'])}"
+    return text
+
+
+def outcome_rows(ev: Mapping[str, Any]) -> list[dict[str, str]]:
+    rows = []
+    for o in ev["outcomes"]:
+        rows.append({
+            "Outcome": str(o["label"]), "k": str(o["k"]), "Participants": str(o["participants"]),
+            "Effect": effect_text(o),
+            "I²": "–" if o.get("i2") is None else f"{o['i2']:.0f}%",
+            "τ²": "–" if o.get("tau2") is None else f"{o['tau2']:.3f}",
+            "Randomised": _pct(o.get("share_randomised")), "High RoB weight": _pct(o.get("share_weight_high_rob")),
+            "Power": _pct(o.get("power")), "OIS reached": _pct(o.get("ois_fraction")),
+            "RIS reached": _pct(o.get("ris_fraction")),
+            "Conclusive since": str(o.get("first_conclusive_year") or "never"),
+            "Certainty": str(o["certainty"]["rating"]), "Maturity": str(o.get("maturity")),
+        })
+    return rows
+
+
+def _review_name(x: Mapping[str, Any]) -> str:
+    authors = str(x.get("review", ""))
+    first = authors.split(",")[0].strip()
+    return f"{first}{' et al.' if ',' in authors else ''} ({x.get('year', '')})"
+
+
+def _md_table(rows: list[dict[str, str]]) -> str:
+    if not rows:
+        return "_None._\n"
+    cols = list(rows[0])
+    out = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    out += ["| " + " | ".join(str(r[c]).replace("|", "/") for c in cols) + " |" for r in rows]
+    return "\n".join(out) + "\n"
+
+
+def to_markdown(ev: Mapping[str, Any]) -> str:
+    """The report as Markdown (tables and text; figures are in the HTML)."""
+    r = ev.get("review") or {}
+    lines = [f"# Evidence-maturity report: {r.get('title', '')}", ""]
+    if r.get("question"):
+        lines += [f"**Question.** {' '.join(str(r['question']).split())}", ""]
+    lines += ["## Conclusion", "", ev["conclusion"]["text"], ""]
+    lines += ["## Outcomes at a glance", "", _md_table(outcome_rows(ev))]
+    for o in ev["outcomes"]:
+        lines += [f"## {o['label']}", ""]
+        lines.append(f"- Studies: {o['k']}; participants: {o['participants']}; timepoint: {o.get('timepoint') or '–'}")
+        if o["k"]:
+            lines.append(f"- Designs: {_counts(o['designs'])}; share of weight randomised {_pct(o['share_randomised'])}")
+            lines.append(f"- Countries: {_counts(o['countries'])}; settings: {_counts(o['settings'])}")
+            lines.append("- Risk of bias (share of weight): " + _counts({k: _pct(v) for k, v in o['rob_weight'].items()}))
+            tau2 = "–" if o.get("tau2") is None else f"{o['tau2']:.4f}"
+            lines.append(f"- Pooled: {effect_text(o)}; tau² {tau2}; I² "
+                         + ("–" if o.get("i2") is None else f"{o['i2']:.0f}%") + f" ({o.get('pooled_method') or 'single study'})")
+            ss = o.get("small_study")
+            lines.append(f"- Small-study test: {'Egger p = {:.3f}'.format(ss['p']) if ss and ss.get('p') is not None else 'not run (k < 10)'}")
+            lines.append(f"- Power to detect the minimal important effect ({o.get('minimal_important_effect')}): "
+                         f"{_pct(o.get('power'))} (plug-in formula {_pct(o.get('power_analytic'))})")
+            if o.get("ois") is not None:
+                lines.append(f"- Optimal information size {o['ois']:.0f}, reached {_pct(o['ois_fraction'])}; "
+                             f"heterogeneity-adjusted RIS {o['ris']:.0f} (D² {o['diversity']:.2f}), reached {_pct(o['ris_fraction'])}")
+            lines.append(f"- Cumulative meta-analysis: conclusive since {o.get('first_conclusive_year') or 'never'}"
+                         + (f" ({o.get('first_conclusive_kind')})" if o.get("first_conclusive_kind") else ""))
+        lines.append(f"- Certainty: **{o['certainty']['rating']}**")
+        for reason in o["certainty"]["reasons"]:
+            sign = f"{reason['change']:+d}" if reason["change"] else "0"
+            lines.append(f"  - {reason['domain']} ({sign}): {reason['text']} _Rule: {reason['rule']}._")
+        for note in o.get("notes", []):
+            lines.append(f"- Note: {note}")
+        lines.append("")
+    gm = ev["gap_map"]
+    lines += ["## Evidence-gap map", "", "Studies per cell (partnership model × outcome domain):", ""]
+    cells = {(c["model"], c["domain"]): c for c in gm["cells"]}
+    gm_rows = []
+    for m in gm["models"]:
+        row = {"Model": m["label"]}
+        for d in gm["domains"]:
+            c = cells[(m["id"], d["id"])]
+            row[d["label"]] = (str(c["n_studies"]) + (" (high RoB only)" if c["only_high_risk"] else "")) if c["n_studies"] else "gap"
+        gm_rows.append(row)
+    lines += [_md_table(gm_rows), f"Empty cells: {len(gm['empty_cells'])} of {gm['n_cells']}; single-study cells: "
+              f"{len(gm['single_study_cells'])}; only high-risk cells: {len(gm['only_high_risk_cells'])}.", ""]
+    lines += ["## Outcomes people value that no quantitative study measured", ""]
+    lines += [f"- {u}" for u in ev["unmeasured_valued_outcomes"]] or ["- None."]
+    lines += ["", "## Existing reviews on partnership working", ""]
+    ov = [{"Review": _review_name(x), "Outcome": str(x.get("outcome", "")),
+           "Result": f"{x.get('effect_measure', '')} {x.get('estimate', '')} [{x.get('ci_low', '')}, {x.get('ci_high', '')}]",
+           "k": str(x.get("k_studies", "")), "Certainty / note": str(x.get("certainty_or_note", ""))[:80]}
+          for x in ev.get("overview") or []]
+    lines += [_md_table(ov)]
+    p = ev.get("prisma")
+    if p:
+        lines += ["## PRISMA 2020 flow", "", f"Records identified: {p.get('database_results', 0)} from databases, "
+                  f"{p.get('register_results', 0)} from registers; duplicates removed {p.get('duplicates', 0)}; "
+                  f"screened {p.get('records_screened', 0)}; reports assessed {p.get('dbr_assessed', 0)}; studies "
+                  f"included {p.get('total_studies', 0)} ({p.get('total_reports', 0)} reports).", ""]
+        for w in p.get("warnings", []):
+            lines.append(f"- Warning: {w}")
+        lines.append("")
+    for note in ev.get("notes", []):
+        lines.append(f"- Note: {note}")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+CSS = """
+body{font-family:Arial,Helvetica,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
+h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
+table{border-collapse:collapse;font-size:.85em;margin:1em 0}th,td{border:1px solid #ccc;padding:.25em .5em;vertical-align:top}
+th{background:#f0f4f8}figure{margin:1.2em 0;overflow-x:auto}figcaption{font-size:.85em;color:#555}
+.certainty-high{color:#1b5e20}.certainty-moderate{color:#33691e}.certainty-low{color:#e65100}.certainty-very-low{color:#b71c1c}
+.conclusion{background:#f7f7f2;border-left:4px solid #1f4e79;padding:.8em 1em}.warn{color:#8a4b00}
+img.fig{max-width:100%;height:auto}
+"""
+
+
+def _img(svg: str, alt: str) -> str:
+    data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return f'<img class="fig" alt="{escape(alt)}" src="data:image/svg+xml;base64,{data}">'
+
+
+def _table(rows: list[dict[str, str]]) -> str:
+    if not rows:
+        return "<p><em>None.</em></p>"
+    cols = list(rows[0])
+    head = "".join(f"<th>{escape(c)}</th>" for c in cols)
+    body = "".join("<tr>" + "".join(f"<td>{escape(str(r[c]))}</td>" for c in cols) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def figure_ids(ev: Mapping[str, Any]) -> list[str]:
+    """The ``data-figure`` ids the HTML contains (for tests and ``synth run`` summaries)."""
+    ids = ["prisma"] if ev.get("prisma") else []
+    ids += ["gap-map", "rob"]
+    for o in ev["outcomes"]:
+        if o["k"]:
+            ids += [f"forest-{o['id']}", f"cumulative-{o['id']}"]
+            if o["k"] >= 2:
+                ids.append(f"funnel-{o['id']}")
+    return ids
+
+
+def to_html(ev: Mapping[str, Any]) -> str:
+    """One self-contained HTML page with every figure embedded."""
+    from synth.report import figures
+
+    r = ev.get("review") or {}
+    title = f"Evidence-maturity report: {r.get('title', '')}"
+    parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{escape(title)}</title>",
+             f"<style>{CSS}</style></head><body>", f"<h1>{escape(title)}</h1>"]
+    if r.get("question"):
+        parts.append(f"<p><strong>Question.</strong> {escape(' '.join(str(r['question']).split()))}</p>")
+    parts.append(f'<h2 id="conclusion">Conclusion</h2><div class="conclusion"><p>{escape(ev["conclusion"]["text"])}</p></div>')
+    parts.append('<h2 id="glance">Outcomes at a glance</h2>' + _table(outcome_rows(ev)))
+    p = ev.get("prisma")
+    if p:
+        from synth.prisma.diagram import render_svg
+
+        parts.append('<h2 id="prisma">PRISMA 2020 flow diagram</h2>')
+        parts.append(f'<figure data-figure="prisma">{render_svg(p)}<figcaption>Counts computed from the event log; '
+                     "accounting identities checked.</figcaption></figure>")
+        for w in p.get("warnings", []):
+            parts.append(f'<p class="warn">Warning: {escape(str(w))}</p>')
+    parts.append('<h2 id="gap-map">Evidence-gap map</h2>')
+    gm = ev["gap_map"]
+    parts.append(f'<figure data-figure="gap-map">{figures.gap_map(gm)}<figcaption>{len(gm["empty_cells"])} of '
+                 f'{gm["n_cells"]} cells empty; {len(gm["single_study_cells"])} with a single study; '
+                 f'{len(gm["only_high_risk_cells"])} with only high-risk evidence.</figcaption></figure>')
+    parts.append('<h2 id="unmeasured">Outcomes people value that no quantitative study measured</h2><ul>'
+                 + "".join(f"<li>{escape(u)}</li>" for u in ev["unmeasured_valued_outcomes"]) + "</ul>")
+    parts.append('<h2 id="rob">Risk of bias</h2>')
+    parts.append(f'<figure data-figure="rob">{_img(figures.rob_profile(ev["outcomes"]), "Risk-of-bias profile")}'
+                 "<figcaption>Share of each outcome's random-effects weight by overall risk-of-bias judgement."
+                 "</figcaption></figure>")
+    for o in ev["outcomes"]:
+        parts.append(f'<h2 id="outcome-{escape(o["id"])}">{escape(str(o["label"]))}</h2>')
+        parts.append(f"<p>{o['k']} studies, {o['participants']} participants"
+                     + (f"; timepoint {escape(str(o.get('timepoint')))}" if o.get("timepoint") else "") + ".</p>")
+        if o["k"]:
+            tau2 = "–" if o.get("tau2") is None else f"{o['tau2']:.4f}"
+            parts.append("<ul>"
+                         f"<li>Designs: {escape(_counts(o['designs']))} (randomised weight {_pct(o['share_randomised'])})</li>"
+                         f"<li>Countries: {escape(_counts(o['countries']))}; settings: {escape(_counts(o['settings']))}</li>"
+                         "<li>Risk of bias (share of weight): "
+                         f"{escape(_counts({k: _pct(v) for k, v in o['rob_weight'].items()}))}</li>"
+                         f"<li>Pooled: {escape(effect_text(o))}; τ² {tau2}; I² "
+                         + ("–" if o.get("i2") is None else f"{o['i2']:.0f}%") + "</li>"
+                         f"<li>Power to detect the minimal important effect: {_pct(o.get('power'))} "
+                         f"(plug-in {_pct(o.get('power_analytic'))})</li>"
+                         + (f"<li>Optimal information size {o['ois']:.0f} (reached {_pct(o['ois_fraction'])}); "
+                            f"required information size {o['ris']:.0f} (reached {_pct(o['ris_fraction'])})</li>"
+                            if o.get("ois") is not None else "")
+                         + f"<li>Conclusive in the cumulative analysis since: {o.get('first_conclusive_year') or 'never'}</li>"
+                         "</ul>")
+            parts.append(_table([{"Study": str(x["label"]), "Year": str(x.get("year") or ""), "n": str(x.get("n") or ""),
+                                  "Design": str(x.get("design") or ""), "Country": str(x.get("country") or ""),
+                                  "Model": str(x.get("model") or ""), "RoB": str(x.get("rob") or ""),
+                                  "Effect": _disp(str(o["measure"]), x["yi"]), "Weight": _pct(x.get("weight"))}
+                                 for x in o.get("studies", [])]))
+            parts.append(f'<figure data-figure="forest-{escape(o["id"])}">{_img(figures.forest(o), "Forest plot")}'
+                         "<figcaption>Forest plot (95% CIs; dashed: prediction interval).</figcaption></figure>")
+            if o["k"] >= 2:
+                parts.append(f'<figure data-figure="funnel-{escape(o["id"])}">{_img(figures.funnel(o), "Funnel plot")}'
+                             "<figcaption>Funnel plot" + ("" if o["k"] >= 10 else " (fewer than 10 studies: no test)")
+                             + ".</figcaption></figure>")
+            parts.append(f'<figure data-figure="cumulative-{escape(o["id"])}">'
+                         f'{_img(figures.cumulative(o), "Cumulative meta-analysis")}'
+                         "<figcaption>Cumulative meta-analysis by year (green: conclusive effect; blue: conclusive "
+                         "absence of an important effect).</figcaption></figure>")
+        cert = o["certainty"]
+        cls = "certainty-" + str(cert["rating"]).replace(" ", "-")
+        parts.append(f'<p>Certainty: <strong class="{cls}">{escape(str(cert["rating"]))}</strong></p><ul>'
+                     + "".join(f"<li><strong>{escape(x['domain'])}</strong> ({x['change']:+d}): {escape(x['text'])} "
+                               f"<em>Rule: {escape(x['rule'])}.</em></li>" for x in cert["reasons"]) + "</ul>")
+        for note in o.get("notes", []):
+            parts.append(f'<p class="warn">{escape(note)}</p>')
+    parts.append('<h2 id="overview">Existing reviews on partnership working</h2>')
+    ov = [{"Review": _review_name(x), "Title": str(x.get("title", "")),
+           "Outcome": str(x.get("outcome", "")),
+           "Result": f"{x.get('effect_measure', '')} {x.get('estimate', '')} [{x.get('ci_low', '')}, {x.get('ci_high', '')}]",
+           "k": str(x.get("k_studies", "")), "Certainty / note": str(x.get("certainty_or_note", ""))}
+          for x in ev.get("overview") or []]
+    parts.append(_table(ov))
+    for note in ev.get("notes", []):
+        parts.append(f'<p class="warn">Note: {escape(str(note))}</p>')
+    parts.append("<script>window.addEventListener('load',function(){var f=document.querySelectorAll('figure[data-figure]');"
+                 "var ok=0;f.forEach(function(x){var i=x.querySelector('img');var s=x.querySelector('svg');"
+                 "if((i&&i.naturalWidth>0)||(s&&s.getBoundingClientRect().width>0)){x.setAttribute('data-rendered','yes');ok++;}});"
+                 "document.body.setAttribute('data-figures-rendered',String(ok));});</script>")
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def write_report(ev: Mapping[str, Any], out_dir: Path | str, formats: tuple[str, ...] = ("html", "md", "json")) -> dict[str, Path]:
+    """Write ``report.html``, ``report.md`` and ``evidence.json`` (as asked) into ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    if "json" in formats:
+        paths["json"] = out / "evidence.json"
+        paths["json"].write_text(json.dumps(ev, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
+    if "md" in formats:
+        paths["md"] = out / "report.md"
+        paths["md"].write_text(to_markdown(ev), encoding="utf-8")
+    if "html" in formats:
+        paths["html"] = out / "report.html"
+        paths["html"].write_text(to_html(ev), encoding="utf-8")
+    return paths

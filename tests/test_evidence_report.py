@@ -1,0 +1,306 @@
+"""Evidence-maturity assembly, evidence.json, Markdown/HTML report (checked in headless Chromium), CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from synth.cli.app import app
+from synth.evidence import Evidence, Settings, StudyEffect, build_evidence
+from synth.evidence.gather import load_overview, rob_class, summarise_overview
+from synth.evidence.maturity import _conclusive, assess_outcome
+from synth.report.render import figure_ids, to_html, to_markdown, write_report
+
+REPO = Path(__file__).resolve().parent.parent
+runner = CliRunner()
+FAST = Settings(power_reps=500)
+
+MORT = {"id": "mortality", "label": "Mortality", "domain": "service", "measure": "RR", "priority": "secondary",
+        "minimal_important_effect": 0.223}
+QOL = {"id": "qol", "label": "Quality of life", "domain": "quality-of-life", "measure": "SMD", "priority": "primary",
+       "minimal_important_effect": 0.2}
+CARER = {"id": "carer", "label": "Carer burden", "domain": "carers", "measure": "SMD", "minimal_important_effect": 0.2}
+
+
+def _mortality_studies() -> list[StudyEffect]:
+    ys = [-0.3, -0.1, -0.25, 0.05, -0.2, -0.15]
+    vs = [0.04, 0.02, 0.05, 0.03, 0.01, 0.02]
+    rob = ["low", "high", "some-concerns", "low", "low", "high"]
+    return [StudyEffect(f"s{i}", f"Trial {i}", y, v, n=400, year=1995 + 3 * i, design="rct", rob=rob[i],
+                        country="UK" if i % 2 else "USA", setting="hospital", model="hospital-at-home",
+                        control_risk=0.2)
+            for i, (y, v) in enumerate(zip(ys, vs, strict=True))]
+
+
+@pytest.fixture(scope="module")
+def ev() -> dict:
+    return _evidence()
+
+
+@pytest.fixture(scope="module")
+def html(ev: dict) -> str:
+    return to_html(ev)
+
+
+def _evidence() -> dict:
+    qol = [StudyEffect("q1", "QoL trial", 0.3, 0.05, n=120, year=2010, design="cluster-rct", rob="high",
+                       model="integrated-team")]
+    gap = [Evidence(s.study_id, s.model, "service", s.rob) for s in _mortality_studies()]
+    gap.append(Evidence("q1", "integrated-team", "quality-of-life", "high"))
+    return build_evidence(
+        [(MORT, _mortality_studies(), None), (QOL, qol, None), (CARER, [], None)],
+        domains=[("quality-of-life", "Quality of life"), ("carers", "Carers"), ("service", "Service")],
+        models=[("hospital-at-home", "Hospital at home"), ("integrated-team", "Integrated team")],
+        gap_evidence=gap, settings=FAST, review={"title": "Test review", "question": "Does it work?"},
+        prisma={"database_results": 10, "database_specific_results": {"A": 10}, "register_results": 0,
+                "duplicates": 2, "records_screened": 8, "records_excluded": 5, "dbr_sought_reports": 3,
+                "dbr_assessed": 3, "dbr_excluded": {}, "new_studies": 3, "new_reports": 3, "total_studies": 3,
+                "total_reports": 3, "warnings": []},
+    )
+
+
+def test_evidence_json_has_the_issue_keys(ev: dict) -> None:
+    for o in ev["outcomes"]:
+        for key in ("id", "label", "k", "participants", "estimate", "ci_low", "ci_high", "pi_low", "pi_high", "i2",
+                    "power", "ois_fraction", "certainty"):
+            assert key in o, key
+        assert set(o["certainty"]) >= {"rating", "reasons"}
+    assert {"gap_map", "conclusion", "unmeasured_valued_outcomes", "overview"} <= set(ev)
+    json.dumps(ev)  # every number is JSON-serialisable
+
+
+def test_outcome_numbers_are_consistent() -> None:
+    mort = assess_outcome(MORT, _mortality_studies(), None, FAST)
+    assert mort["k"] == 6 and mort["participants"] == 2400
+    assert mort["ci_low"] < mort["estimate"] < mort["ci_high"]
+    assert mort["pi_low"] <= mort["ci_low"] and mort["pi_high"] >= mort["ci_high"]
+    assert sum(mort["rob_weight"].values()) == pytest.approx(1.0)
+    assert sum(s["weight"] for s in mort["studies"]) == pytest.approx(1.0)
+    assert mort["share_randomised"] == pytest.approx(1.0)
+    assert mort["countries"] == {"UK": 3, "USA": 3}
+    assert mort["small_study"] is None  # k < 10
+    assert "Small-study tests not run: k = 6 < 10." in mort["notes"]
+    assert mort["ois_fraction"] == pytest.approx(2400 / mort["ois"])
+    assert mort["cumulative"][-1]["k"] == 6
+    assert mort["cumulative"][-1]["estimate"] == pytest.approx(mort["estimate"])
+
+
+def test_outcome_is_pooled_by_synth_meta_with_the_protocol_defaults() -> None:
+    """REML + HKSJ from synth.meta (the reference implementation), with RR back-transformed."""
+    import pandas as pd
+
+    from synth.meta.analysis import pool_frame
+    from synth.meta.pooling import PoolOptions
+
+    studies = _mortality_studies()
+    mort = assess_outcome(MORT, studies, None, FAST)
+    ref = pool_frame(pd.DataFrame({"yi": [s.yi for s in studies], "vi": [s.vi for s in studies]}), "GEN",
+                     PoolOptions(method="REML", test="hksj"))
+    for key in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2"):
+        assert mort[key] == pytest.approx(ref[key]), key
+    assert [s["weight"] for s in mort["studies"]] == pytest.approx([s["weight"] / 100 for s in ref["studies"]])
+    assert mort["back"]["estimate"] == pytest.approx(math.exp(ref["estimate"]))
+    assert mort["pooled_method"] == "REML tau^2, HKSJ CI (synth.meta)"
+    dl = assess_outcome(MORT, studies, None, Settings(power_reps=500, method="DL", ci_method="z"))
+    assert dl["pooled_method"] == "DL tau^2, Wald z CI (synth.meta)" and dl["ci_low"] != pytest.approx(mort["ci_low"])
+
+
+def test_outcome_not_pooled_when_the_estimator_does_not_converge(monkeypatch: pytest.MonkeyPatch) -> None:
+    """synth.meta's own non-convergence (simulated) reaches the outcome's notes; no other method steps in."""
+    import numpy as np
+
+    import synth.meta.pooling as pooling
+    from synth.meta.estimators import Tau2Fit
+
+    real = pooling.estimate_tau2
+
+    def never_converges(method, Y, V, M):  # type: ignore[no-untyped-def]
+        fit = real(method, Y, V, M)
+        return Tau2Fit(fit.tau2, np.zeros_like(fit.converged), fit.iterations)
+
+    monkeypatch.setattr(pooling, "estimate_tau2", never_converges)
+    res = assess_outcome(MORT, _mortality_studies(), None, FAST)
+    assert res["estimate"] is None and res["ci_low"] is None and res["tau2"] is None and res["power"] is None
+    assert res["notes"][0].startswith("Not pooled: synth.meta could not pool the 6 studies with REML/hksj (")
+    assert "did not converge" in res["notes"][0]
+    assert res["certainty"]["rating"] == "not rated" and res["maturity"] == "emerging"
+    import pandas as pd
+
+    from synth.meta.analysis import pool_frame
+
+    studies = _mortality_studies()
+    supplied = pool_frame(pd.DataFrame({"yi": [s.yi for s in studies], "vi": [s.vi for s in studies]}))
+    res2 = assess_outcome(MORT, _mortality_studies(), supplied, FAST)
+    assert res2["estimate"] is None and res2["notes"][0].startswith("Not pooled: synth.meta returned no pooled result")
+
+
+def test_outcome_synth_meta_cannot_pool_is_said_and_not_invented() -> None:
+    bad = [*_mortality_studies()[:4], StudyEffect("z", "Zero-variance trial", -0.2, 0.0, n=300, year=2010,
+                                                  design="rct", rob="low")]
+    res = assess_outcome({**MORT, "notes": ["gathered note"]}, bad, None, FAST)
+    assert res["k"] == 5 and res["participants"] == 1900
+    for key in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2", "power", "ois", "ris", "back"):
+        assert res[key] is None, key
+    assert res["cumulative"] == [] and res["rob_weight"] == {}
+    assert res["notes"][0] == "gathered note"
+    assert res["notes"][1].startswith("Not pooled: Study 'Zero-variance trial': field vi = 0")  # synth.meta's message
+    assert "its certainty is not rated" in res["notes"][1]
+    assert res["certainty"]["rating"] == "not rated"
+    assert res["maturity"] == "emerging"
+    assert "weight" not in res["studies"][0]
+    ev = build_evidence([(MORT, bad, None)], domains=[("service", "Service")], models=[], gap_evidence=[],
+                        settings=FAST)
+    md = to_markdown(ev)
+    assert "- Pooled: not estimable; tau² –; I² –" in md and "- Note: Not pooled: Study 'Zero-variance trial'" in md
+    assert 'data-figure="forest-mortality"' in to_html(ev)
+
+
+def test_single_study_and_no_study_outcomes(ev: dict) -> None:
+    by_id = {o["id"]: o for o in ev["outcomes"]}
+    assert by_id["qol"]["maturity"] == "nascent"
+    inc = next(r for r in by_id["qol"]["certainty"]["reasons"] if r["domain"] == "inconsistency")
+    assert inc["rule"] == "k < 2: not assessable"
+    assert by_id["carer"]["maturity"] == "none" and by_id["carer"]["certainty"]["rating"] == "no evidence"
+    assert "Carer burden" in ev["unmeasured_valued_outcomes"]
+    assert "Carers (no study measured any outcome in this domain)" in ev["unmeasured_valued_outcomes"]
+    assert ev["gap_map"]["only_high_risk_cells"] == [{"model": "integrated-team", "domain": "quality-of-life"}]
+
+
+def test_cumulative_conclusive_rules() -> None:
+    rows = [
+        {"year": 2000, "k": 1, "participants": 100, "estimate": -0.5, "ci_low": -0.9, "ci_high": -0.1},
+        {"year": 2005, "k": 2, "participants": 3000, "estimate": -0.4, "ci_low": -0.6, "ci_high": -0.2},
+    ]
+    out, year, kind = _conclusive(rows, 0.223, ris=2000.0)
+    assert [r["status"] for r in out] == ["nominally-significant-information-size-not-reached", "conclusive-effect"]
+    assert (year, kind) == (2005, "conclusive-effect")
+    null_rows = [{"year": 2001, "k": 3, "participants": 50, "estimate": 0.01, "ci_low": -0.1, "ci_high": 0.1}]
+    _, year2, kind2 = _conclusive(null_rows, 0.223, ris=2000.0)
+    assert (year2, kind2) == (2001, "conclusive-no-important-effect")
+
+
+def test_rob_class_mapping() -> None:
+    assert [rob_class(x) for x in ("Low", "some concerns", "Some-concerns", "High", "serious", "NR", "", "moderate")] \
+        == ["low", "some-concerns", "some-concerns", "high", "high", "unknown", "unknown", "some-concerns"]
+
+
+def test_markdown_sections_and_certainty_reasons(ev: dict) -> None:
+    md = to_markdown(ev)
+    for heading in ("## Conclusion", "## Outcomes at a glance", "## Mortality", "## Evidence-gap map",
+                    "## Outcomes people value that no quantitative study measured",
+                    "## Existing reviews on partnership working", "## PRISMA 2020 flow"):
+        assert heading in md
+    assert "_Rule: k < 10: small-study tests not applied._" in md
+    mort = ev["outcomes"][0]
+    assert f"RR {math.exp(mort['estimate']):.2f}" in md
+
+
+def test_overview_of_existing_reviews_in_report(domain_dir: Path, ev: dict) -> None:
+    rows = summarise_overview(load_overview(domain_dir / "review_level_results.csv"))
+    assert len(rows) >= 20
+    md = to_markdown({**ev, "overview": rows})
+    assert "| Edgar K et al. (2024) | Living in residential care at follow-up (6 months) | RR 0.53 [0.41, 0.69] |" in md
+
+
+def test_html_self_contained_with_every_figure(tmp_path: Path, ev: dict, html: str) -> None:
+    ids = figure_ids(ev)
+    assert ids == ["prisma", "gap-map", "rob", "forest-mortality", "cumulative-mortality", "funnel-mortality",
+                   "forest-qol", "cumulative-qol"]
+    for fid in ids:
+        assert f'data-figure="{fid}"' in html
+    assert not re.search(r'(src|href)="(https?:)?//', html), "report must not load anything from the network"
+    paths = write_report(ev, tmp_path, formats=("json", "md"))
+    assert json.loads(paths["json"].read_text())["outcomes"][0]["id"] == "mortality"
+
+
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+def test_report_renders_in_headless_chromium(tmp_path: Path, ev: dict, html: str) -> None:
+    browser = _chromium()
+    if browser is None:
+        pytest.skip("no chromium installed: `apt-get install -y chromium` to run the browser check")
+    path = tmp_path / "report.html"
+    path.write_text(html, encoding="utf-8")
+    proc = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000", "--dump-dom",
+         path.as_uri()], capture_output=True, text=True, timeout=120, check=False)
+    dom = proc.stdout
+    assert "<body" in dom, proc.stderr[-2000:]
+    ids = figure_ids(ev)
+    rendered = re.findall(r'data-figure="([^"]+)"[^>]*data-rendered="yes"|data-rendered="yes"[^>]*data-figure="([^"]+)"', dom)
+    rendered_ids = {a or b for a, b in rendered}
+    assert rendered_ids == set(ids), f"not rendered: {set(ids) - rendered_ids}"
+    assert f'data-figures-rendered="{len(ids)}"' in dom
+    shot = tmp_path / "shot.png"
+    subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={shot}",
+                    "--window-size=1200,2000", path.as_uri()], capture_output=True, timeout=120, check=False)
+    assert shot.is_file() and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def _workspace(tmp_path: Path) -> Path:
+    (tmp_path / "protocols").mkdir()
+    shutil.copyfile((REPO / "protocols" / "partnership-outcomes.toml").resolve(),
+                    tmp_path / "protocols" / "partnership-outcomes.toml")
+    return tmp_path
+
+
+def test_cli_evidence_without_extractions_reports_every_outcome_unmeasured(tmp_path: Path) -> None:
+    ws = _workspace(tmp_path)
+    result = runner.invoke(app, ["-w", str(ws), "evidence", "--format", "json", "--no-prisma"])
+    assert result.exit_code == 0, result.output
+    ev = json.loads(result.stdout)
+    assert len(ev["outcomes"]) == 10 and all(o["k"] == 0 for o in ev["outcomes"])
+    assert ev["conclusion"]["verdict"] == "absent"
+    assert ("Note: No data/partnership-outcomes/existing-reviews.toml in the workspace: the overview of existing "
+            "reviews is empty.") in result.stderr
+
+
+def test_cli_evidence_writes_file(tmp_path: Path) -> None:
+    ws = _workspace(tmp_path)
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["-w", str(ws), "evidence", "--format", "md", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "report.md").read_text().startswith("# Evidence-maturity report:")
+    assert f"Wrote {out / 'report.md'}" in result.stderr
+
+
+@pytest.mark.slow
+def test_flagship_workspace_evidence(tmp_path: Path) -> None:
+    """The bundled flagship extractions (when present) give pooled numbers and a conclusion."""
+    ext = REPO / "extractions" / "partnership-outcomes"
+    if not ext.is_dir() or not any(ext.glob("*.toml")):
+        pytest.skip("no bundled flagship extractions in extractions/partnership-outcomes")
+    result = runner.invoke(app, ["-w", str(REPO), "evidence", "--format", "json", "--no-prisma"])
+    assert result.exit_code == 0, result.output
+    ev = json.loads(result.stdout)
+    measured = [o for o in ev["outcomes"] if o["k"]]
+    assert measured
+    for o in measured:
+        if o["k"] >= 2:
+            assert o["ci_low"] <= o["estimate"] <= o["ci_high"]
+            assert o["pooled_method"] == "REML tau^2, HKSJ CI (synth.meta)"
+            if o["measure"] in ("RR", "OR"):  # also outcomes that mix counts and published log ratios
+                assert o["back"]["estimate"] == pytest.approx(math.exp(o["estimate"]))
+        assert o["certainty"]["rating"] in ("high", "moderate", "low", "very low")
+
+
+def test_unknown_participants_do_not_fake_an_information_fraction() -> None:
+    studies = [StudyEffect("a", "A", 0.2, 0.04, n=0), StudyEffect("b", "B", 0.3, 0.05, n=100)]
+    res = assess_outcome(QOL, studies, None, FAST)
+    assert res["ois_fraction"] is None and res["ris"] is None
+    assert "Information size not assessed: participants not reported for 1 of 2 studies (A)." in res["notes"]
+    imp = next(r for r in res["certainty"]["reasons"] if r["domain"] == "imprecision")
+    assert "OIS" not in imp["rule"]

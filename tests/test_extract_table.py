@@ -1,0 +1,173 @@
+"""The tidy table, the template and the bridge to the meta-analysis engine."""
+
+from __future__ import annotations
+
+import math
+import shutil
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from synth.errors import InputError
+from synth.extraction.files import ExtractionFile, load_folder
+from synth.extraction.forms import prompt_characteristics, template
+from synth.extraction.meta_bridge import choose_timepoint, meta_table
+from synth.extraction.table import columns, rob_for, tidy_rows
+from synth.extraction.validate import validate_file
+from synth.protocol import load_protocol
+from synth.protocol.model import Protocol
+from synth.workspace import Workspace
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "tests" / "fixtures" / "extraction"
+TEMPLATE = REPO / "synth" / "protocol" / "templates" / "partnership-outcomes.toml"
+
+HEAD = """schema_version = 1
+study = "{study}"
+[citation]
+label = "{label}"
+year = {year}
+[characteristics]
+design = "rct"
+country = "NR"
+setting = "community"
+partnership_model = "{model}"
+sectors = ["health"]
+population = "Adults"
+"""
+
+
+@pytest.fixture(scope="module")
+def protocol() -> Protocol:
+    return load_protocol(TEMPLATE)
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Workspace:
+    (tmp_path / "protocols").mkdir()
+    shutil.copy(TEMPLATE, tmp_path / "protocols" / "partnership-outcomes.toml")
+    (tmp_path / "extractions" / "partnership-outcomes").mkdir(parents=True)
+    return Workspace(tmp_path)
+
+
+def _study(ws: Workspace, study: str, rows: str, model: str = "integrated-team", year: int = 2001) -> None:
+    text = HEAD.format(study=study, label=study.replace("-", " ").title(), year=year, model=model) + rows
+    (ws.extractions_dir("partnership-outcomes") / f"{study}.toml").write_text(text)
+
+
+def _row(outcome: str, timepoint: str, body: str) -> str:
+    return f'\n[[outcomes]]\noutcome = "{outcome}"\ntimepoint = "{timepoint}"\nsource_location = "T1"\n{body}\n'
+
+
+BIN = "events_t = {}\nn_t = {}\nevents_c = {}\nn_c = {}"
+
+
+def test_template_is_valid_toml_listing_the_form(protocol: Protocol) -> None:
+    text = template(protocol, "partnership-outcomes", "smith-2019", "alice", {"label": "Smith 2019", "year": 2019})
+    data = tomllib.loads(text)
+    assert data["reviewer"] == "alice" and data["citation"] == {"label": "Smith 2019", "year": 2019}
+    assert list(data["characteristics"]) == ["design", "country", "setting", "partnership_model", "sectors",
+                                             "governance", "population", "notes"]
+    assert "# Participants randomised or enrolled; integer; unit: people." in text
+    f = ExtractionFile(Path("smith-2019.alice.toml"), "smith-2019", "alice", data)
+    paths = {p.path for p in validate_file(f, protocol, "partnership-outcomes")}
+    assert "characteristics.design" in paths and "outcomes[1].outcome" in paths
+
+
+def test_prompt_characteristics_reasks_bad_numbers(protocol: Protocol) -> None:
+    answers = iter(["rct", "UK", "community", "other", "health", "NR", "", "Adults", "ten", "10", "6"])
+    asked: list[str] = []
+
+    def ask(q: str, default: str) -> str:
+        asked.append(q)
+        return next(answers)
+
+    chars = prompt_characteristics(protocol, ask)
+    assert chars == {"design": "rct", "country": "UK", "setting": "community", "partnership_model": "other",
+                     "sectors": ["health"], "governance": "NR", "population": "Adults", "n_randomised": 10,
+                     "follow_up_months": 6.0}
+    assert asked[9].startswith("Not a valid integer.")
+
+
+def test_tidy_rows(ws: Workspace, protocol: Protocol) -> None:
+    _study(ws, "a-2001", _row("mortality", "follow-up", BIN.format(1, 10, 2, 10))
+           + '\n[[rob]]\ntool = "rob2"\njudgements = { D1 = "Low risk", overall = "High risk" }\n'
+           + '\n[[rob]]\ntool = "rob2"\noutcome = "mortality"\njudgements = { D1 = "low", overall = "some-concerns" }\n')
+    _study(ws, "b-2002", _row("mortality", "follow-up", "yi = -0.1\nsei = 0.2") + _row("function", "discharge", "estimate = 1.5\nci_low = 1.1\nci_high = 2.0"))
+    shutil.copy(FIXTURES / "demo-2020.alice.toml", ws.extractions_dir("partnership-outcomes"))
+    files, _ = load_folder(ws.extractions_dir("partnership-outcomes"))
+    rows = tidy_rows(files, protocol)
+    assert [(r["study"], r["outcome"], r["timepoint"], r["data_kind"]) for r in rows] == [
+        ("b-2002", "function", "discharge", "generic"), ("a-2001", "mortality", "follow-up", "binary"),
+        ("b-2002", "mortality", "follow-up", "generic")]  # reviewer files are not tabulated
+    a = rows[1]
+    assert (a["events_t"], a["n_t"], a["country"], a["sectors"], a["rob_overall"], a["rob_D1"]) == (1, 10, None, "health", "some-concerns", "low")
+    assert rows[0]["rob_overall"] is None and rows[0]["measure"] == "OR"
+    assert list(rows[0]) == columns(protocol)
+    assert rob_for([{"outcome": "*"}, {"outcome": "x", "timepoint": "t"}, {"outcome": "x"}], "x", "t") == {"outcome": "x", "timepoint": "t"}
+    assert rob_for([{"outcome": "y"}], "x", "t") is None
+
+
+def test_meta_table_native_binary(ws: Workspace, protocol: Protocol) -> None:
+    _study(ws, "a-2001", _row("mortality", "follow-up", BIN.format(1, 10, 2, 10)), model="integrated-team")
+    _study(ws, "b-2002", _row("mortality", "follow-up", BIN.format(3, 30, 6, 30)) + _row("mortality", "discharge", BIN.format(1, 30, 1, 30)), model="case-management")
+    df = meta_table(ws, protocol, "mortality", protocol_name="partnership-outcomes")
+    assert df.attrs["measure"] == "RR" and df.attrs["timepoint"] == "follow-up"
+    assert df.attrs["timepoints"] == {"discharge": 1, "follow-up": 2}
+    assert list(df["study"]) == ["A 2001", "B 2002"] and list(df["study_id"]) == ["a-2001", "b-2002"]
+    assert list(df["events_c"]) == [2, 6] and list(df["partnership_model"]) == ["integrated-team", "case-management"]
+    assert meta_table(ws, protocol, "mortality", "discharge").attrs["timepoint"] == "discharge"
+    from synth.meta.analysis import pool_frame
+
+    result = pool_frame(df, df.attrs["measure"])
+    assert result["k"] == 2 and result["back"]["estimate"] == pytest.approx(0.5)
+
+
+def test_meta_table_mixed_kinds_go_generic(ws: Workspace, protocol: Protocol) -> None:
+    _study(ws, "a-2001", _row("mortality", "follow-up", BIN.format(4, 20, 8, 25)))
+    _study(ws, "b-2002", _row("mortality", "follow-up", "yi = -0.1\nsei = 0.2"))
+    _study(ws, "c-2003", _row("mortality", "follow-up", "estimate = 0.8\nci_low = 0.5\nci_high = 1.28"))
+    _study(ws, "d-2004", _row("mortality", "follow-up", BIN.format(0, 20, 0, 20)))
+    df = meta_table(ws, protocol, "mortality")
+    assert df.attrs["measure"] == "GEN" and df.attrs["scale"] == "log risk ratio"
+    assert [e["study"] for e in df.attrs["excluded"]] == ["D 2004"]
+    got = dict(zip(df["study_id"], zip(df["yi"], df["vi"], strict=True), strict=True))
+    assert got["a-2001"][0] == pytest.approx(math.log((4 / 20) / (8 / 25)))
+    assert got["a-2001"][1] == pytest.approx(1 / 4 - 1 / 20 + 1 / 8 - 1 / 25)
+    assert got["b-2002"] == pytest.approx((-0.1, 0.04))
+    assert got["c-2003"][0] == pytest.approx(math.log(0.8))
+    assert got["c-2003"][1] == pytest.approx(((math.log(1.28) - math.log(0.5)) / (2 * 1.959963984540054)) ** 2)
+
+
+def test_meta_table_errors(ws: Workspace, protocol: Protocol) -> None:
+    with pytest.raises(InputError, match="'happiness' is not an outcome id in the protocol"):
+        meta_table(ws, protocol, "happiness")
+    with pytest.raises(InputError, match="no reconciled extraction has data for outcome 'mortality'"):
+        meta_table(ws, protocol, "mortality")
+    _study(ws, "a-2001", _row("mortality", "follow-up", BIN.format(1, 10, 2, 10)))
+    with pytest.raises(InputError, match=r"no data for outcome 'mortality' at timepoint 'discharge'. Timepoints with data: follow-up \(1\)"):
+        meta_table(ws, protocol, "mortality", "discharge")
+    _study(ws, "b-2002", _row("mortality", "follow-up", BIN.format(12, 10, 2, 10)))
+    with pytest.raises(InputError, match=r"1 problem\(s\) in the reconciled extraction files, first: .*b-2002.toml: outcomes\[1\].events_t"):
+        meta_table(ws, protocol, "mortality")
+
+
+def test_choose_timepoint() -> None:
+    rows = [{"timepoint": t} for t in ("b", "a", "a", "b", "c")]
+    assert choose_timepoint(rows, ["a", "b", "c"]) == "a"
+    assert choose_timepoint(rows, ["b", "a", "c"]) == "b"
+    assert choose_timepoint([{"timepoint": "z"}], []) == "z"
+
+
+def test_meta_effects_relabels_generic_frames(ws: Workspace, protocol: Protocol) -> None:
+    from synth.extraction.meta_bridge import meta_effects
+    from synth.meta.analysis import pool_effects
+
+    _study(ws, "a-2001", _row("mortality", "follow-up", BIN.format(4, 20, 8, 25)))
+    _study(ws, "b-2002", _row("mortality", "follow-up", "yi = -0.1\nsei = 0.2"))
+    df = meta_table(ws, protocol, "mortality")
+    table = meta_effects(df)
+    assert table.measure == "RR"
+    result = pool_effects(table)
+    assert result["back"]["estimate"] == pytest.approx(math.exp(result["estimate"]))

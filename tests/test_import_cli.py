@@ -1,0 +1,128 @@
+"""`synth import`: per-file reports, one transaction per file, idempotent re-import, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from synth.cli.app import app
+from synth.store import open_store
+from synth.store.events import read as read_events
+from synth.store.records import count_records, iter_records
+from synth.store.schema import imports
+
+FIX = Path(__file__).parent / "fixtures" / "import"
+runner = CliRunner()
+
+
+def run(db: str, *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, ["--db", db, *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_import_reports_and_stores(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 's.sqlite'}"
+    code, out, err = run(db, "import", str(FIX / "quirks.ris"), str(FIX / "two.nbib"), "--format-out", "json")
+    assert code == 0, err
+    reports = json.loads(out)
+    ris, nbib = reports
+    assert (ris["format"], ris["records_found"], ris["imported"], ris["added"]) == ("ris", 4, 3, 3)
+    assert ris["skipped"] == [{"record_number": 3, "line": 27, "reason": "no content: only TY/ID/ER tags or empty values"}]
+    assert ris["missing"] == {"abstract": 2, "doi": 2, "year": 0}
+    assert ris["source"] == "quirks"
+    assert (nbib["format"], nbib["source"], nbib["imported"]) == ("nbib", "PubMed", 2)
+    store = open_store(db)
+    with store.connect() as conn:
+        assert count_records(conn) == 5
+        recs = [r for _, r in iter_records(conn)]
+        assert recs[0].provenance.record_number == 1 and recs[0].provenance.file.endswith("quirks.ris")
+        events = read_events(conn, "import")
+        assert [e["payload"]["records_found"] for e in events] == [4, 2]
+        rows = conn.execute(sa.select(imports.c.records_found, imports.c.imported)).all()
+        assert [tuple(r) for r in rows] == [(4, 3), (2, 2)]
+
+
+def test_reimport_adds_nothing_and_says_so(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 's.sqlite'}"
+    assert run(db, "import", str(FIX / "two.ciw"), "--source", "Web of Science")[0] == 0
+    code, out, _ = run(db, "import", str(FIX / "two.ciw"))
+    assert code == 0
+    assert "already imported" in out and "nothing was added" in out
+    with open_store(db).connect() as conn:
+        assert count_records(conn) == 2
+        assert len(read_events(conn, "import")) == 1
+
+
+def test_identical_records_in_one_file_both_kept(tmp_path: Path) -> None:
+    path = tmp_path / "twice.ris"
+    path.write_text("TY  - JOUR\nTI  - Same\nER  - \nTY  - JOUR\nTI  - Same\nER  - \n")
+    db = f"sqlite:///{tmp_path / 's.sqlite'}"
+    code, out, _ = run(db, "import", str(path), "--format-out", "json")
+    assert code == 0 and json.loads(out)[0]["added"] == 2
+    # the same records re-exported in another file from the same source are already known
+    other = tmp_path / "again.ris"
+    other.write_text("TY  - JOUR\nTI  - Same\nER  - \n\n")
+    code, out, _ = run(db, "import", str(other), "--source", "twice", "--format-out", "json")
+    report = json.loads(out)[0]
+    assert (report["imported"], report["added"], report["already_in_store"]) == (1, 0, 1)
+
+
+def test_bad_files_exit_1_and_write_nothing(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 's.sqlite'}"
+    binary = tmp_path / "x.ris"
+    binary.write_bytes(b"\x00\x01\x02" * 100)
+    empty = tmp_path / "e.ris"
+    empty.write_text("")
+    code, out, err = run(db, "import", str(binary), str(empty))
+    assert code == 1 and out == ""
+    assert err.splitlines()[:2] == [
+        f"Error: {binary}: this is a binary file, not a bibliographic export (control bytes near the start). "
+        "Export the records as RIS, MEDLINE, BibTeX, CSV, EndNote XML, PubMed XML or OpenAlex JSON.",
+        f"{empty}: the file is empty. Export the records again and import the new file.",
+    ]
+    truncated = tmp_path / "t.xml"
+    truncated.write_text("<xml><records><record><titles><title>x</title>")
+    code, _, err = run(db, "import", str(truncated))
+    assert code == 1 and f"{truncated}: not well-formed XML" in err
+    with open_store(db).connect() as conn:
+        assert count_records(conn) == 0
+        assert conn.execute(sa.select(sa.func.count()).select_from(imports)).scalar_one() == 0
+
+
+def test_good_file_kept_when_another_fails(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 's.sqlite'}"
+    prose = tmp_path / "letter.txt"
+    prose.write_text("Dear colleague,\n")
+    code, out, err = run(db, "import", str(FIX / "two.nbib"), str(prose))
+    assert code == 1
+    assert "two.nbib: nbib, source PubMed: imported; records found 2, imported 2, skipped 0" in out
+    assert f"{prose}: unknown format" in err
+    with open_store(db).connect() as conn:
+        assert count_records(conn) == 2
+
+
+def test_column_map_option(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("Headline,Writers,Identifier\nA study,\"Smith, J\",R1\n")
+    db = f"sqlite:///{tmp_path / 's.sqlite'}"
+    code, out, err = run(db, "import", str(path), "--column-map", "title=Headline", "--column-map",
+                         "authors=Writers", "--column-map", "source_record_id=Identifier", "--format-out", "json")
+    assert code == 0, err
+    assert json.loads(out)[0]["imported"] == 1
+    code, _, err = run(db, "import", str(path), "--column-map", "title")
+    assert code == 1 and "--column-map 'title': expected FIELD=COLUMN" in err
+
+
+def test_table_output_lists_skips_and_warnings(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 's.sqlite'}"
+    code, out, _ = run(db, "import", str(FIX / "quirks.ris"), "--source", "Ovid", "--kind", "database")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].endswith("quirks.ris: ris, source Ovid: imported; records found 4, imported 3, skipped 1 "
+                             "(added 3, already in store 0)")
+    assert lines[1] == "  missing: abstract 2, DOI 2, year 0"
+    assert lines[2] == "  skipped record 3 (line 27): no content: only TY/ID/ER tags or empty values"
+    assert "  warning: record 4 (line 30) is the last one and has no ER line; kept" in lines

@@ -1,0 +1,130 @@
+"""Screening state in the store: every decision committed with its audit event; revisions and undo keep
+history; dedup-removed records refused; resolutions, full-text retrieval, report-to-study links, stops."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from screening_helpers import make_store, settings
+
+from synth.errors import InputError
+from synth.screening import service
+from synth.store import open_store
+from synth.store import screening as db
+from synth.store.events import read
+from synth.store.schema import screening_decisions
+
+TA, FT = "title-abstract", "full-text"
+
+
+@pytest.fixture
+def store(tmp_path: Path):  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'review.sqlite'}"
+    make_store(url)
+    s = open_store(url)
+    yield s
+    s.close()
+
+
+def test_decision_is_committed_with_event(store, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    did = service.decide(store, settings(), record_id=1, stage=TA, reviewer="alice", decision="exclude",
+                         reason="population", note="children only")
+    # a separate connection (another process would see the same) finds it at once
+    other = open_store(str(store.engine.url))
+    with other.connect() as conn:
+        rows = db.active_decisions(conn, TA)
+        events = read(conn, "decision")
+    other.close()
+    assert [(r.id, r.record_id, r.reviewer, r.decision, r.reason, r.note) for r in rows] == [
+        (did, 1, "alice", "exclude", "population", "children only")]
+    assert rows[0].at
+    assert len(events) == 1 and events[0]["actor"] == "alice" and events[0]["subject"] == "1"
+    assert events[0]["payload"]["decision_id"] == did
+
+
+def test_revision_deactivates_and_undo_retracts(store) -> None:  # type: ignore[no-untyped-def]
+    s = settings()
+    first = service.decide(store, s, record_id=2, stage=TA, reviewer="alice", decision="include")
+    second = service.decide(store, s, record_id=2, stage=TA, reviewer="alice", decision="exclude")
+    with store.connect() as conn:
+        assert [d.id for d in db.active_decisions(conn, TA)] == [second]
+        assert conn.execute(sa.select(sa.func.count()).select_from(screening_decisions)).scalar_one() == 2
+    with store.begin() as conn:
+        db.retract_decision(conn, second, reviewer="alice")
+    with store.connect() as conn:
+        assert db.active_decisions(conn, TA) == []
+    assert first != second
+
+
+def test_duplicate_record_refused_with_its_cluster(store) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InputError) as err:
+        service.decide(store, settings(), record_id=6, stage=TA, reviewer="alice", decision="include")
+    assert str(err.value) == ("record 6 was screened out by dedup: it is a duplicate in cluster 5, whose kept "
+                              "record is 5. Screen record 5 instead.")
+    with store.connect() as conn:
+        assert db.screenable_ids(conn) == [1, 2, 3, 4, 5, 7, 8]
+        assert db.active_decisions(conn) == []
+
+
+def test_unknown_record_and_invalid_reason(store) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InputError, match=r"^no record with id 99\. "):
+        service.decide(store, settings(), record_id=99, stage=TA, reviewer="a", decision="include")
+    with pytest.raises(InputError, match=r"^record 1: a full-text exclusion needs a reason"):
+        service.decide(store, settings(), record_id=1, stage=FT, reviewer="a", decision="exclude")
+
+
+def test_full_text_pool_conflicts_and_resolution(store) -> None:  # type: ignore[no-untyped-def]
+    s = settings()
+    for rid in (1, 2, 3):
+        service.decide(store, s, record_id=rid, stage=TA, reviewer="alice", decision="include")
+    service.decide(store, s, record_id=1, stage=TA, reviewer="bob", decision="maybe")
+    service.decide(store, s, record_id=2, stage=TA, reviewer="bob", decision="exclude", reason="design")
+    with store.connect() as conn:
+        assert service.stage_state(conn, s, FT).pool == [1]
+    conflicts = service.conflicts(store, s, TA)
+    assert [c["record"] for c in conflicts] == [2]
+    assert conflicts[0]["decisions"] == [
+        {"reviewer": "alice", "decision": "include", "reason": None, "note": ""},
+        {"reviewer": "bob", "decision": "exclude", "reason": "design", "note": ""},
+    ]
+    with pytest.raises(InputError, match="record 3 has no conflict to resolve at title-abstract"):
+        service.resolve(store, s, record_id=3, stage=TA, decision="include", reason=None, method="consensus",
+                        resolved_by="carol")
+    service.resolve(store, s, record_id=2, stage=TA, decision="include", reason=None, method="third-reviewer",
+                    resolved_by="carol")
+    assert service.conflicts(store, s, TA) == []
+    with store.connect() as conn:
+        assert service.stage_state(conn, s, FT).pool == [1, 2]
+
+
+def test_retrieval_statuses_and_study_links(store) -> None:  # type: ignore[no-untyped-def]
+    service.set_retrieval(store, 1, status="sought", by="alice")
+    service.set_retrieval(store, 1, status="retrieved", location="pdfs/one.pdf", by="alice")
+    with pytest.raises(InputError, match="'not-retrieved' needs a reason"):
+        service.set_retrieval(store, 2, status="not-retrieved")
+    service.set_retrieval(store, 2, status="not-retrieved", reason="not held by any library")
+    service.link_report(store, 3, 1)
+    service.link_report(store, 4, 3)  # linking to a report that is itself linked goes to its study
+    with store.connect() as conn:
+        reports = {r["record_id"]: r for r in db.reports(conn)}
+        kinds = [e["kind"] for e in read(conn)]
+    assert reports[1]["status"] == "retrieved" and reports[1]["location"] == "pdfs/one.pdf"
+    assert reports[2]["reason"] == "not held by any library"
+    assert (reports[3]["study_id"], reports[4]["study_id"], reports[1]["study_id"]) == (1, 1, 1)
+    assert kinds.count("retrieval") == 5
+
+
+def test_stop_is_refused_until_the_rule_allows_it_then_recorded(store) -> None:  # type: ignore[no-untyped-def]
+    s = settings()
+    service.decide(store, s, record_id=1, stage=TA, reviewer="alice", decision="include")
+    with pytest.raises(InputError, match=r"^the stopping rule does not allow stopping yet at title-abstract: p = "):
+        service.record_stop(store, s, TA, "alice", "alice")
+    out = service.record_stop(store, s, TA, "alice", "alice", force=True)
+    assert out["result"]["excluded_by_automation"] == 6 and out["result"]["forced"] is True
+    with store.connect() as conn:
+        stops = db.stops(conn, TA)
+        kinds = [e["kind"] for e in read(conn)]
+    assert stops[0]["rule"] == "hypergeometric" and stops[0]["params"]["recall"] == 0.95
+    assert "stopping" in kinds

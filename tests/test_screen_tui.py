@@ -1,0 +1,190 @@
+"""The interactive screen driven by scripted keys: decisions saved as made, reasons, undo, skip, back, notes,
+blinding, highlighting, and nothing lost on Ctrl-C or a crash."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from screening_helpers import make_store, settings
+
+from synth.screening import service
+from synth.screening.tui import ScreenSession
+from synth.store import open_store
+from synth.store import screening as db
+
+TA, FT = "title-abstract", "full-text"
+
+
+@pytest.fixture
+def store(tmp_path: Path):  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'review.sqlite'}"
+    make_store(url)
+    s = open_store(url)
+    yield s
+    s.close()
+
+
+def keys(seq: Iterable[str], then: BaseException | None = None) -> Callable[[], str]:
+    it = iter(seq)
+
+    def read() -> str:
+        try:
+            return next(it)
+        except StopIteration:
+            raise (then or EOFError()) from None
+
+    return read
+
+
+def session(store, seq, *, reviewer="alice", stage=TA, then=None, lines=(), s=None):  # type: ignore[no-untyped-def]
+    out = io.StringIO()
+    line_iter = iter(lines)
+    return ScreenSession(store, s or settings(), stage, reviewer, read_key=keys(seq, then),
+                         read_line=lambda prompt: next(line_iter), console=Console(file=out, width=140),
+                         prioritise=False), out
+
+
+def active(store, stage=TA):  # type: ignore[no-untyped-def]
+    with store.connect() as conn:
+        return [(d.record_id, d.reviewer, d.decision, d.reason, d.note) for d in db.active_decisions(conn, stage)]
+
+
+def test_keys_make_decisions_with_reasons_and_notes(store) -> None:  # type: ignore[no-untyped-def]
+    sess, out = session(store, ["i", "e", "1", "n", "m", "e", "0", "q"], lines=["check the dates"])
+    progress = sess.run()
+    assert active(store) == [
+        (1, "alice", "include", None, ""),
+        (2, "alice", "exclude", "population", ""),
+        (3, "alice", "maybe", None, "check the dates"),
+        (4, "alice", "exclude", None, ""),
+    ]
+    assert (progress.screened, progress.total, progress.includes) == (4, 7, 2)
+    text = out.getvalue()
+    assert "Integrated health and social care teams" in text
+    assert "1 population: Wrong population" in text  # the criteria beside the record
+    assert "4/7 screened · 2 included" in text  # progress before the last key
+
+
+def test_progress_line_and_highlighting(store) -> None:  # type: ignore[no-untyped-def]
+    sess, _ = session(store, [])
+    renderable = sess.render(1)
+    console = Console(file=io.StringIO(), width=140, record=True)
+    console.print(renderable)
+    plain = console.export_text()
+    assert "title-abstract · alice · 0/7 screened · 0 included" in plain
+    text = sess._highlight("A Randomised trial of social care for children")
+    styled = {text.plain[sp.start:sp.end].lower(): sp.style for sp in text.spans}
+    assert styled.get("randomised") == "bold green"
+    assert styled.get("children") == "bold red"
+    assert styled.get("social care") == "bold green"
+
+
+def test_undo_skip_back(store) -> None:  # type: ignore[no-untyped-def]
+    # include 1; exclude 2 (no reason); undo -> 2 again; skip 2 -> 3; include 3; back -> 3 again; exclude 3
+    # with reason 5 (design); then 4 is next: quit
+    sess, _ = session(store, ["i", "e", "0", "u", "s", "i", "b", "e", "5", "q"])
+    sess.run()
+    assert active(store) == [(1, "alice", "include", None, ""), (3, "alice", "exclude", "design", "")]
+    with store.connect() as conn:
+        history = conn.exec_driver_sql("select record_id, decision, active from screening_decisions order by id").all()
+    assert [tuple(r) for r in history] == [(1, "include", 1), (2, "exclude", 0), (3, "include", 0),
+                                           (3, "exclude", 1)]
+    # the skipped record 2 is still to do, after the others
+    sess2, _ = session(store, ["q"])
+    assert sess2.queue.next() == 2
+
+
+def test_full_text_needs_a_reason(store) -> None:  # type: ignore[no-untyped-def]
+    s = settings()
+    for who in ("alice", "bob"):
+        service.decide(store, s, record_id=1, stage=TA, reviewer=who, decision="include")
+    sess, out = session(store, ["e", "0", "9", "7", "q"], stage=FT)
+    sess.run()
+    assert active(store, FT) == [(1, "alice", "exclude", "duplicate-report", "")]
+    assert "'0' is not a reason number; press 1-7 or c to cancel." in out.getvalue()
+
+
+def test_blinding_hides_the_other_reviewer(store) -> None:  # type: ignore[no-untyped-def]
+    s = settings()
+    service.decide(store, s, record_id=1, stage=TA, reviewer="bob", decision="exclude", reason="design")
+    sess, _ = session(store, [], s=s)
+    console = Console(file=io.StringIO(), width=140, record=True)
+    console.print(sess.render(1))
+    assert "bob" not in console.export_text()
+    from dataclasses import replace
+
+    open_settings = replace(s, blinding=False)
+    sess2, _ = session(store, [], s=open_settings)
+    console = Console(file=io.StringIO(), width=140, record=True)
+    console.print(sess2.render(1))
+    assert "bob: exclude (design)" in console.export_text()
+
+
+@pytest.mark.parametrize("ending", [KeyboardInterrupt(), EOFError(), RuntimeError("terminal closed")])
+def test_interruptions_lose_nothing(store, ending) -> None:  # type: ignore[no-untyped-def]
+    sess, _ = session(store, ["i", "e", "2"], then=ending)
+    if isinstance(ending, RuntimeError):
+        with pytest.raises(RuntimeError):
+            sess.run()
+    else:
+        sess.run()
+    assert active(store) == [(1, "alice", "include", None, ""), (2, "alice", "exclude", "intervention", "")]
+
+
+def test_second_reviewer_sees_only_what_still_needs_them(store) -> None:  # type: ignore[no-untyped-def]
+    s = settings()
+    for who in ("alice", "bob"):
+        service.decide(store, s, record_id=1, stage=TA, reviewer=who, decision="include")
+    carol, _ = session(store, [], reviewer="carol")
+    assert carol.queue.next() == 2  # record 1 already has its two reviewers
+    alice, _ = session(store, [], reviewer="alice")
+    assert alice.queue.next() == 2
+
+
+def test_background_prioritisation_reorders_the_queue(tmp_path: Path) -> None:
+    from synth.screening.prioritise import Prioritiser
+
+    url = f"sqlite:///{tmp_path / 'big.sqlite'}"
+    make_store(url, n=40)
+    store = open_store(url)
+    seen: dict[str, list[int]] = {}
+    script = iter(["i", "e", "0"])
+
+    def read_key() -> str:
+        for key in script:
+            return key
+        assert sess.ranker is not None and sess.ranker.wait_idle(30)
+        seen["order"] = sess.queue.remaining_ids()
+        return "q"
+
+    sess = ScreenSession(store, settings(), TA, "alice", read_key=read_key,
+                         console=Console(file=io.StringIO(), width=140), prioritise=True)
+    sess.run()
+    assert sess.ranker is not None and sess.ranker.error is None and sess.ranker.rounds >= 1
+    with store.connect() as conn:
+        texts = db.texts(conn, db.screenable_ids(conn))
+    candidates = [3, 4, 5, 7, 8, *range(9, 41)]
+    expected = Prioritiser(texts).rank({1: 1, 2: 0}, candidates)
+    assert seen["order"] == expected
+    assert seen["order"] != candidates  # the model changed the order
+    store.close()
+
+
+def test_back_twice_reaches_the_first_record(store) -> None:  # type: ignore[no-untyped-def]
+    # include 1, include 2, back (-> 2), back (-> 1), exclude 1 with reason 2, then 3 is next (2 keeps include)
+    sess, _ = session(store, ["i", "i", "b", "b", "e", "2"])
+    seen: list[int] = []
+    original = sess.show
+
+    def show(rid: int) -> None:
+        seen.append(rid)
+        original(rid)
+
+    sess.show = show  # type: ignore[method-assign]
+    sess.run()
+    assert seen == [1, 2, 3, 2, 1, 3]
+    assert active(store) == [(2, "alice", "include", None, ""), (1, "alice", "exclude", "intervention", "")]
