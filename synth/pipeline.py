@@ -1,8 +1,11 @@
 """`synth run`: the main job, every pipeline stage in order for the workspace's protocol.
 
-Each stage is a small function taking the :class:`RunContext` and returning a :class:`StageResult`; a stage
-that is not built yet says so instead of pretending. The run ends by writing ``out/<protocol>/summary.json`` and
-``summary.md``.
+Each stage is a small function taking the :class:`RunContext` and returning a :class:`StageResult`. Offline (the
+default) the search stage is skipped and the run works from what is stored and bundled: the protocol's
+``[[sources.files]]`` exports, ``data/<protocol>/screening-history.csv`` and ``extractions/<protocol>/``. Every stage
+is idempotent, so running again changes nothing unless an input changed. The run writes ``out/<protocol>/``:
+``report.html``, ``report.md``, ``evidence.json``, ``prisma.json|csv|svg|png``, ``search-report.md``, ``meta/`` (one
+JSON per outcome), ``figures/`` (SVG) and ``summary.json``/``summary.md``.
 """
 
 from __future__ import annotations
@@ -29,13 +32,17 @@ class RunContext:
     protocol: Protocol | None = None
     store: Store | None = None
     out_dir: Path | None = None
-    results: dict[str, Any] = field(default_factory=dict)
+    files: list[Any] = field(default_factory=list)
+    ma_studies: set[str] = field(default_factory=set)
+    prisma: dict[str, Any] | None = None
+    conclusion: str = ""
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
 class StageResult:
     stage: str
-    status: str  # "done", "skipped" or "not available"
+    status: str  # "done", "skipped", "problems" or "failed"
     message: str
     details: dict[str, Any] = field(default_factory=dict)
 
@@ -48,6 +55,8 @@ class RunSummary:
     version: str
     out_dir: str
     stages: list[StageResult]
+    conclusion: str = ""
+    warnings: list[str] = field(default_factory=list)
 
 
 def _protocol(rc: RunContext) -> StageResult:
@@ -74,24 +83,202 @@ def _safe_url(url: str) -> str:
     return sa.engine.make_url(url).render_as_string(hide_password=True)
 
 
-def _not_yet(stage: str, issue: int) -> Callable[[RunContext], StageResult]:
-    def run(_rc: RunContext) -> StageResult:
-        return StageResult(stage, "not available", f"not built yet (issue #{issue})")
+def _ready(rc: RunContext) -> tuple[Protocol, Store]:
+    assert rc.protocol is not None and rc.store is not None, "protocol and store stages run first"
+    return rc.protocol, rc.store
 
-    return run
+
+def _search(rc: RunContext) -> StageResult:
+    """Search the protocol's API sources, only when asked to (``--online``); offline, stored records stand."""
+    p, store = _ready(rc)
+    configured = [n for n, s in p.sources.api_sources().items() if s.enabled]
+    if rc.offline:
+        return StageResult("search", "skipped", f"offline: {len(configured)} configured source(s) not searched "
+                           "(synth run --online, or synth search run)", {"sources": configured})
+    if not configured:
+        return StageResult("search", "skipped", "the protocol has no enabled API sources")
+    from synth.sources.session import make_client, run_all, select_strategies
+
+    results, errors = run_all(store, make_client(rc.workspace.state_dir / "search-cache"),
+                              select_strategies(p, [], None))
+    new = sum(r.new for r in results)
+    details = {"runs": [{"source": r.source, "status": r.status, "retrieved": r.retrieved, "new": r.new}
+                        for r in results], "errors": errors}
+    rc.warnings += errors
+    status = "done" if not errors else ("failed" if not results else "done")
+    return StageResult("search", status, f"{len(results)} source(s) searched, {new} new records"
+                       + (f"; {len(errors)} failed: {'; '.join(errors)}" if errors else ""), details)
+
+
+def _import(rc: RunContext) -> StageResult:
+    """Import every ``[[sources.files]]`` export (a file already imported is recognised and not re-added)."""
+    p, store = _ready(rc)
+    if not p.sources.files:
+        return StageResult("import", "skipped", "the protocol declares no export files (sources.files)")
+    from synth.errors import InputError
+    from synth.importers.pipeline import import_file
+
+    added = found = 0
+    reports = []
+    for f in p.sources.files:
+        path = (rc.workspace.root / f.path).resolve()
+        if not path.is_file():
+            raise InputError(f"{rc.protocol_path.name}: sources.files path '{f.path}' does not exist in "
+                             f"{rc.workspace.root}. Fix the path or remove the [[sources.files]] entry.")
+        rep = import_file(store, path, source=f.database, fmt=f.format, kind=f.kind)
+        added += rep.added
+        found += rep.records_found
+        rc.warnings += [f"{f.path}: {w}" for w in rep.warnings if "already imported" not in w]
+        reports.append({"file": f.path, "status": rep.status, "records": rep.records_found, "added": rep.added,
+                        "skipped": len(rep.skipped)})
+    return StageResult("import", "done", f"{len(p.sources.files)} file(s), {found} records, {added} new",
+                       {"files": reports})
+
+
+def _dedup(rc: RunContext) -> StageResult:
+    p, store = _ready(rc)
+    from synth.dedup.service import policy_from_protocol, run
+
+    res = run(store, policy_from_protocol(p), actor="synth run")
+    return StageResult("dedup", "done", f"{res['records']} records in {res['clusters']} clusters: "
+                       f"{res['duplicates']} duplicates, {res['maybe_pairs']} maybe pairs to review",
+                       {k: res[k] for k in ("records", "clusters", "duplicates", "maybe_pairs")})
+
+
+def _screening(rc: RunContext) -> StageResult:
+    """Apply the review's bundled screening history (adopted decisions), then report where screening stands."""
+    p, store = _ready(rc)
+    from synth.screening.service import Settings, status
+
+    settings = Settings.from_protocol(p)
+    details: dict[str, Any] = {}
+    history = rc.workspace.root / "data" / rc.protocol_path.stem / "screening-history.csv"
+    if history.is_file():
+        from synth.screening.history import apply_history
+
+        rep = apply_history(store, settings, history)
+        details["history"] = {"file": str(history.relative_to(rc.workspace.root)), "rows": rep.rows,
+                              "applied": rep.applied, "already": rep.already}
+        rc.warnings += rep.problems
+    stages = status(store, settings)
+    details["stages"] = [{k: v for k, v in s.items() if k != "reviewers"} for s in stages]
+    parts = []
+    for s in stages:
+        counts = ", ".join(f"{s[k]} {k}" for k in ("included", "excluded", "pending", "conflicts") if s.get(k))
+        adopted = f" ({s['resolved']} resolved)" if s.get("resolved") else ""
+        parts.append(f"{s['stage']}: {counts or 'nothing to screen'}{adopted}")
+    return StageResult("screening", "done", "; ".join(parts), details)
+
+
+def _extraction(rc: RunContext) -> StageResult:
+    p, store = _ready(rc)
+    from synth.extraction.files import load_folder
+    from synth.extraction.screening_link import included_studies
+    from synth.extraction.validate import check_included, validate_files
+
+    name = rc.protocol_path.stem
+    files, problems = load_folder(rc.workspace.extractions_dir(name))
+    problems += validate_files(files, p, name)
+    with store.connect() as conn:
+        included = included_studies(conn, p, files)
+    if included is not None:
+        problems += check_included(files, included)
+    rc.files = files
+    reconciled = sum(1 for f in files if f.reconciled)
+    rc.warnings += [f"{x.file}: {x.path}: {x.message}" for x in problems[:20]]
+    if len(problems) > 20:
+        rc.warnings.append(f"... and {len(problems) - 20} more extraction problems (synth extract check)")
+    return StageResult("extraction", "done" if not problems else "problems",
+                       f"{len(files)} files ({reconciled} reconciled), {len(problems)} problem(s)"
+                       + (" (synth extract check)" if problems else ""),
+                       {"files": len(files), "reconciled": reconciled, "problems": len(problems)})
+
+
+def _meta(rc: RunContext) -> StageResult:
+    """Every planned outcome: the pooled estimate, the high-risk sensitivity analysis and planned subgroups,
+    written to ``meta/<outcome>.json`` with a forest plot in ``figures/``."""
+    p, _ = _ready(rc)
+    assert rc.out_dir is not None
+    from synth.errors import InputError
+    from synth.extraction.meta_bridge import outcome_analysis, plan_options
+    from synth.meta.plots import forest_plot
+
+    opts = plan_options(p)
+    wanted = set(p.analysis.outcomes) or {o.id for o in p.outcomes}
+    (rc.out_dir / "meta").mkdir(exist_ok=True)
+    (rc.out_dir / "figures").mkdir(exist_ok=True)
+    pooled: dict[str, int] = {}
+    skipped: dict[str, str] = {}
+    for o in p.outcomes:
+        if o.id not in wanted:
+            continue
+        try:
+            res = outcome_analysis(rc.workspace, p, o.id, protocol_name=rc.protocol_path.stem, opts=opts)
+        except InputError as exc:
+            skipped[o.id] = str(exc)
+            continue
+        k = int(res["pool"]["k"])
+        if k < p.analysis.min_k:
+            skipped[o.id] = f"{k} study (the plan pools from {p.analysis.min_k})"
+        else:
+            pooled[o.id] = k
+            rc.ma_studies.update(str(x) for x in res["frame"]["study_id"])
+            forest_plot(res["table"], rc.out_dir / "figures" / f"forest-{o.id}.svg", opts)
+        data = {k2: v for k2, v in res.items() if k2 not in ("frame", "table")}
+        (rc.out_dir / "meta" / f"{o.id}.json").write_text(json.dumps(data, indent=2, default=str) + "\n",
+                                                          encoding="utf-8")
+    return StageResult("meta", "done", f"{len(pooled)} of {len(wanted)} planned outcomes pooled; "
+                       f"{len(skipped)} not poolable", {"pooled": pooled, "not_pooled": skipped})
+
+
+def _prisma(rc: RunContext) -> StageResult:
+    p, store = _ready(rc)
+    assert rc.out_dir is not None
+    from synth.extraction.screening_link import study_record_ids
+    from synth.prisma import prisma_from_store, write_outputs
+
+    with store.connect() as conn:
+        ma_ids = study_record_ids(conn, p, rc.files, rc.ma_studies)
+    rc.prisma = prisma_from_store(store, p, meta_analysis_record_ids=ma_ids)
+    paths = write_outputs(rc.prisma, rc.out_dir, png=True)
+    rc.warnings += [f"PRISMA: {w}" for w in rc.prisma.get("warnings", [])]
+    d = rc.prisma
+    identified = sum((d.get("database_specific_results") or {}).values()) + int(d.get("register_results") or 0) \
+        + int(d.get("citations_results") or 0) + int(d.get("website_results") or 0) \
+        + int(d.get("organisation_results") or 0)
+    return StageResult("prisma", "done", f"{identified} records identified, {d.get('total_studies', 0)} studies "
+                       f"included; {len(d.get('warnings', []))} warning(s)",
+                       {"files": sorted(str(x.name) for x in paths.values())})
+
+
+def _evidence(rc: RunContext) -> StageResult:
+    p, store = _ready(rc)
+    assert rc.out_dir is not None
+    from synth.evidence import evidence_from_workspace
+    from synth.prisma import search_report_from_store
+    from synth.report.render import figure_svgs, write_figures, write_report
+
+    ev = evidence_from_workspace(rc.workspace, p, rc.protocol_path.stem, prisma=rc.prisma)
+    svgs = figure_svgs(ev)
+    paths = write_report(ev, rc.out_dir, svgs=svgs)
+    figures = write_figures(ev, rc.out_dir / "figures", svgs)
+    (rc.out_dir / "search-report.md").write_text(search_report_from_store(store, p), encoding="utf-8")
+    rc.conclusion = str(ev["conclusion"]["text"])
+    return StageResult("evidence", "done", f"{len(ev['outcomes'])} outcomes assessed; report.html, evidence.json "
+                       f"and {len(figures)} figures", {"files": sorted(x.name for x in paths.values())})
 
 
 STAGES: list[tuple[str, Callable[[RunContext], StageResult]]] = [
     ("protocol", _protocol),
     ("store", _store),
-    ("search", _not_yet("search", 5)),
-    ("import", _not_yet("import", 4)),
-    ("dedup", _not_yet("dedup", 6)),
-    ("screening", _not_yet("screening", 7)),
-    ("extraction", _not_yet("extraction", 8)),
-    ("meta", _not_yet("meta", 3)),
-    ("prisma", _not_yet("prisma", 9)),
-    ("evidence", _not_yet("evidence", 9)),
+    ("search", _search),
+    ("import", _import),
+    ("dedup", _dedup),
+    ("screening", _screening),
+    ("extraction", _extraction),
+    ("meta", _meta),
+    ("prisma", _prisma),
+    ("evidence", _evidence),
 ]
 
 
@@ -115,7 +302,7 @@ def run(
         results.append(stage(rc))
     summary = RunSummary(
         protocol=protocol_path.stem, started=started, finished=utc_now(), version=__version__,
-        out_dir=str(rc.out_dir), stages=results,
+        out_dir=str(rc.out_dir), stages=results, conclusion=rc.conclusion, warnings=rc.warnings,
     )
     write_summary(summary, rc.out_dir)
     if rc.store is not None:
@@ -131,4 +318,8 @@ def write_summary(summary: RunSummary, out_dir: Path) -> None:
     lines = [f"# synth run: {summary.protocol}", "", f"synth {summary.version}, {summary.started} to {summary.finished}", "",
              "| stage | status | result |", "|---|---|---|"]
     lines += [f"| {r.stage} | {r.status} | {r.message} |" for r in summary.stages]
+    if summary.conclusion:
+        lines += ["", "## Conclusion", "", summary.conclusion]
+    if summary.warnings:
+        lines += ["", "## Warnings", ""] + [f"- {w}" for w in summary.warnings]
     (out_dir / "summary.md").write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -17,18 +17,28 @@ HELP = (
     "validated against R metafor.\n\nExample: synth meta pool data.csv --measure OR"
 )
 
-DataArg = Annotated[Path, typer.Argument(help="CSV file with one row per study (column `study` as the label).")]
+DataArg = Annotated[Path | None, typer.Argument(help="CSV file with one row per study (column `study` as the "
+                                                "label); leave out with --outcome.")]
+OutcomeOpt = Annotated[str | None, typer.Option(
+    "--outcome", help="Analyse a protocol outcome straight from the reconciled extractions instead of DATA; the "
+    "protocol's analysis plan sets the measure, estimator, CI method and prediction interval.")]
+TimepointOpt = Annotated[str | None, typer.Option(
+    "--timepoint", help="With --outcome: the timepoint to analyse (default: the one with most studies).")]
 MeasureOpt = Annotated[
     str | None,
     typer.Option("--measure", "-m", help="Effect measure: OR, RR, RD, MD, SMD, ROM, ZCOR, COR, PLO, PR, GEN "
                  "(default GEN when a yi column exists)."),
 ]
-MethodOpt = Annotated[str, typer.Option("--method", help="tau^2 estimator: REML, DL, PM, ML, HE, SJ, HS, EB, or EE "
-                                        "(equal effect).")]
-TestOpt = Annotated[str, typer.Option("--test", help="Summary test/CI: hksj, z, t, hksj-adhoc.")]
-LevelOpt = Annotated[float, typer.Option("--level", help="Confidence level in percent.")]
-PiOpt = Annotated[str, typer.Option("--pi", help="Prediction interval: default (normal with z, t(k-1) otherwise) "
-                                    "or hts (t(k-2)).")]
+MethodOpt = Annotated[str | None, typer.Option(
+    "--method", help="tau^2 estimator: REML, DL, PM, ML, HE, SJ, HS, EB, or EE (equal effect). Default: REML, or "
+    "the protocol's with --outcome.")]
+TestOpt = Annotated[str | None, typer.Option(
+    "--test", help="Summary test/CI: hksj, z, t, hksj-adhoc. Default: hksj (z for bias and funnel), or the "
+    "protocol's with --outcome.")]
+LevelOpt = Annotated[float | None, typer.Option("--level", help="Confidence level in percent (default 95, or the "
+                                                "protocol's with --outcome).")]
+PiOpt = Annotated[str | None, typer.Option("--pi", help="Prediction interval: default (normal with z, t(k-1) "
+                                           "otherwise) or hts (t(k-2)).")]
 
 SUMMARY_COLUMNS = ["k", "measure", "method", "test", "estimate", "se", "ci_low", "ci_high", "stat", "p", "df",
                    "tau2", "tau2_ci_low", "tau2_ci_high", "tau", "i2", "i2_ci_low", "i2_ci_high", "h2", "q", "q_df",
@@ -39,6 +49,22 @@ BackOpt = Annotated[str | None, typer.Option("--back", help="Natural-scale trans
                                               "tanh (Fisher z) or expit (logits).")]
 
 
+class Input:
+    """What a meta command analyses: an effect table from a CSV file or from a protocol outcome."""
+
+    def __init__(self, table: Any, frame: Any = None, protocol: Any = None, outcome: str | None = None) -> None:
+        self.table, self.frame, self.protocol, self.outcome = table, frame, protocol, outcome
+
+    def opts(self, method: str | None, test: str | None, level: float | None, pi: str | None,
+             back: str | None = None, *, default_test: str = "hksj") -> Any:
+        """Explicit options win; then the protocol's plan (with --outcome); then synth's defaults."""
+        if self.protocol is not None:
+            from synth.extraction.meta_bridge import plan_options
+
+            return plan_options(self.protocol, method=method, test=test, level=level, pi=pi, back=back)
+        return _opts(method or "REML", test or default_test, 95.0 if level is None else level, pi or "default", back)
+
+
 def _opts(method: str, test: str, level: float, pi: str, back: str | None = None) -> Any:
     from synth.meta.pooling import PoolOptions
 
@@ -46,6 +72,46 @@ def _opts(method: str, test: str, level: float, pi: str, back: str | None = None
                     back=back.lower() if back else None)
     o.validate()
     return o
+
+
+def _input(ctx: typer.Context, data: Path | None, outcome: str | None, timepoint: str | None,
+           measure: str | None, *text_columns: str | None, check_k: bool = True) -> Input:
+    """The effect table from DATA or from ``--outcome`` (exactly one of them)."""
+    from synth.errors import InputError
+    from synth.meta.effects import compute_effects, ensure_k
+
+    if (data is None) == (outcome is None):
+        raise InputError("give either a DATA file or --outcome ID (not both). Example: synth meta pool "
+                         "--outcome mortality")
+    if outcome is None:
+        if timepoint:
+            raise InputError("--timepoint only applies with --outcome.")
+        assert data is not None
+        table = compute_effects(_read(data, *text_columns), measure)
+        if check_k:
+            ensure_k(table)
+        for e in table.excluded:
+            info(f"Excluded: {e['study']}: {e['reason']}")
+        return Input(table)
+    from synth.cli import context
+    from synth.extraction.meta_bridge import meta_effects, meta_table
+
+    if measure:
+        raise InputError(f"--measure cannot be used with --outcome: the protocol sets the measure of '{outcome}'.")
+    c = context.get(ctx)
+    frame = meta_table(c.workspace, c.protocol, outcome, timepoint, protocol_name=c.protocol_name)
+    for col in text_columns:
+        if col and col not in frame.columns:
+            raise InputError(f"'{col}' is not a column of the extraction table for '{outcome}'. Use one of: "
+                             f"{', '.join(str(x) for x in frame.columns)}.")
+    table = meta_effects(frame)
+    if check_k:
+        ensure_k(table)
+    for e in [*frame.attrs.get("excluded", []), *table.excluded]:
+        info(f"Excluded: {e['study']}: {e['reason']}")
+    info(f"Outcome {outcome}: {int(table.included.sum())} studies at timepoint {frame.attrs['timepoint']} "
+         f"({frame.attrs['scale']}).")
+    return Input(table, frame, c.protocol, outcome)
 
 
 def _fmt(v: Any, digits: int = 6) -> str:
@@ -81,14 +147,23 @@ def _read(data: Path, *text_columns: str | None) -> Any:
     return read_csv(data, tuple(c for c in text_columns if c))
 
 
-def _frame_and_table(data: Path, measure: str | None, *text_columns: str | None) -> Any:
-    from synth.meta.effects import compute_effects, ensure_k
+def _ctx(ctx: typer.Context) -> Any:
+    from synth.cli import context
 
-    table = compute_effects(_read(data, *text_columns), measure)
-    ensure_k(table)
-    for e in table.excluded:
-        info(f"Excluded: {e['study']}: {e['reason']}")
-    return table
+    return context.get(ctx)
+
+
+def _without_high_risk(inp: Input, opts: Any) -> dict[str, Any]:
+    from synth.extraction.meta_bridge import meta_effects, without_high_risk
+    from synth.meta.analysis import pool_effects
+
+    kept, dropped = without_high_risk(inp.frame)
+    if not dropped:
+        return {"left_out": [], "k": int(inp.table.included.sum()), "note": "no study at high risk of bias"}
+    sub = meta_effects(kept) if len(kept) else None
+    if sub is None or not sub.included.any():
+        return {"left_out": dropped, "k": 0, "note": "every study is at high risk of bias"}
+    return {"left_out": dropped, **pool_effects(sub, opts)}
 
 
 def register(app: typer.Typer) -> None:
@@ -96,7 +171,10 @@ def register(app: typer.Typer) -> None:
 
     @group.command("effects")
     def effects(
-        data: DataArg,
+        ctx: typer.Context,
+        data: DataArg = None,
+        outcome: OutcomeOpt = None,
+        timepoint: TimepointOpt = None,
         measure: MeasureOpt = None,
         fmt: Annotated[Format, typer.Option("--format", help="csv or json (table also accepted).")] = Format.csv,
     ) -> None:
@@ -104,11 +182,7 @@ def register(app: typer.Typer) -> None:
 
         Example: synth meta effects trials.csv --measure OR --format csv
         """
-        from synth.meta.effects import compute_effects
-
-        table = compute_effects(_read(data), measure)
-        for e in table.excluded:
-            info(f"Excluded: {e['study']}: {e['reason']}")
+        table = _input(ctx, data, outcome, timepoint, measure, check_k=False).table
         frame = table.frame
         rows = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}
                 for r in frame.to_dict(orient="records")]
@@ -118,12 +192,15 @@ def register(app: typer.Typer) -> None:
 
     @group.command("pool")
     def pool(
-        data: DataArg,
+        ctx: typer.Context,
+        data: DataArg = None,
+        outcome: OutcomeOpt = None,
+        timepoint: TimepointOpt = None,
         measure: MeasureOpt = None,
-        method: MethodOpt = "REML",
-        test: TestOpt = "hksj",
-        level: LevelOpt = 95.0,
-        pi: PiOpt = "default",
+        method: MethodOpt = None,
+        test: TestOpt = None,
+        level: LevelOpt = None,
+        pi: PiOpt = None,
         by: Annotated[str | None, typer.Option("--by", help="Pool separately for each value of this column "
                                                 "(vectorised; thousands of analyses in one run).")] = None,
         back: BackOpt = None,
@@ -131,12 +208,17 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Pool studies: summary effect, CI and test, tau^2 with Q-profile CI, I^2, H^2, Q, prediction interval.
 
+        With --outcome the result adds the protocol's sensitivity analysis without high-risk studies
+        (``without_high_risk``) and its planned subgroup analyses (``subgroups``).
+
         Example: synth meta pool trials.csv --measure OR --method REML --test hksj --format json
+
+        Example: synth meta pool --outcome mortality --format json
         """
         from synth.meta.analysis import pool_by, pool_effects
 
-        opts = _opts(method, test, level, pi, back)
-        if by:
+        if by and data is not None:
+            opts = _opts(method or "REML", test or "hksj", 95.0 if level is None else level, pi or "default", back)
             results = pool_by(_read(data, by), by, measure, opts, with_studies=fmt is Format.json)
             lines = [f"group {r['group']}: {w}" for r in results for w in r.get("warnings", [])]
             lines += [f"group {r['group']}: excluded {e['study']}: {e['reason']}" for r in results
@@ -156,7 +238,30 @@ def register(app: typer.Typer) -> None:
                     cols = ["group", "k", "estimate", "ci_low", "ci_high", "p", "tau2", "i2", "pi_low", "pi_high"]
                 emit(fmt, rows, cols, title=f"Meta-analyses by {by}")
             return
-        res = pool_effects(_frame_and_table(data, measure), opts)
+        if by:
+            from synth.errors import InputError
+
+            raise InputError("--by pools the groups of a DATA file; with --outcome use `synth meta subgroup "
+                             "--outcome ID --by FIELD`.")
+        inp = _input(ctx, data, outcome, timepoint, measure)
+        opts = inp.opts(method, test, level, pi, back)
+        if inp.outcome is not None:
+            from synth.extraction.meta_bridge import outcome_analysis
+
+            assert inp.protocol is not None
+            c = _ctx(ctx)
+            full = outcome_analysis(c.workspace, inp.protocol, inp.outcome, protocol_name=c.protocol_name,
+                                    timepoint=timepoint, opts=opts)
+            res = {**full["pool"], "outcome": inp.outcome, "timepoint": full["timepoint"], "scale": full["scale"],
+                   "without_high_risk": full["without_high_risk"], "subgroups": full["subgroups"]}
+            whr = full["without_high_risk"]
+            if whr:
+                est = whr.get("estimate")
+                info(f"Sensitivity without high-risk studies ({', '.join(whr['left_out'])} left out): k = {whr['k']}"
+                     + (f", estimate {_fmt(est, 4)} [{_fmt(whr.get('ci_low'), 4)}, {_fmt(whr.get('ci_high'), 4)}]"
+                        if est is not None else ""))
+        else:
+            res = pool_effects(inp.table, opts)
         for w in res["warnings"]:
             info(f"Warning: {w}")
         if fmt is Format.json:
@@ -172,10 +277,13 @@ def register(app: typer.Typer) -> None:
 
     @group.command("bias")
     def bias(
-        data: DataArg,
+        ctx: typer.Context,
+        data: DataArg = None,
+        outcome: OutcomeOpt = None,
+        timepoint: TimepointOpt = None,
         measure: MeasureOpt = None,
-        method: MethodOpt = "REML",
-        test: TestOpt = "z",
+        method: MethodOpt = None,
+        test: TestOpt = None,
         fmt: Annotated[Format, typer.Option("--format", help=FORMAT_HELP)] = Format.json,
     ) -> None:
         """Small-study effects: Egger's regression test, Begg's rank test, trim-and-fill (warns below 10 studies).
@@ -184,8 +292,8 @@ def register(app: typer.Typer) -> None:
         """
         from synth.meta.bias import bias_report
 
-        table = _frame_and_table(data, measure)
-        res = bias_report(table, _opts(method, test, 95.0, "default"))
+        inp = _input(ctx, data, outcome, timepoint, measure)
+        res = bias_report(inp.table, inp.opts(method, test, 95.0, "default", default_test="z"))
         for w in res.get("warnings", []):
             info(f"Warning: {w}")
         if fmt is Format.json:
@@ -197,37 +305,55 @@ def register(app: typer.Typer) -> None:
 
     @group.command("sensitivity")
     def sensitivity(
-        data: DataArg,
+        ctx: typer.Context,
+        data: DataArg = None,
+        outcome: OutcomeOpt = None,
+        timepoint: TimepointOpt = None,
         measure: MeasureOpt = None,
-        method: MethodOpt = "REML",
-        test: TestOpt = "hksj",
+        method: MethodOpt = None,
+        test: TestOpt = None,
         order_by: Annotated[str | None, typer.Option("--order-by", help="Column ordering the cumulative "
                                                      "meta-analysis (e.g. year); default: file order.")] = None,
         fmt: Annotated[Format, typer.Option("--format", help=FORMAT_HELP)] = Format.json,
     ) -> None:
-        """Leave-one-out, influence diagnostics and cumulative meta-analysis.
+        """Leave-one-out, influence diagnostics and cumulative meta-analysis; with --outcome also the analysis
+        without studies at high risk of bias (``without_high_risk``) when the protocol plans it.
 
         Example: synth meta sensitivity trials.csv --measure OR --order-by year --format json
+
+        Example: synth meta sensitivity --outcome quality-of-life --order-by year
         """
         from synth.meta.sensitivity import sensitivity_report
 
-        table = _frame_and_table(data, measure)
-        res = sensitivity_report(table, _opts(method, test, 95.0, "default"), order_by=order_by)
+        inp = _input(ctx, data, outcome, timepoint, measure)
+        opts = inp.opts(method, test, None, None)
+        res = sensitivity_report(inp.table, opts, order_by=order_by)
+        if inp.outcome is not None and inp.protocol is not None and inp.protocol.analysis.exclude_high_risk_sensitivity:
+            res["without_high_risk"] = _without_high_risk(inp, opts)
         if fmt is Format.json:
             emit_json(res)
         else:
+            whr = res.get("without_high_risk")
+            if whr is not None:
+                row = {k: _fmt(whr.get(k)) for k in ("k", "estimate", "ci_low", "ci_high", "tau2", "i2")}
+                emit(fmt, [{"left_out": ", ".join(whr["left_out"]) or "none", **row}],
+                     ["left_out", "k", "estimate", "ci_low", "ci_high", "tau2", "i2"], title="without high-risk studies")
             for name in ("leave_one_out", "influence", "cumulative"):
                 rows = [{k: _fmt(v) for k, v in r.items()} for r in res[name]]
                 emit(fmt, rows, list(rows[0]) if rows else [], title=name)
 
     @group.command("subgroup")
     def subgroup(
-        data: DataArg,
-        by: Annotated[str, typer.Option("--by", help="Column holding the subgroup of each study.")],
+        ctx: typer.Context,
+        by: Annotated[str, typer.Option("--by", help="Column holding the subgroup of each study (with --outcome: "
+                                        "a study-level extraction field).")],
+        data: DataArg = None,
+        outcome: OutcomeOpt = None,
+        timepoint: TimepointOpt = None,
         measure: MeasureOpt = None,
-        method: MethodOpt = "REML",
-        test: TestOpt = "hksj",
-        level: LevelOpt = 95.0,
+        method: MethodOpt = None,
+        test: TestOpt = None,
+        level: LevelOpt = None,
         fmt: Annotated[Format, typer.Option("--format", help=FORMAT_HELP)] = Format.json,
     ) -> None:
         """Subgroup analysis: separate tau^2 per subgroup + test for subgroup differences, and the common-tau^2
@@ -237,8 +363,8 @@ def register(app: typer.Typer) -> None:
         """
         from synth.meta.subgroup import subgroup_analysis
 
-        table = _frame_and_table(data, measure, by)
-        res = subgroup_analysis(table, by, _opts(method, test, level, "default"))
+        inp = _input(ctx, data, outcome, timepoint, measure, by)
+        res = subgroup_analysis(inp.table, by, inp.opts(method, test, level, None))
         for w in res.get("warnings", []):
             info(f"Warning: {w}")
         if fmt is Format.json:
@@ -252,13 +378,16 @@ def register(app: typer.Typer) -> None:
 
     @group.command("regress")
     def regress(
-        data: DataArg,
+        ctx: typer.Context,
         mods: Annotated[str, typer.Option("--mods", help="Moderator columns, comma-separated (numeric = continuous, "
                                           "otherwise categorical; prefix with cat: to force categorical).")],
+        data: DataArg = None,
+        outcome: OutcomeOpt = None,
+        timepoint: TimepointOpt = None,
         measure: MeasureOpt = None,
-        method: MethodOpt = "REML",
-        test: TestOpt = "hksj",
-        level: LevelOpt = 95.0,
+        method: MethodOpt = None,
+        test: TestOpt = None,
+        level: LevelOpt = None,
         fmt: Annotated[Format, typer.Option("--format", help=FORMAT_HELP)] = Format.json,
     ) -> None:
         """Meta-regression (mixed-effects) with continuous and categorical moderators: coefficients, QM test,
@@ -268,9 +397,9 @@ def register(app: typer.Typer) -> None:
         """
         from synth.meta.regression import meta_regression_frame
 
-        table = _frame_and_table(data, measure)
-        res = meta_regression_frame(table, [m.strip() for m in mods.split(",") if m.strip()],
-                                    _opts(method, test, level, "default"))
+        inp = _input(ctx, data, outcome, timepoint, measure)
+        res = meta_regression_frame(inp.table, [m.strip() for m in mods.split(",") if m.strip()],
+                                    inp.opts(method, test, level, None))
         for w in res.get("warnings", []):
             info(f"Warning: {w}")
         if fmt is Format.json:
@@ -283,32 +412,41 @@ def register(app: typer.Typer) -> None:
 
     @group.command("forest")
     def forest(
-        data: DataArg,
+        ctx: typer.Context,
         output: Annotated[Path, typer.Option("--output", "-o", help="Output file: .svg or .png.")],
+        data: DataArg = None,
+        outcome: OutcomeOpt = None,
+        timepoint: TimepointOpt = None,
         measure: MeasureOpt = None,
-        method: MethodOpt = "REML",
-        test: TestOpt = "hksj",
-        level: LevelOpt = 95.0,
-        pi: PiOpt = "default",
+        method: MethodOpt = None,
+        test: TestOpt = None,
+        level: LevelOpt = None,
+        pi: PiOpt = None,
         by: Annotated[str | None, typer.Option("--by", help="Subgroup column (subgroup blocks).")] = None,
         back: BackOpt = None,
     ) -> None:
-        """Forest plot in the RevMan style (effects with CIs, weights, diamond, prediction interval, subgroups).
+        """Forest plot in the RevMan style (effects with CIs, weights, diamond, prediction interval, subgroups;
+        with --outcome also the risk-of-bias judgements per domain).
 
         Example: synth meta forest trials.csv --measure OR -o forest.svg
+
+        Example: synth meta forest --outcome quality-of-life -o qol.svg
         """
         from synth.meta.plots import forest_plot
 
-        table = _frame_and_table(data, measure, by)
-        forest_plot(table, output, _opts(method, test, level, pi, back), by=by)
+        inp = _input(ctx, data, outcome, timepoint, measure, by)
+        forest_plot(inp.table, output, inp.opts(method, test, level, pi, back), by=by)
         info(f"Wrote {output}")
 
     @group.command("funnel")
     def funnel(
-        data: DataArg,
+        ctx: typer.Context,
         output: Annotated[Path, typer.Option("--output", "-o", help="Output file: .svg or .png.")],
+        data: DataArg = None,
+        outcome: OutcomeOpt = None,
+        timepoint: TimepointOpt = None,
         measure: MeasureOpt = None,
-        method: MethodOpt = "REML",
+        method: MethodOpt = None,
     ) -> None:
         """Contour-enhanced funnel plot (90/95/99% significance contours around 0).
 
@@ -316,10 +454,10 @@ def register(app: typer.Typer) -> None:
         """
         from synth.meta.plots import funnel_plot
 
-        table = _frame_and_table(data, measure)
-        if int(table.included.sum()) < 10:
+        inp = _input(ctx, data, outcome, timepoint, measure)
+        if int(inp.table.included.sum()) < 10:
             info("Warning: fewer than 10 studies; funnel plots are hard to interpret with so few studies")
-        funnel_plot(table, output, _opts(method, "z", 95.0, "default"))
+        funnel_plot(inp.table, output, inp.opts(method, "z", 95.0, "default"))
         info(f"Wrote {output}")
 
     app.add_typer(group, name="meta")

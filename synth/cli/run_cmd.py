@@ -20,7 +20,12 @@ def register(app: typer.Typer) -> None:
         ] = True,
         fmt: Annotated[Format, typer.Option("--format", "-f", help="Summary format: table, json or csv.")] = Format.table,
     ) -> None:
-        """Run the whole pipeline for the protocol and write out/<protocol>/ with the results and a summary.
+        """Run the whole pipeline for the protocol and write out/<protocol>/: report.html, evidence.json,
+        prisma.json/csv/svg/png, search-report.md, meta/ and figures/, with a summary.
+
+        Offline by default: imports the protocol's declared files, deduplicates, applies the bundled screening
+        history, checks the extractions, pools every planned outcome and writes the reports. --online also
+        searches the protocol's API sources first.
 
         Example: synth run
         """
@@ -32,4 +37,8 @@ def register(app: typer.Typer) -> None:
             summary = pipeline.run(c.workspace, c.protocol_path, c.db_url, offline=offline, on_stage=advance)
         rows = [{"stage": r.stage, "status": r.status, "result": r.message} for r in summary.stages]
         emit(fmt, rows, ["stage", "status", "result"], title=f"synth run: {summary.protocol}", json_data=asdict(summary))
-        info(f"Wrote {summary.out_dir}/summary.json and summary.md")
+        for w in summary.warnings:
+            info(f"Warning: {w}")
+        if summary.conclusion:
+            info(f"Conclusion: {summary.conclusion}")
+        info(f"Wrote {summary.out_dir}/report.html and the rest of the results (summary.md lists the stages)")

@@ -154,3 +154,79 @@ def meta_effects(df: pd.DataFrame) -> Any:
     if table.measure == "GEN" and effect_measure:
         table.measure = effect_measure
     return table
+
+
+def plan_options(protocol: Protocol, *, method: str | None = None, test: str | None = None,
+                 level: float | None = None, pi: str | None = None, back: str | None = None) -> Any:
+    """Pooling options from the protocol's ``[analysis]``; an explicit argument wins over the plan."""
+    from synth.meta.pooling import PoolOptions
+
+    a = protocol.analysis
+    plan_pi = a.prediction_interval if a.prediction_interval != "none" else "default"
+    opts = PoolOptions(method=(method or a.estimator.value).upper(), test=(test or a.ci_method).lower(),
+                       level=float(level if level is not None else a.level), pi=(pi or plan_pi).lower(),
+                       back=back.lower() if back else None)
+    opts.validate()
+    return opts
+
+
+def without_high_risk(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The rows whose overall risk of bias is not high (serious and critical count as high), and the labels of
+    the rows left out."""
+    from synth.evidence.gather import rob_class
+
+    if "rob_overall" not in df.columns:
+        return df, []
+    high = df["rob_overall"].map(lambda v: rob_class(v) == "high")
+    kept = df.loc[~high].reset_index(drop=True)
+    kept.attrs.update(df.attrs)
+    return kept, [str(s) for s in df.loc[high, "study"]]
+
+
+def planned_subgroups(protocol: Protocol, df: pd.DataFrame) -> list[tuple[str, str, str]]:
+    """``(id, label, column)`` of the protocol's planned subgroup analyses whose field has at least two
+    reported values in ``df`` ("NR" and blanks do not form a subgroup)."""
+    out = []
+    for s in protocol.analysis.subgroups:
+        if s.field in df.columns:
+            values = {str(v).strip() for v in df[s.field] if v is not None and str(v).strip() not in ("", "NR", "nan")}
+            if len(values) >= 2:
+                out.append((s.id, s.label, s.field))
+    return out
+
+
+def outcome_analysis(workspace: Workspace, protocol: Protocol, outcome_id: str, *, protocol_name: str | None = None,
+                     timepoint: str | None = None, opts: Any = None) -> dict[str, Any]:
+    """The analysis plan for one outcome: the pooled result (``pool``), the sensitivity analysis without
+    high-risk studies when the protocol asks for it (``without_high_risk``), and the planned subgroup analyses
+    (``subgroups``); with ``frame`` and ``table`` for plots. Raises :class:`InputError` when nothing was
+    extracted for the outcome."""
+    from synth.meta.analysis import pool_effects
+    from synth.meta.effects import ensure_k
+    from synth.meta.subgroup import subgroup_analysis
+
+    opts = opts or plan_options(protocol)
+    df = meta_table(workspace, protocol, outcome_id, timepoint, protocol_name=protocol_name)
+    table = meta_effects(df)
+    ensure_k(table)
+    result: dict[str, Any] = {"outcome": outcome_id, "timepoint": df.attrs["timepoint"], "scale": df.attrs["scale"],
+                              "pool": pool_effects(table, opts), "frame": df, "table": table,
+                              "excluded": list(df.attrs.get("excluded", [])), "without_high_risk": None,
+                              "subgroups": []}
+    if protocol.analysis.exclude_high_risk_sensitivity:
+        kept, dropped = without_high_risk(df)
+        if dropped and len(kept):
+            sub = meta_effects(kept)
+            if sub.included.any():
+                result["without_high_risk"] = {"left_out": dropped, **pool_effects(sub, opts)}
+        elif dropped:
+            result["without_high_risk"] = {"left_out": dropped, "k": 0}
+    if int(table.included.sum()) >= 2:
+        for sid, label, field in planned_subgroups(protocol, df):
+            reported = df[field].map(lambda v: v is not None and str(v).strip() not in ("", "NR", "nan"))
+            sub_df = df.loc[reported].reset_index(drop=True)
+            sub_df.attrs.update(df.attrs)
+            res = subgroup_analysis(meta_effects(sub_df), field, opts)
+            left_out = [str(x) for x in df.loc[~reported, "study"]]
+            result["subgroups"].append({"id": sid, "label": label, "field": field, "not_reported": left_out, **res})
+    return result

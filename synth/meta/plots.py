@@ -82,16 +82,40 @@ def _arm_columns(frame: Any, measure: str) -> list[tuple[str, str]] | None:
         v = float(x)
         return f"{int(v)}" if v.is_integer() else f"{v:.3g}"
 
-    if measure in ("OR", "RR", "RD"):
+    def has(*cols: str) -> bool:
+        return all(c in frame.columns for c in cols)
+
+    if measure in ("OR", "RR", "RD") and has("events_t", "n_t", "events_c", "n_c"):
         return [(f"{num(r.events_t)}/{num(r.n_t)}", f"{num(r.events_c)}/{num(r.n_c)}") for r in frame.itertuples()]
-    if measure in ("MD", "SMD", "ROM"):
+    if measure in ("MD", "SMD", "ROM") and has("mean_t", "sd_t", "n_t", "mean_c", "sd_c", "n_c"):
         return [(f"{float(r.mean_t):.3g} ({float(r.sd_t):.3g}) {num(r.n_t)}",
                  f"{float(r.mean_c):.3g} ({float(r.sd_c):.3g}) {num(r.n_c)}") for r in frame.itertuples()]
     return None
 
 
+ROB_MARKS = {"low": ("+", "#2e7d32"), "some-concerns": ("?", "#f9a825"), "moderate": ("?", "#f9a825"),
+             "serious": ("\u2212", "#c62828"), "high": ("\u2212", "#c62828"), "critical": ("\u2212", "#7f0000")}
+
+
+def _rob_columns(frame: Any) -> list[str]:
+    """Risk-of-bias columns with at least one judgement (``rob_D1``... then ``rob_overall``), in plot order."""
+    cols = [c for c in frame.columns if c.startswith("rob_") and c != "rob_tool"
+            and frame[c].map(lambda v: isinstance(v, str) and bool(v.strip())).any()]
+    return sorted(cols, key=lambda c: (c == "rob_overall", c))
+
+
+def _rob_cell(value: Any) -> tuple[str, str]:
+    key = str(value).strip().lower().replace(" ", "-") if isinstance(value, str) else ""
+    return ROB_MARKS.get(key, ("", "#9e9e9e"))
+
+
 def forest_plot(table: EffectTable, output: str | Path, opts: PoolOptions, by: str | None = None) -> dict[str, Any]:
-    """Draw a RevMan-style forest plot of ``table`` to ``output`` (.svg/.png); returns the pooled result."""
+    """Draw a RevMan-style forest plot of ``table`` to ``output`` (.svg/.png); returns the pooled result.
+
+    When the data carry risk-of-bias judgements (``rob_D1``..., ``rob_overall``, as
+    :func:`synth.extraction.meta_bridge.meta_table` gives them), a RevMan-style column of coloured marks per
+    domain follows the effect column (+ low, ? some concerns, \u2212 high).
+    """
     path = Path(output)
     ext = _check_output(path)
     measure = table.measure
@@ -111,6 +135,7 @@ def forest_plot(table: EffectTable, output: str | Path, opts: PoolOptions, by: s
     rows: list[dict[str, Any]] = []
     inc_frame = table.frame.loc[table.included].reset_index(drop=True)
     arms = _arm_columns(inc_frame, measure)
+    rob_cols = _rob_columns(inc_frame)
     total_w = overall["studies"]
     for name, res in blocks:
         if name is not None:
@@ -121,7 +146,8 @@ def forest_plot(table: EffectTable, output: str | Path, opts: PoolOptions, by: s
         for j, s in zip(idx, res["studies"], strict=True):
             se = float(np.sqrt(s["vi"]))
             rows.append({"kind": "study", "label": s["study"][:34], "est": s["yi"], "lo": s["yi"] - z * se,
-                         "hi": s["yi"] + z * se, "w": total_w[j]["weight"], "arms": arms[j] if arms else None})
+                         "hi": s["yi"] + z * se, "w": total_w[j]["weight"], "arms": arms[j] if arms else None,
+                         "rob": [_rob_cell(inc_frame[c].iloc[j]) for c in rob_cols]})
         if name is not None and res["k"] >= 2:
             rows.append({"kind": "diamond", "label": f"Subtotal ({opts.level:g}% CI)", "res": res, "small": True})
             rows.append({"kind": "text", "label": _het_line(res)})
@@ -142,8 +168,9 @@ def forest_plot(table: EffectTable, output: str | Path, opts: PoolOptions, by: s
     plt = _pyplot()
     n = len(rows)
     height = 0.32 * (n + 3) + 1.0
-    fig = plt.figure(figsize=(11, height))
-    ax = fig.add_axes((0.42, 1.0 / height, 0.30, 1 - 1.4 / height))
+    # with risk-of-bias columns the figure is wider and the plot panel narrower, so the marks fit on the right
+    fig = plt.figure(figsize=(13 if rob_cols else 11, height))
+    ax = fig.add_axes((0.34 if rob_cols else 0.42, 1.0 / height, 0.24 if rob_cols else 0.30, 1 - 1.4 / height))
     ratio = measure in ("OR", "RR", "ROM") or opts.back == "exp"
     xs = [v for r in rows if r["kind"] == "study" for v in (r["lo"], r["hi"])]
     xs += [v for r in rows if r["kind"] in ("diamond", "pi") for v in (r["res"]["ci_low"], r["res"]["ci_high"])
@@ -169,8 +196,16 @@ def forest_plot(table: EffectTable, output: str | Path, opts: PoolOptions, by: s
         head = ("Events/Total", "Events/Total") if measure in ("OR", "RR", "RD") else ("Mean (SD) N", "Mean (SD) N")
         for x, title, sub in ((-0.42, "Experimental", head[0]), (-0.12, "Control", head[1])):
             ax.text(x, -1.3, f"{title}\n{sub}", transform=tr, fontsize=fs, weight="bold", ha="right", va="center")
-    fig.text(0.74, 1 - 0.25 / height, f"Weight   {LABELS.get(measure, measure)} "
-             f"[{opts.level:g}% CI]", fontsize=fs, weight="bold", va="top")
+    ax.text(1.05, -1.3, "Weight", transform=tr, fontsize=fs, weight="bold", va="center")
+    ax.text(1.25, -1.3, f"{LABELS.get(measure, measure)}\n[{opts.level:g}% CI]", transform=tr, fontsize=fs,
+            weight="bold", va="center")
+    rob_x = [2.05 + 0.11 * j for j in range(len(rob_cols))]
+    for x, c in zip(rob_x, rob_cols, strict=True):
+        name = "Overall" if c == "rob_overall" else c.removeprefix("rob_")
+        ax.text(x, -1.3, name, transform=tr, fontsize=fs - 1, weight="bold", ha="center", va="center")
+    if rob_cols:
+        ax.text(rob_x[0] + (rob_x[-1] - rob_x[0]) / 2, -2.0, "Risk of bias", transform=tr, fontsize=fs,
+                weight="bold", ha="center", va="center")
     wmax = max([r["w"] for r in rows if r["kind"] == "study"] or [1.0])
     for i, r in enumerate(rows):
         kind = r["kind"]
@@ -186,6 +221,12 @@ def forest_plot(table: EffectTable, output: str | Path, opts: PoolOptions, by: s
                 ax.text(-0.12, i, r["arms"][1], transform=tr, fontsize=fs, va="center", ha="right")
             ax.text(1.05, i, f"{r['w']:.1f}%", transform=tr, fontsize=fs, va="center")
             ax.text(1.25, i, _fmt_ci(measure, r["est"], r["lo"], r["hi"]), transform=tr, fontsize=fs, va="center")
+            for x, (mark, colour) in zip(rob_x, r["rob"], strict=True):
+                ax.plot([x], [i], transform=tr, marker="o", markersize=9, color=colour if mark else "white",
+                        markeredgecolor=colour, clip_on=False, lw=0)
+                if mark:
+                    ax.text(x, i, mark, transform=tr, fontsize=fs, ha="center", va="center", color="white",
+                            weight="bold")
         elif kind == "diamond":
             res = r["res"]
             if res["estimate"] is not None:
@@ -205,7 +246,12 @@ def forest_plot(table: EffectTable, output: str | Path, opts: PoolOptions, by: s
             ax.text(-1.38, i, r["label"], transform=tr, fontsize=fs - 1, va="center")
     import textwrap
 
-    fig.text(0.01, 0.01, "\n".join(textwrap.wrap(overall.get("methods", ""), 190)), fontsize=6, va="bottom")
+    foot = overall.get("methods", "")
+    if rob_cols:
+        tool = next((str(v) for v in inc_frame.get("rob_tool", []) if isinstance(v, str) and v), "")
+        foot += (f" Risk of bias{f' ({tool})' if tool else ''}: + low, ? some concerns, \u2212 high; "
+                 "empty circle: not assessed.")
+    fig.text(0.01, 0.01, "\n".join(textwrap.wrap(foot, 190)), fontsize=6, va="bottom")
     fig.savefig(path, format=ext, dpi=150)
     plt.close(fig)
     return overall

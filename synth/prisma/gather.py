@@ -162,7 +162,7 @@ def _screening(
     from synth.store import screening as sstore
 
     decisions = sstore.active_decisions(conn)
-    if not decisions:
+    if not decisions and not any(sstore.resolutions(conn, stage) for stage in (TA, FT)):
         notes.append("No screening decisions recorded yet.")
     auto_ids = _automation_ids(conn)
     result: dict[str, dict[int, tuple[str, str | None]]] = {}

@@ -20,6 +20,11 @@ def template_text(template: str) -> str:
     return resources.files("synth.protocol").joinpath("templates", f"{template}.toml").read_text("utf-8")
 
 
+_FILE_SOURCES = re.compile(r"(?m)(?:^#[^\n]*\n)*^\[\[sources\.files\]\]\n(?:^(?![\[#])[^\n]*\n)*")
+_FILE_SOURCES_NOTE = ("# Exports from databases searched elsewhere go here, one [[sources.files]] table each (path, database,\n"
+                      "# format, kind); see docs/protocol.md.\n\n")
+
+
 def init_workspace(root: Path, template: str = "blank", name: str | None = None) -> list[Path]:
     """Create a workspace at ``root`` with one protocol from ``template``; return the paths created.
 
@@ -35,6 +40,8 @@ def init_workspace(root: Path, template: str = "blank", name: str | None = None)
         text = text.replace("__NAME__", name)
     else:
         text = re.sub(r'(?m)^id = "[^"]*"', f'id = "{name}"', text, count=1)
+        # the template's file sources name the bundled review's data, which a new workspace does not have
+        text = _FILE_SOURCES.sub(_FILE_SOURCES_NOTE, text)
     protocol = root / PROTOCOLS_DIR / f"{name}.toml"
     if protocol.exists():
         raise WorkspaceError(f"{protocol} already exists. Choose another --name or edit that file.")

@@ -24,14 +24,16 @@ def _plt() -> Any:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    plt.rcParams["svg.hashsalt"] = "synth"
-    plt.rcParams["svg.fonttype"] = "none"
     return plt
 
 
 def _svg(fig: Any) -> str:
+    import matplotlib
+
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    # text stays text (searchable, smaller) in the report; set per call so other plots keep their settings
+    with matplotlib.rc_context({"svg.hashsalt": "synth", "svg.fonttype": "none"}):
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     _plt().close(fig)
     text = buf.getvalue()
     return text[text.index("<svg"):]

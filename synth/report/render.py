@@ -180,9 +180,36 @@ def figure_ids(ev: Mapping[str, Any]) -> list[str]:
     return ids
 
 
-def to_html(ev: Mapping[str, Any]) -> str:
-    """One self-contained HTML page with every figure embedded."""
+def figure_svgs(ev: Mapping[str, Any]) -> dict[str, str]:
+    """Every report figure as SVG text, keyed by its ``data-figure`` id (the PRISMA diagram is written by
+    :mod:`synth.prisma` as ``prisma.svg``)."""
     from synth.report import figures
+
+    out = {"gap-map": figures.gap_map(ev["gap_map"]), "rob": figures.rob_profile(ev["outcomes"])}
+    for o in ev["outcomes"]:
+        if o["k"]:
+            out[f"forest-{o['id']}"] = figures.forest(o)
+            if o["k"] >= 2:
+                out[f"funnel-{o['id']}"] = figures.funnel(o)
+            out[f"cumulative-{o['id']}"] = figures.cumulative(o)
+    return out
+
+
+def write_figures(ev: Mapping[str, Any], folder: Path | str, svgs: Mapping[str, str] | None = None) -> list[Path]:
+    """Write each report figure as ``<id>.svg`` into ``folder`` (report figures open on their own, too)."""
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, svg in (svgs or figure_svgs(ev)).items():
+        path = out / f"report-{name}.svg"
+        path.write_text(svg, encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def to_html(ev: Mapping[str, Any], svgs: Mapping[str, str] | None = None) -> str:
+    """One self-contained HTML page with every figure embedded (``svgs``: from :func:`figure_svgs`)."""
+    fig = svgs or figure_svgs(ev)
 
     r = ev.get("review") or {}
     title = f"Evidence-maturity report: {r.get('title', '')}"
@@ -203,13 +230,13 @@ def to_html(ev: Mapping[str, Any]) -> str:
             parts.append(f'<p class="warn">Warning: {escape(str(w))}</p>')
     parts.append('<h2 id="gap-map">Evidence-gap map</h2>')
     gm = ev["gap_map"]
-    parts.append(f'<figure data-figure="gap-map">{figures.gap_map(gm)}<figcaption>{len(gm["empty_cells"])} of '
+    parts.append(f'<figure data-figure="gap-map">{fig["gap-map"]}<figcaption>{len(gm["empty_cells"])} of '
                  f'{gm["n_cells"]} cells empty; {len(gm["single_study_cells"])} with a single study; '
                  f'{len(gm["only_high_risk_cells"])} with only high-risk evidence.</figcaption></figure>')
     parts.append('<h2 id="unmeasured">Outcomes people value that no quantitative study measured</h2><ul>'
                  + "".join(f"<li>{escape(u)}</li>" for u in ev["unmeasured_valued_outcomes"]) + "</ul>")
     parts.append('<h2 id="rob">Risk of bias</h2>')
-    parts.append(f'<figure data-figure="rob">{_img(figures.rob_profile(ev["outcomes"]), "Risk-of-bias profile")}'
+    parts.append(f'<figure data-figure="rob">{_img(fig["rob"], "Risk-of-bias profile")}'
                  "<figcaption>Share of each outcome's random-effects weight by overall risk-of-bias judgement."
                  "</figcaption></figure>")
     for o in ev["outcomes"]:
@@ -237,14 +264,14 @@ def to_html(ev: Mapping[str, Any]) -> str:
                                   "Model": str(x.get("model") or ""), "RoB": str(x.get("rob") or ""),
                                   "Effect": _disp(str(o["measure"]), x["yi"]), "Weight": _pct(x.get("weight"))}
                                  for x in o.get("studies", [])]))
-            parts.append(f'<figure data-figure="forest-{escape(o["id"])}">{_img(figures.forest(o), "Forest plot")}'
+            parts.append(f'<figure data-figure="forest-{escape(o["id"])}">{_img(fig["forest-" + o["id"]], "Forest plot")}'
                          "<figcaption>Forest plot (95% CIs; dashed: prediction interval).</figcaption></figure>")
             if o["k"] >= 2:
-                parts.append(f'<figure data-figure="funnel-{escape(o["id"])}">{_img(figures.funnel(o), "Funnel plot")}'
+                parts.append(f'<figure data-figure="funnel-{escape(o["id"])}">{_img(fig["funnel-" + o["id"]], "Funnel plot")}'
                              "<figcaption>Funnel plot" + ("" if o["k"] >= 10 else " (fewer than 10 studies: no test)")
                              + ".</figcaption></figure>")
             parts.append(f'<figure data-figure="cumulative-{escape(o["id"])}">'
-                         f'{_img(figures.cumulative(o), "Cumulative meta-analysis")}'
+                         f'{_img(fig["cumulative-" + o["id"]], "Cumulative meta-analysis")}'
                          "<figcaption>Cumulative meta-analysis by year (green: conclusive effect; blue: conclusive "
                          "absence of an important effect).</figcaption></figure>")
         cert = o["certainty"]
@@ -271,7 +298,8 @@ def to_html(ev: Mapping[str, Any]) -> str:
     return "\n".join(parts) + "\n"
 
 
-def write_report(ev: Mapping[str, Any], out_dir: Path | str, formats: tuple[str, ...] = ("html", "md", "json")) -> dict[str, Path]:
+def write_report(ev: Mapping[str, Any], out_dir: Path | str, formats: tuple[str, ...] = ("html", "md", "json"),
+                 svgs: Mapping[str, str] | None = None) -> dict[str, Path]:
     """Write ``report.html``, ``report.md`` and ``evidence.json`` (as asked) into ``out_dir``."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -284,5 +312,5 @@ def write_report(ev: Mapping[str, Any], out_dir: Path | str, formats: tuple[str,
         paths["md"].write_text(to_markdown(ev), encoding="utf-8")
     if "html" in formats:
         paths["html"] = out / "report.html"
-        paths["html"].write_text(to_html(ev), encoding="utf-8")
+        paths["html"].write_text(to_html(ev, svgs), encoding="utf-8")
     return paths

@@ -1,0 +1,169 @@
+"""`synth run` on a copy of the bundled flagship review: every stage real, offline, idempotent; the report
+true to the extraction files and rendered in a real headless browser."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from synth.cli.app import app
+
+REPO = Path(__file__).resolve().parent.parent
+NAME = "partnership-outcomes"
+runner = CliRunner()
+
+
+def _copy_flagship(dest: Path) -> Path:
+    (dest / "protocols").mkdir(parents=True)
+    shutil.copyfile((REPO / "protocols" / f"{NAME}.toml").resolve(), dest / "protocols" / f"{NAME}.toml")
+    shutil.copytree(REPO / "data" / NAME, dest / "data" / NAME)
+    shutil.copytree(REPO / "extractions" / NAME, dest / "extractions" / NAME)
+    return dest
+
+
+def _run(ws: Path) -> dict[str, Any]:
+    result = runner.invoke(app, ["-w", str(ws), "run", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def flagship(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any], dict[str, Any]]:
+    ws = _copy_flagship(tmp_path_factory.mktemp("flagship"))
+    first = _run(ws)
+    second = _run(ws)
+    return ws, first, second
+
+
+def _stage(summary: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(s for s in summary["stages"] if s["stage"] == name)
+
+
+def _studies() -> list[str]:
+    return sorted(p.stem for p in (REPO / "extractions" / NAME).glob("*.toml") if "." not in p.stem)
+
+
+def test_every_stage_runs_offline(flagship: tuple[Path, dict[str, Any], dict[str, Any]]) -> None:
+    _, first, _ = flagship
+    status = {s["stage"]: s["status"] for s in first["stages"]}
+    assert status == {"protocol": "done", "store": "done", "search": "skipped", "import": "done", "dedup": "done",
+                      "screening": "done", "extraction": "done", "meta": "done", "prisma": "done",
+                      "evidence": "done"}
+    n = len(_studies())
+    assert _stage(first, "import")["details"]["files"][0]["added"] == n
+    assert _stage(first, "screening")["details"]["history"]["applied"] == 2 * n
+    assert _stage(first, "extraction")["details"] == {"files": n, "reconciled": n, "problems": 0}
+    assert first["warnings"] == [] and first["conclusion"]
+
+
+def test_second_run_changes_nothing(flagship: tuple[Path, dict[str, Any], dict[str, Any]]) -> None:
+    _, first, second = flagship
+    n = len(_studies())
+    assert _stage(second, "store")["details"]["records"] == n
+    assert _stage(second, "import")["details"]["files"][0] == {**_stage(first, "import")["details"]["files"][0],
+                                                               "status": "already imported", "added": 0}
+    assert _stage(second, "screening")["details"]["history"] == {
+        **_stage(first, "screening")["details"]["history"], "applied": 0, "already": 2 * n}
+    for name in ("dedup", "meta", "prisma", "evidence"):
+        assert _stage(second, name)["message"] == _stage(first, name)["message"]
+
+
+def test_outputs_written(flagship: tuple[Path, dict[str, Any], dict[str, Any]]) -> None:
+    ws, _, _ = flagship
+    out = ws / "out" / NAME
+    for name in ("report.html", "report.md", "evidence.json", "prisma.json", "prisma.csv", "prisma.svg",
+                 "prisma.png", "search-report.md", "summary.json", "summary.md"):
+        assert (out / name).stat().st_size > 100, name
+    ev = json.loads((out / "evidence.json").read_text())
+    pooled = [o["id"] for o in ev["outcomes"] if o["k"] >= 2]
+    for oid in pooled:
+        assert (out / "meta" / f"{oid}.json").is_file()
+        svg = (out / "figures" / f"forest-{oid}.svg").read_text()
+        assert svg.lstrip().startswith(("<?xml", "<svg"))
+    assert (out / "prisma.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_prisma_counts_follow_the_bundled_history(flagship: tuple[Path, dict[str, Any], dict[str, Any]]) -> None:
+    ws, _, _ = flagship
+    out = ws / "out" / NAME
+    prisma = json.loads((out / "prisma.json").read_text())
+    with (REPO / "data" / NAME / "citation-records.csv").open(encoding="utf-8") as f:
+        records = list(csv.DictReader(f))
+    n = len(records)
+    assert prisma["citations_results"] == n and prisma["database_results"] == 0
+    assert prisma["other_sought_reports"] == prisma["other_assessed"] == n
+    assert prisma["total_studies"] == prisma["total_reports"] == n
+    assert prisma["warnings"] == [] and prisma["identity_checks"] == []
+    ev = json.loads((out / "evidence.json").read_text())
+    in_ma = {s["id"] for o in ev["outcomes"] if o["k"] >= 2 for s in o["studies"]}
+    assert prisma["total_studies_ma"] == len(in_ma)
+    rows = {r[0]: r for r in csv.reader((out / "prisma.csv").read_text().splitlines())}
+    assert "citations_results" in str(rows)
+
+
+def test_meta_outputs_match_synth_meta_outcome(flagship: tuple[Path, dict[str, Any], dict[str, Any]]) -> None:
+    """What the run wrote for an outcome is what `synth meta pool --outcome` gives, and what the report shows."""
+    ws, _, _ = flagship
+    out = ws / "out" / NAME
+    ev = {o["id"]: o for o in json.loads((out / "evidence.json").read_text())["outcomes"]}
+    for oid in ("mortality", "quality-of-life"):
+        written = json.loads((out / "meta" / f"{oid}.json").read_text())
+        result = runner.invoke(app, ["-w", str(ws), "meta", "pool", "--outcome", oid, "--format", "json"])
+        assert result.exit_code == 0, result.output
+        cli = json.loads(result.stdout)
+        assert cli["estimate"] == pytest.approx(written["pool"]["estimate"], rel=1e-12)
+        assert cli["k"] == written["pool"]["k"] == ev[oid]["k"]
+        assert ev[oid]["estimate"] == pytest.approx(cli["estimate"], rel=1e-9)
+
+
+def test_extraction_files_are_all_included(flagship: tuple[Path, dict[str, Any], dict[str, Any]]) -> None:
+    ws, _, _ = flagship
+    result = runner.invoke(app, ["-w", str(ws), "extract", "check", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    # the check against full-text inclusion ran: every study's record was included via the adopted history
+    history = list(csv.DictReader((REPO / "data" / NAME / "screening-history.csv").open(encoding="utf-8")))
+    assert {r["record"] for r in history if r["stage"] == "full-text"} == set(_studies())
+
+
+def test_report_renders_in_headless_chromium(flagship: tuple[Path, dict[str, Any], dict[str, Any]]) -> None:
+    browser = next((p for n in ("chromium", "chromium-browser", "google-chrome") if (p := shutil.which(n))), None)
+    if browser is None:
+        pytest.skip("no chromium installed: `apt-get install -y chromium` to run the browser check")
+    ws, _, _ = flagship
+    out = ws / "out" / NAME
+    from synth.report.render import figure_ids
+
+    ids = figure_ids(json.loads((out / "evidence.json").read_text()))
+    proc = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000",
+                           "--dump-dom", (out / "report.html").as_uri()],
+                          capture_output=True, text=True, timeout=180, check=False)
+    dom = proc.stdout
+    assert "<body" in dom, proc.stderr[-2000:]
+    rendered = {m for m in re.findall(r'<figure data-figure="([^"]+)"[^>]*data-rendered="yes"', dom)}
+    assert rendered == set(ids), f"not rendered: {set(ids) - rendered}"
+    assert "prisma" in rendered and any(i.startswith("forest-") for i in ids)
+
+
+def test_protocol_declares_the_bundled_file() -> None:
+    protocol = tomllib.loads((REPO / "protocols" / f"{NAME}.toml").read_text(encoding="utf-8"))
+    paths = [f["path"] for f in protocol["sources"]["files"]]
+    assert paths == [f"data/{NAME}/citation-records.csv"]
+    assert all((REPO / p).is_file() for p in paths)
+
+
+def test_missing_declared_file_is_one_clear_error(tmp_path: Path) -> None:
+    ws = _copy_flagship(tmp_path / "ws")
+    (ws / "data" / NAME / "citation-records.csv").unlink()
+    result = runner.invoke(app, ["-w", str(ws), "run"])
+    assert result.exit_code == 1
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith(f"Error: {NAME}.toml: sources.files path 'data/{NAME}/citation-records.csv' does not exist")
