@@ -308,3 +308,28 @@ def test_human_decisions_are_always_respected(records: list[Record], data: st.Da
             assert cluster_of[a] == cluster_of[b]
     again = deduplicate(list(enumerate(records)), decisions=decisions)
     assert again.assignments() == result.assignments()
+
+
+def test_shifted_volume_issue_pages_do_not_veto() -> None:
+    """Embase conference export: pages "9", no volume, issue "26" is volume 26, issue 9 of the other record."""
+    a = Record(title="The treatment of atypical hus", year=2011, authors=parse_authors("Loirat, C."),
+               journal="Pediatric Nephrology.Conference: 44th Annual Meeting", volume="", issue="26", pages="9")
+    b = Record(title="The treatment of atypical hus", year=2011, authors=parse_authors("Loirat, C."),
+               journal="Pediatric Nephrology.Conference: 44th Annual Meeting", volume="26", issue="9",
+               pages="1746-1746")
+    assert vetoes(prepare(1, a), prepare(2, b), Policy()) == []
+    c = Record(**{**a.__dict__, "issue": "27"})  # not the shifted pattern: the page veto stands
+    assert any("different pages" in v for v in vetoes(prepare(1, c), prepare(2, b), Policy()))
+
+
+def test_same_meeting_abstract_with_two_page_numbers() -> None:
+    title = "Maintenance of renal function under eculizumab after a third transplantation"
+    conf = Record(title=title, year=2011, authors=parse_authors("Davin, J. C. and Groothoff, J. W."),
+                  journal="Pediatric Transplantation.Conference: 6th Congress", volume="15", pages="22-22")
+    item = Record(title=title.title(), year=2011, authors=parse_authors("Davin, J. C. and Groothoff, J. W."),
+                  journal="Pediatric Transplantation", volume="15", pages="52-52")
+    assert vetoes(prepare(1, conf), prepare(2, item), Policy()) == []
+    other_authors = Record(**{**item.__dict__, "authors": parse_authors("Davin, J. C. and Bouts, A. H.")})
+    assert vetoes(prepare(1, conf), prepare(2, other_authors), Policy())
+    article = Record(**{**item.__dict__, "pages": "52-60"})  # a full article later: conference vs journal stands
+    assert vetoes(prepare(1, conf), prepare(2, article), Policy())

@@ -47,6 +47,29 @@ def identifier_conflicts(a: Prepared, b: Prepared) -> list[str]:
     return out
 
 
+def shifted_fields(a: Prepared, b: Prepared) -> bool:
+    """One record's volume, issue and page fields shifted by one place against the other's: no volume, its
+    issue is the other's volume and its single "page" is the other's issue (Embase conference exports:
+    pages "9", volume "", issue "26" for volume 26, issue 9, page 1746). Its page number is then not a page."""
+    def one_way(x: Prepared, y: Prepared) -> bool:
+        return bool(not x.volume and x.issue and y.volume and x.issue == y.volume and y.issue
+                    and len(x.pages.ranges) == 1 and x.pages.first == x.pages.last == y.issue)
+
+    return one_way(a, b) or one_way(b, a)
+
+
+def same_abstract_other_page(a: Prepared, b: Prepared) -> bool:
+    """A meeting abstract indexed twice with different single-page numbers (supplement page vs abstract
+    number): at least one record is a conference abstract, both give one page, and title, complete author list
+    (two or more), year and volume are identical; anything less keeps the page veto."""
+    def single(x: Prepared) -> bool:
+        return len(x.pages.ranges) == 1 and x.pages.first == x.pages.last
+
+    return bool((a.conference or b.conference) and single(a) and single(b) and a.title == b.title
+                and len(a.authors) >= 2 and a.authors == b.authors and a.year == b.year
+                and a.volume and a.volume == b.volume and a.issue == b.issue)
+
+
 def bibliographic_conflicts(a: Prepared, b: Prepared) -> list[str]:
     """Vetoes from year, volume and first page."""
     out: list[str] = []
@@ -54,7 +77,7 @@ def bibliographic_conflicts(a: Prepared, b: Prepared) -> list[str]:
         out.append(f"years more than one apart ({a.year} vs {b.year})")
     if a.volume and b.volume and a.volume != b.volume:
         out.append(f"different volumes ({a.volume} vs {b.volume})")
-    if pages_relation(a.pages, b.pages) is False:
+    if pages_relation(a.pages, b.pages) is False and not shifted_fields(a, b) and not same_abstract_other_page(a, b):
         out.append(f"different pages ({a.first_page} vs {b.first_page})")
     same_place = bool(a.volume and a.volume == b.volume and pages_relation(a.pages, b.pages) is True)
     if a.numbers and b.numbers and not (a.numbers <= b.numbers or b.numbers <= a.numbers) and not same_place:
@@ -72,7 +95,7 @@ def same_venue(a: Prepared, b: Prepared) -> bool:
     if a.volume and b.volume and a.volume != b.volume:
         return False
     pages = pages_relation(a.pages, b.pages)
-    if pages is False:
+    if pages is False and not (shifted_fields(a, b) or same_abstract_other_page(a, b)):
         return False
     if journal is None:
         return bool(a.volume and a.volume == b.volume and pages is True)
