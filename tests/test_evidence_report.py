@@ -304,3 +304,19 @@ def test_unknown_participants_do_not_fake_an_information_fraction() -> None:
     assert "Information size not assessed: participants not reported for 1 of 2 studies (A)." in res["notes"]
     imp = next(r for r in res["certainty"]["reasons"] if r["domain"] == "imprecision")
     assert "OIS" not in imp["rule"]
+
+
+def test_participants_not_reported_are_not_counted_as_zero() -> None:
+    from synth.report.render import participants_text
+
+    studies = [StudyEffect(f"s{i}", f"Trial {i}", -0.1 * i, 0.02, n=n, year=2000 + i, design="rct")
+               for i, n in enumerate([200, 0, 0])]
+    res = assess_outcome(MORT, studies, None, FAST)
+    assert (res["participants"], res["participants_not_reported"]) == (200, 2)
+    assert participants_text(res) == "at least 200 (2 of 3 studies not reported)"
+    unreported = [StudyEffect("a", "A", -0.1, 0.02, n=0, year=2000, design="rct"),
+                  StudyEffect("b", "B", -0.2, 0.03, n=0, year=2001, design="rct")]
+    assert participants_text(assess_outcome(MORT, unreported, None, FAST)) == "not reported"
+    ev = build_evidence([(MORT, unreported, None)], domains=[("service", "Service")], models=[], gap_evidence=[],
+                        settings=FAST)
+    assert "participants: not reported" in to_markdown(ev)

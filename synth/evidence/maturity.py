@@ -110,7 +110,8 @@ def assess_outcome(
         "id": outcome["id"], "label": outcome.get("label", outcome["id"]), "domain": outcome.get("domain"),
         "priority": outcome.get("priority"), "measure": measure, "direction": outcome.get("direction"),
         "timepoint": outcome.get("timepoint"), "minimal_important_effect": mie, "k": len(studies),
-        "participants": int(sum(s.n for s in studies)),
+        "participants": int(sum(s.n for s in studies if s.n > 0)),
+        "participants_not_reported": sum(1 for s in studies if s.n <= 0),
     }
     if not studies:
         cert = rate(GradeInputs(k=0, participants=0, estimate=None, ci_low=None, ci_high=None))
@@ -335,10 +336,14 @@ def conclusion(outcomes: Sequence[Mapping[str, Any]], gap_map: Mapping[str, Any]
         lines.append("Outcomes people who use services and carers value that no quantitative study measured: "
                      + "; ".join(unmeasured_valued) + ".")
     if measured:
-        lines.append(f"{len(below5)} of the {len(measured)} measured outcomes rest on fewer than 5 studies; "
-                     f"{len(powered)} have a meta-analysis with at least 80% power to detect the minimal important "
-                     f"effect; {len(ris_reached)} reached the heterogeneity-adjusted required information size; "
-                     f"{len(conclusive)} became conclusive in the cumulative analysis.")
+        def verb(k: int, one: str, many: str) -> str:
+            return one if k == 1 else many
+
+        lines.append(f"{len(below5)} of the {len(measured)} measured outcomes "
+                     f"{verb(len(below5), 'rests', 'rest')} on fewer than 5 studies; {len(powered)} "
+                     f"{verb(len(powered), 'has', 'have')} a meta-analysis with at least 80% power to detect the minimal "
+                     f"important effect; {len(ris_reached)} reached the heterogeneity-adjusted required information "
+                     f"size; {len(conclusive)} became conclusive in the cumulative analysis.")
         lines.append("Certainty: " + ", ".join(f"{v} {k}" for k, v in sorted(certainty.items(), key=lambda kv: kv[0])) + ".")
     if gap_map:
         n_cells = int(gap_map.get("n_cells") or 0)

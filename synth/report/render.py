@@ -29,6 +29,16 @@ def _counts(d: Mapping[str, Any]) -> str:
     return ", ".join(f"{k} {v}" for k, v in d.items()) or "–"
 
 
+def participants_text(o: Mapping[str, Any]) -> str:
+    """Participants as reported: "not reported" when no study gave them, "at least N" when some did not."""
+    missing = int(o.get("participants_not_reported") or 0)
+    if o["k"] and missing == o["k"]:
+        return "not reported"
+    if missing:
+        return f"at least {o['participants']} ({missing} of {o['k']} studies not reported)"
+    return str(o["participants"])
+
+
 def _pct(x: Any) -> str:
     return "–" if x is None else f"{100 * float(x):.0f}%"
 
@@ -47,7 +57,7 @@ def outcome_rows(ev: Mapping[str, Any]) -> list[dict[str, str]]:
     rows = []
     for o in ev["outcomes"]:
         rows.append({
-            "Outcome": str(o["label"]), "k": str(o["k"]), "Participants": str(o["participants"]),
+            "Outcome": str(o["label"]), "k": str(o["k"]), "Participants": participants_text(o),
             "Effect": effect_text(o),
             "I²": "–" if o.get("i2") is None else f"{o['i2']:.0f}%",
             "τ²": "–" if o.get("tau2") is None else f"{o['tau2']:.3f}",
@@ -85,7 +95,7 @@ def to_markdown(ev: Mapping[str, Any]) -> str:
     lines += ["## Outcomes at a glance", "", _md_table(outcome_rows(ev))]
     for o in ev["outcomes"]:
         lines += [f"## {o['label']}", ""]
-        lines.append(f"- Studies: {o['k']}; participants: {o['participants']}; timepoint: {o.get('timepoint') or '–'}")
+        lines.append(f"- Studies: {o['k']}; participants: {participants_text(o)}; timepoint: {o.get('timepoint') or '–'}")
         if o["k"]:
             lines.append(f"- Designs: {_counts(o['designs'])}; share of weight randomised {_pct(o['share_randomised'])}")
             lines.append(f"- Countries: {_counts(o['countries'])}; settings: {_counts(o['settings'])}")
@@ -241,7 +251,7 @@ def to_html(ev: Mapping[str, Any], svgs: Mapping[str, str] | None = None) -> str
                  "</figcaption></figure>")
     for o in ev["outcomes"]:
         parts.append(f'<h2 id="outcome-{escape(o["id"])}">{escape(str(o["label"]))}</h2>')
-        parts.append(f"<p>{o['k']} studies, {o['participants']} participants"
+        parts.append(f"<p>{o['k']} studies; participants: {escape(participants_text(o))}"
                      + (f"; timepoint {escape(str(o.get('timepoint')))}" if o.get("timepoint") else "") + ".</p>")
         if o["k"]:
             tau2 = "–" if o.get("tau2") is None else f"{o['tau2']:.4f}"
