@@ -56,6 +56,19 @@ def test_rate_limiter_below_one_per_second() -> None:
     assert limiter.acquire() == pytest.approx(2.0)
 
 
+def test_rate_limiter_counts_a_late_request_from_when_it_left() -> None:
+    """A request queued at 0.0 but sent at 0.4 (the interpreter was busy) holds its slot until 1.4."""
+    clock = FakeClock()
+    limiter = RateLimiter(2, clock=clock, sleep=clock.sleep, margin=0.0)
+    _, first = limiter.acquire_at()
+    limiter.acquire_at()
+    limiter.sent(first, 0.4)
+    assert limiter.acquire() == pytest.approx(1.0)  # the second request's slot frees first (sent at 0.0)
+    assert limiter.acquire() == pytest.approx(0.4)  # then the late one's, 1.0 s after it actually left
+    limiter.sent(123.0, 999.0)  # an unknown stamp changes nothing
+    assert clock.now == pytest.approx(1.4)
+
+
 def test_retry_after_forms() -> None:
     assert retry_after_seconds("3") == 3.0
     assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT", now=1445412470.0) == pytest.approx(10.0)

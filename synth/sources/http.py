@@ -9,6 +9,7 @@ Sources never call ``requests`` themselves: they build a :class:`Request` (pure)
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
 import random
 import time
@@ -170,14 +171,19 @@ class HttpClient:
         last_problem = ""
         for attempt in range(self.retry.attempts):
             limiter = self.limiter(req.source)
+            stamp = 0.0
             if limiter is not None:
-                self.stats.waited += limiter.acquire()
+                waited, stamp = limiter.acquire_at()
+                self.stats.waited += waited
             self.stats.requests += 1
             self.stats.by_source[req.source] = self.stats.by_source.get(req.source, 0) + 1
             try:
                 raw = self.session.request(req.method, req.url, params=dict(req.params) or None,
                                            data=dict(req.data) if req.data is not None else None,
                                            timeout=self.timeout, stream=True)
+                if limiter is not None and isinstance(raw.elapsed, dt.timedelta):
+                    # requests times ``elapsed`` from the moment it sends: count the request from then
+                    limiter.sent(stamp, limiter.now() - raw.elapsed.total_seconds())
                 body = _read_body(raw)  # the whole body; truncation raises here
             except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as exc:
                 last_problem = redact_text(f"{type(exc).__name__}: {exc}", secrets)
