@@ -99,14 +99,18 @@ def _search(rc: RunContext) -> StageResult:
         return StageResult("search", "skipped", "the protocol has no enabled API sources")
     from synth.sources.session import make_client, run_all, select_strategies
 
-    results, errors = run_all(store, make_client(rc.workspace.state_dir / "search-cache"),
+    results, errors = run_all(store, make_client(None),
                               select_strategies(p, [], None))
-    new = sum(r.new for r in results)
-    details = {"runs": [{"source": r.source, "status": r.status, "retrieved": r.retrieved, "new": r.new}
-                        for r in results], "errors": errors}
+    fresh = [r for r in results if not r.skipped]
+    new = sum(r.new for r in fresh)
+    details = {"runs": [{"source": r.source, "status": r.status, "retrieved": r.retrieved,
+                         "new": 0 if r.skipped else r.new, "already_searched": r.skipped} for r in results],
+               "errors": errors}
     rc.warnings += errors
     status = "done" if not errors else ("failed" if not results else "done")
-    return StageResult("search", status, f"{len(results)} source(s) searched, {new} new records"
+    searched = f"{len(fresh)} source(s) searched" + (f", {len(results) - len(fresh)} already searched (synth search "
+                                                     "update searches again)" if len(fresh) < len(results) else "")
+    return StageResult("search", status, f"{searched}, {new} new records"
                        + (f"; {len(errors)} failed: {'; '.join(errors)}" if errors else ""), details)
 
 

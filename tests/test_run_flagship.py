@@ -167,3 +167,44 @@ def test_missing_declared_file_is_one_clear_error(tmp_path: Path) -> None:
     assert result.exit_code == 1
     last = result.output.strip().splitlines()[-1]
     assert last.startswith(f"Error: {NAME}.toml: sources.files path 'data/{NAME}/citation-records.csv' does not exist")
+
+
+@pytest.mark.corpus
+def test_online_run_searches_every_source_then_reports(tmp_path: Path, corpus_dir: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """`synth run --online` against the loopback APIs: every configured source searched once, the new records
+    deduplicated and waiting for title/abstract screening, and PRISMA counting them per database."""
+    import sys
+
+    sys.path.insert(0, str(REPO / "tests"))
+    from search_server import FakeApis
+
+    sizes = {"pubmed": 40, "europepmc": 60, "openalex": 30, "crossref": 70, "clinicaltrials": 50}
+    server = FakeApis(corpus_dir, sizes).start()
+    try:
+        for key, value in server.env().items():
+            monkeypatch.setenv(key, value)
+        ws = _copy_flagship(tmp_path / "ws")
+        result = runner.invoke(app, ["-w", str(ws), "run", "--online", "--format", "json"])
+        assert result.exit_code == 0, result.output
+        summary = json.loads(result.stdout)
+        search = _stage(summary, "search")
+        assert search["status"] == "done" and search["details"]["errors"] == []
+        assert {r["source"]: r["retrieved"] for r in search["details"]["runs"]} == sizes
+        again = json.loads(runner.invoke(app, ["-w", str(ws), "run", "--online", "--format", "json"]).stdout)
+        assert sum(r["new"] for r in _stage(again, "search")["details"]["runs"]) == 0  # searched once, not twice
+    finally:
+        server.stop()
+    prisma = json.loads((ws / "out" / NAME / "prisma.json").read_text())
+    assert prisma["register_results"] == sizes["clinicaltrials"]
+    assert sum(prisma["database_specific_results"].values()) == sum(sizes.values()) - sizes["clinicaltrials"]
+    dedup = _stage(summary, "dedup")["details"]
+    assert dedup["records"] == sum(sizes.values()) + len(_studies())
+    assert prisma["duplicates"] == dedup["duplicates"]
+    ta = next(s for s in _stage(summary, "screening")["details"]["stages"] if s["stage"] == "title-abstract")
+    assert ta["pending"] == dedup["clusters"] - len(_studies()) and ta["included"] == len(_studies())
+    assert prisma["total_studies"] == len(_studies())
+    # screening of the searched records has not started: the one identity that cannot hold yet says why
+    (check,) = prisma["identity_checks"]
+    assert check["rule"] == "screened" and check["right"] - check["left"] == prisma["pending"]["records_not_screened"]
+    assert prisma["pending"]["records_not_screened"] == ta["pending"]
