@@ -99,15 +99,14 @@ def _search(rc: RunContext) -> StageResult:
         return StageResult("search", "skipped", "the protocol has no enabled API sources")
     from synth.sources.session import make_client, run_all, select_strategies
 
-    results, errors = run_all(store, make_client(None),
-                              select_strategies(p, [], None))
+    results, errors = run_all(store, make_client(None), select_strategies(p, [], None))
     fresh = [r for r in results if not r.skipped]
     new = sum(r.new for r in fresh)
     details = {"runs": [{"source": r.source, "status": r.status, "retrieved": r.retrieved,
                          "new": 0 if r.skipped else r.new, "already_searched": r.skipped} for r in results],
                "errors": errors}
     rc.warnings += errors
-    status = "done" if not errors else ("failed" if not results else "done")
+    status = "failed" if errors and not results else "done"
     searched = f"{len(fresh)} source(s) searched" + (f", {len(results) - len(fresh)} already searched (synth search "
                                                      "update searches again)" if len(fresh) < len(results) else "")
     return StageResult("search", status, f"{searched}, {new} new records"
@@ -156,7 +155,7 @@ def _screening(rc: RunContext) -> StageResult:
 
     settings = Settings.from_protocol(p)
     details: dict[str, Any] = {}
-    history = rc.workspace.root / "data" / rc.protocol_path.stem / "screening-history.csv"
+    history = rc.workspace.data_dir(rc.protocol_path.stem) / "screening-history.csv"
     if history.is_file():
         from synth.screening.history import apply_history
 
@@ -203,7 +202,7 @@ def _meta(rc: RunContext) -> StageResult:
     written to ``meta/<outcome>.json`` with a forest plot in ``figures/``."""
     p, _ = _ready(rc)
     assert rc.out_dir is not None
-    from synth.errors import InputError
+    from synth.errors import SynthError
     from synth.extraction.meta_bridge import outcome_analysis, plan_options
     from synth.meta.plots import forest_plot
 
@@ -218,7 +217,7 @@ def _meta(rc: RunContext) -> StageResult:
             continue
         try:
             res = outcome_analysis(rc.workspace, p, o.id, protocol_name=rc.protocol_path.stem, opts=opts)
-        except InputError as exc:
+        except SynthError as exc:  # no data, or data the engine refuses: said per outcome, the run goes on
             skipped[o.id] = str(exc)
             continue
         k = int(res["pool"]["k"])
@@ -247,9 +246,8 @@ def _prisma(rc: RunContext) -> StageResult:
     paths = write_outputs(rc.prisma, rc.out_dir, png=True)
     rc.warnings += [f"PRISMA: {w}" for w in rc.prisma.get("warnings", [])]
     d = rc.prisma
-    identified = sum((d.get("database_specific_results") or {}).values()) + int(d.get("register_results") or 0) \
-        + int(d.get("citations_results") or 0) + int(d.get("website_results") or 0) \
-        + int(d.get("organisation_results") or 0)
+    identified = sum(int(d.get(k) or 0) for k in ("database_results", "register_results", "website_results",
+                                                   "organisation_results", "citations_results"))
     return StageResult("prisma", "done", f"{identified} records identified, {d.get('total_studies', 0)} studies "
                        f"included; {len(d.get('warnings', []))} warning(s)",
                        {"files": sorted(str(x.name) for x in paths.values())})
@@ -300,19 +298,22 @@ def run(
     rc.out_dir = workspace.out_dir(protocol_path.stem)
     rc.out_dir.mkdir(parents=True, exist_ok=True)
     results: list[StageResult] = []
-    for name, stage in STAGES:
-        if on_stage:
-            on_stage(name)
-        results.append(stage(rc))
-    summary = RunSummary(
-        protocol=protocol_path.stem, started=started, finished=utc_now(), version=__version__,
-        out_dir=str(rc.out_dir), stages=results, conclusion=rc.conclusion, warnings=rc.warnings,
-    )
-    write_summary(summary, rc.out_dir)
-    if rc.store is not None:
-        with rc.store.begin() as conn:
-            append(conn, EventKind.RUN, {"stages": [asdict(r) for r in results]}, subject=summary.protocol)
-        rc.store.close()
+    try:
+        for name, stage in STAGES:
+            if on_stage:
+                on_stage(name)
+            results.append(stage(rc))
+        summary = RunSummary(
+            protocol=protocol_path.stem, started=started, finished=utc_now(), version=__version__,
+            out_dir=str(rc.out_dir), stages=results, conclusion=rc.conclusion, warnings=rc.warnings,
+        )
+        write_summary(summary, rc.out_dir)
+        if rc.store is not None:
+            with rc.store.begin() as conn:
+                append(conn, EventKind.RUN, {"stages": [asdict(r) for r in results]}, subject=summary.protocol)
+    finally:
+        if rc.store is not None:
+            rc.store.close()
     return summary
 
 

@@ -14,6 +14,7 @@ from synth.errors import WorkspaceError
 PROTOCOLS_DIR = "protocols"
 EXTRACTIONS_DIR = "extractions"
 STATE_DIR = ".synth"
+DATA_DIR = "data"
 OUT_DIR = "out"
 
 
@@ -60,6 +61,11 @@ class Workspace:
 
     def extractions_dir(self, protocol: str) -> Path:
         return self.root / EXTRACTIONS_DIR / protocol
+
+    def data_dir(self, protocol: str) -> Path:
+        """Bundled inputs of a review that are not exports: ``data/<protocol>/`` (screening history, overview of
+        existing reviews)."""
+        return self.root / DATA_DIR / protocol
 
     def out_dir(self, protocol: str) -> Path:
         return self.root / OUT_DIR / protocol

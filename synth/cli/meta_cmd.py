@@ -5,6 +5,7 @@ from :mod:`synth.meta`."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -49,11 +50,14 @@ BackOpt = Annotated[str | None, typer.Option("--back", help="Natural-scale trans
                                               "tanh (Fisher z) or expit (logits).")]
 
 
+@dataclass
 class Input:
     """What a meta command analyses: an effect table from a CSV file or from a protocol outcome."""
 
-    def __init__(self, table: Any, frame: Any = None, protocol: Any = None, outcome: str | None = None) -> None:
-        self.table, self.frame, self.protocol, self.outcome = table, frame, protocol, outcome
+    table: Any
+    frame: Any = None
+    protocol: Any = None
+    outcome: str | None = None
 
     def opts(self, method: str | None, test: str | None, level: float | None, pi: str | None,
              back: str | None = None, *, default_test: str = "hksj") -> Any:

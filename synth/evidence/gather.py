@@ -158,7 +158,7 @@ def load_overview(path: Path) -> list[dict[str, Any]]:
 
 def find_overview(workspace: Workspace, protocol_name: str) -> Path | None:
     """``data/<protocol>/existing-reviews.toml`` in the workspace, else ``None``."""
-    path = workspace.root / "data" / protocol_name / OVERVIEW_NAME
+    path = workspace.data_dir(protocol_name) / OVERVIEW_NAME
     return path if path.is_file() else None
 
 
