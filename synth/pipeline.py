@@ -97,20 +97,41 @@ def _search(rc: RunContext) -> StageResult:
                            "(synth run --online, or synth search run)", {"sources": configured})
     if not configured:
         return StageResult("search", "skipped", "the protocol has no enabled API sources")
-    from synth.sources.session import make_client, run_all, select_strategies
+    from synth.sources.errors import NetworkError, SearchError
+    from synth.sources.runner import make_source, run_source
+    from synth.sources.session import make_client, select_strategies
 
-    results, errors = run_all(store, make_client(None), select_strategies(p, [], None))
+    client = make_client(None)
+    results: list[Any] = []
+    errors: list[str] = []
+    unreached: list[str] = []
+    for strategy in select_strategies(p, [], None):
+        if unreached:  # the network is down: the other sources would fail the same way, after the same retries
+            unreached.append(strategy.source)
+            continue
+        try:
+            results.append(run_source(store, client, make_source(strategy.source, client.settings), strategy))
+        except NetworkError as exc:
+            errors.append(str(exc))
+            unreached.append(strategy.source)
+        except SearchError as exc:
+            errors.append(str(exc))
     fresh = [r for r in results if not r.skipped]
     new = sum(r.new for r in fresh)
     details = {"runs": [{"source": r.source, "status": r.status, "retrieved": r.retrieved,
                          "new": 0 if r.skipped else r.new, "already_searched": r.skipped} for r in results],
-               "errors": errors}
+               "errors": errors, "not_reached": unreached}
     rc.warnings += errors
-    status = "failed" if errors and not results else "done"
-    searched = f"{len(fresh)} source(s) searched" + (f", {len(results) - len(fresh)} already searched (synth search "
-                                                     "update searches again)" if len(fresh) < len(results) else "")
-    return StageResult("search", status, f"{searched}, {new} new records"
-                       + (f"; {len(errors)} failed: {'; '.join(errors)}" if errors else ""), details)
+    if len(unreached) > 1:
+        rc.warnings.append(f"no network: {', '.join(unreached[1:])} not searched after {unreached[0]} could not be "
+                           "reached; the run used what is stored (run again, or `synth search run`, when online)")
+    parts = [f"{len(fresh)} source(s) searched, {new} new records"]
+    if len(fresh) < len(results):
+        parts.append(f"{len(results) - len(fresh)} already searched (synth search update searches again)")
+    if errors:
+        parts.append(f"{len(errors)} failed" + (" (network unreachable: stored records used)" if unreached else "")
+                     + "; see the warnings")
+    return StageResult("search", "failed" if errors and not results else "done", "; ".join(parts), details)
 
 
 def _import(rc: RunContext) -> StageResult:

@@ -208,3 +208,27 @@ def test_online_run_searches_every_source_then_reports(tmp_path: Path, corpus_di
     (check,) = prisma["identity_checks"]
     assert check["rule"] == "screened" and check["right"] - check["left"] == prisma["pending"]["records_not_screened"]
     assert prisma["pending"]["records_not_screened"] == ta["pending"]
+
+
+def test_online_run_without_network_uses_what_is_stored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing listens on the API addresses: the first source fails after its retries (real sockets, real
+    backoff), the others are not tried, and the run still writes the full report from the bundled data."""
+    import socket
+
+    with socket.socket() as sock:  # a loopback port that nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    for var in ("SYNTH_PUBMED_URL", "SYNTH_EUROPEPMC_URL", "SYNTH_OPENALEX_URL", "SYNTH_CROSSREF_URL",
+                "SYNTH_CTGOV_URL"):
+        monkeypatch.setenv(var, f"http://127.0.0.1:{port}/api")
+    ws = _copy_flagship(tmp_path / "ws")
+    result = runner.invoke(app, ["-w", str(ws), "run", "--online", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    search = _stage(summary, "search")
+    assert search["status"] == "failed" and search["details"]["runs"] == []
+    assert search["details"]["not_reached"] == ["pubmed", "europepmc", "openalex", "crossref", "clinicaltrials"]
+    assert len(search["details"]["errors"]) == 1 and "failed after 6 attempts" in search["details"]["errors"][0]
+    assert any(w.startswith("no network: europepmc, openalex, crossref, clinicaltrials not searched")
+               for w in summary["warnings"])
+    assert _stage(summary, "evidence")["status"] == "done" and (ws / "out" / NAME / "report.html").is_file()
