@@ -12,13 +12,17 @@ class WorkspaceError(SynthError):
 
 
 class ProtocolError(SynthError):
-    """The protocol file is invalid. ``problems`` holds one line per problem, each with its TOML path."""
+    """The protocol file is invalid. ``problems`` holds one line per problem, each with its TOML path; a single
+    problem is said on one line, several are listed under a head line."""
 
     def __init__(self, path: str, problems: list[str]) -> None:
         self.path = path
         self.problems = problems
         count = len(problems)
-        head = f"{path}: {count} problem{'s' if count != 1 else ''} in the protocol"
+        if count == 1:  # one problem: one line
+            super().__init__(f"{path}: {problems[0]}")
+            return
+        head = f"{path}: {count} problems in the protocol"
         super().__init__(head + "\n" + "\n".join(f"  {p}" for p in problems))
 
 

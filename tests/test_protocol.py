@@ -117,7 +117,8 @@ def test_toml_syntax_error_names_line_and_column(tmp_path: Path) -> None:
     path.write_text('[review]\nid = "x"\ntitle = "unterminated\n', encoding="utf-8")
     result = runner.invoke(app, ["--workspace", str(tmp_path), "protocol", "validate"])
     assert result.exit_code == 1
-    assert result.output.startswith(f"Error: {path.resolve()}: 1 problem in the protocol\n  invalid TOML: ")
+    assert result.output.startswith(f"Error: {path.resolve()}: invalid TOML: ")  # one problem, one line
+    assert len(result.output.strip().splitlines()) == 1
     assert "(at line 3, column 22)" in result.output
 
 
