@@ -38,39 +38,53 @@ def included_records(conn: sa.Connection, protocol: Protocol) -> tuple[set[int],
     return included, links
 
 
-def _identifiers(conn: sa.Connection, ids: set[int]) -> tuple[set[str], set[str], set[str]]:
+def _records_by_study(conn: sa.Connection, files: list[ExtractionFile], ids: set[int]) -> dict[str, set[int]]:
+    """For each file's study, the records among ``ids`` that belong to it (the matching rules of the module
+    docstring: listed record ids, DOI, PMID, or source record id equal to the study id)."""
     from synth.store.schema import records
 
-    dois, pmids, source_ids = set(), set(), set()
+    by_doi: dict[str, set[int]] = {}
+    by_pmid: dict[str, set[int]] = {}
+    by_source: dict[str, set[int]] = {}
     if ids:
-        query = sa.select(records.c.doi, records.c.pmid, records.c.source_record_id).where(records.c.id.in_(ids))
+        query = sa.select(records.c.id, records.c.doi, records.c.pmid, records.c.source_record_id).where(
+            records.c.id.in_(ids))
         for row in conn.execute(query):
+            rid = int(row.id)
             if row.doi:
-                dois.add(normalise_doi(row.doi) or row.doi)
+                by_doi.setdefault(normalise_doi(row.doi) or row.doi, set()).add(rid)
             if row.pmid:
-                pmids.add(str(row.pmid))
+                by_pmid.setdefault(str(row.pmid), set()).add(rid)
             if row.source_record_id:
-                source_ids.add(str(row.source_record_id))
-    return dois, pmids, source_ids
+                by_source.setdefault(str(row.source_record_id), set()).add(rid)
+    out: dict[str, set[int]] = {}
+    for f in files:
+        citation: dict[str, Any] = f.data.get("citation") or {}
+        matched = {r for r in citation.get("records") or [] if isinstance(r, int)} & ids
+        doi = normalise_doi(str(citation.get("doi") or "")) if citation.get("doi") else None
+        pmid = str(citation.get("pmid") or "")
+        matched |= by_doi.get(doi, set()) if doi else set()
+        matched |= by_pmid.get(pmid, set()) if pmid else set()
+        matched |= by_source.get(f.study, set())
+        out[f.study] = matched
+    return out
 
 
-def included_studies(conn: sa.Connection, protocol: Protocol, files: list[ExtractionFile]) -> set[str] | None:
-    """Study ids of ``files`` included at full text, or None when full-text screening has not started."""
+def _accepted(conn: sa.Connection, protocol: Protocol) -> set[int] | None:
+    """Records included at full text, with the reports linked to them; None before full-text screening."""
     found = included_records(conn, protocol)
     if found is None:
         return None
     included, links = found
-    accepted = included | {rid for rid, study in links.items() if study in included}
-    dois, pmids, source_ids = _identifiers(conn, accepted)
-    out = set()
-    for f in files:
-        citation: dict[str, Any] = f.data.get("citation") or {}
-        records = {r for r in citation.get("records") or [] if isinstance(r, int)}
-        doi = normalise_doi(str(citation.get("doi") or "")) if citation.get("doi") else None
-        pmid = str(citation.get("pmid") or "")
-        if records & accepted or (doi and doi in dois) or (pmid and pmid in pmids) or f.study in source_ids:
-            out.add(f.study)
-    return out
+    return included | {rid for rid, study in links.items() if study in included}
+
+
+def included_studies(conn: sa.Connection, protocol: Protocol, files: list[ExtractionFile]) -> set[str] | None:
+    """Study ids of ``files`` included at full text, or None when full-text screening has not started."""
+    accepted = _accepted(conn, protocol)
+    if accepted is None:
+        return None
+    return {study for study, ids in _records_by_study(conn, files, accepted).items() if ids}
 
 
 def included_study_ids(c: Any) -> set[str] | None:
@@ -86,23 +100,8 @@ def study_record_ids(conn: sa.Connection, protocol: Protocol, files: list[Extrac
                      studies: set[str]) -> set[int]:
     """Store ids of the included records that belong to ``studies`` (for PRISMA's "studies included in the
     meta-analysis"); empty before full-text screening."""
-    from synth.store.schema import records
-
-    found = included_records(conn, protocol)
-    if found is None or not studies:
+    accepted = _accepted(conn, protocol)
+    if accepted is None or not studies:
         return set()
-    included, _ = found
     wanted = [f for f in files if f.study in studies]
-    out: set[int] = set()
-    query = sa.select(records.c.id, records.c.doi, records.c.pmid, records.c.source_record_id).where(
-        records.c.id.in_(included))
-    for row in conn.execute(query):
-        doi = normalise_doi(row.doi) if row.doi else None
-        for f in wanted:
-            citation: dict[str, Any] = f.data.get("citation") or {}
-            cdoi = normalise_doi(str(citation.get("doi") or "")) if citation.get("doi") else None
-            if (int(row.id) in set(citation.get("records") or []) or (doi and doi == cdoi)
-                    or (row.pmid and str(row.pmid) == str(citation.get("pmid") or ""))
-                    or str(row.source_record_id or "") == f.study):
-                out.add(int(row.id))
-    return out
+    return set().union(*_records_by_study(conn, wanted, accepted).values())
