@@ -157,19 +157,6 @@ def _ctx(ctx: typer.Context) -> Any:
     return context.get(ctx)
 
 
-def _without_high_risk(inp: Input, opts: Any) -> dict[str, Any]:
-    from synth.extraction.meta_bridge import meta_effects, without_high_risk
-    from synth.meta.analysis import pool_effects
-
-    kept, dropped = without_high_risk(inp.frame)
-    if not dropped:
-        return {"left_out": [], "k": int(inp.table.included.sum()), "note": "no study at high risk of bias"}
-    sub = meta_effects(kept) if len(kept) else None
-    if sub is None or not sub.included.any():
-        return {"left_out": dropped, "k": 0, "note": "every study is at high risk of bias"}
-    return {"left_out": dropped, **pool_effects(sub, opts)}
-
-
 def register(app: typer.Typer) -> None:
     group = typer.Typer(help=HELP, no_args_is_help=True)
 
@@ -255,11 +242,11 @@ def register(app: typer.Typer) -> None:
             assert inp.protocol is not None
             c = _ctx(ctx)
             full = outcome_analysis(c.workspace, inp.protocol, inp.outcome, protocol_name=c.protocol_name,
-                                    timepoint=timepoint, opts=opts)
+                                    opts=opts, frame=inp.frame, table=inp.table)
             res = {**full["pool"], "outcome": inp.outcome, "timepoint": full["timepoint"], "scale": full["scale"],
                    "without_high_risk": full["without_high_risk"], "subgroups": full["subgroups"]}
             whr = full["without_high_risk"]
-            if whr:
+            if whr and whr["left_out"]:
                 est = whr.get("estimate")
                 info(f"Sensitivity without high-risk studies ({', '.join(whr['left_out'])} left out): k = {whr['k']}"
                      + (f", estimate {_fmt(est, 4)} [{_fmt(whr.get('ci_low'), 4)}, {_fmt(whr.get('ci_high'), 4)}]"
@@ -333,7 +320,9 @@ def register(app: typer.Typer) -> None:
         opts = inp.opts(method, test, None, None)
         res = sensitivity_report(inp.table, opts, order_by=order_by)
         if inp.outcome is not None and inp.protocol is not None and inp.protocol.analysis.exclude_high_risk_sensitivity:
-            res["without_high_risk"] = _without_high_risk(inp, opts)
+            from synth.extraction.meta_bridge import high_risk_sensitivity
+
+            res["without_high_risk"] = high_risk_sensitivity(inp.frame, opts)
         if fmt is Format.json:
             emit_json(res)
         else:

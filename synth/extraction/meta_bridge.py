@@ -189,41 +189,57 @@ def planned_subgroups(protocol: Protocol, df: pd.DataFrame) -> list[tuple[str, s
     out = []
     for s in protocol.analysis.subgroups:
         if s.field in df.columns:
-            values = {str(v).strip() for v in df[s.field] if v is not None and str(v).strip() not in ("", "NR", "nan")}
+            values = {str(v).strip() for v in df[s.field] if _reported(v)}
             if len(values) >= 2:
                 out.append((s.id, s.label, s.field))
     return out
 
 
+def _reported(value: Any) -> bool:
+    """A subgroup value that says something ("NR", blanks and missing cells do not)."""
+    return value is not None and str(value).strip() not in ("", "NR", "nan")
+
+
+def high_risk_sensitivity(df: pd.DataFrame, opts: Any) -> dict[str, Any]:
+    """The analysis of :func:`meta_table` rows without the studies at high risk of bias: ``left_out`` and the
+    pooled result, or ``k`` with a ``note`` when no study (or every study) is at high risk."""
+    from synth.meta.analysis import pool_effects
+
+    kept, dropped = without_high_risk(df)
+    if not dropped:
+        return {"left_out": [], "k": len(df), "note": "no study at high risk of bias"}
+    sub = meta_effects(kept) if len(kept) else None
+    if sub is None or not sub.included.any():
+        return {"left_out": dropped, "k": 0, "note": "every study is at high risk of bias"}
+    return {"left_out": dropped, **pool_effects(sub, opts)}
+
+
 def outcome_analysis(workspace: Workspace, protocol: Protocol, outcome_id: str, *, protocol_name: str | None = None,
-                     timepoint: str | None = None, opts: Any = None) -> dict[str, Any]:
+                     timepoint: str | None = None, opts: Any = None, frame: pd.DataFrame | None = None,
+                     table: Any = None) -> dict[str, Any]:
     """The analysis plan for one outcome: the pooled result (``pool``), the sensitivity analysis without
-    high-risk studies when the protocol asks for it (``without_high_risk``), and the planned subgroup analyses
-    (``subgroups``); with ``frame`` and ``table`` for plots. Raises :class:`InputError` when nothing was
+    high-risk studies when the protocol asks for it (``without_high_risk``, see :func:`high_risk_sensitivity`),
+    and the planned subgroup analyses (``subgroups``); with ``frame`` and ``table`` for plots. ``frame`` and
+    ``table`` may be passed when the caller already read them. Raises :class:`InputError` when nothing was
     extracted for the outcome."""
     from synth.meta.analysis import pool_effects
     from synth.meta.effects import ensure_k
     from synth.meta.subgroup import subgroup_analysis
 
     opts = opts or plan_options(protocol)
-    df = meta_table(workspace, protocol, outcome_id, timepoint, protocol_name=protocol_name)
-    table = meta_effects(df)
+    df = frame if frame is not None else meta_table(workspace, protocol, outcome_id, timepoint,
+                                                    protocol_name=protocol_name)
+    table = table if table is not None else meta_effects(df)
     ensure_k(table)
     result: dict[str, Any] = {"outcome": outcome_id, "timepoint": df.attrs["timepoint"], "scale": df.attrs["scale"],
                               "pool": pool_effects(table, opts), "frame": df, "table": table,
                               "excluded": list(df.attrs.get("excluded", [])), "without_high_risk": None,
                               "subgroups": []}
     if protocol.analysis.exclude_high_risk_sensitivity:
-        kept, dropped = without_high_risk(df)
-        if dropped and len(kept):
-            sub = meta_effects(kept)
-            if sub.included.any():
-                result["without_high_risk"] = {"left_out": dropped, **pool_effects(sub, opts)}
-        elif dropped:
-            result["without_high_risk"] = {"left_out": dropped, "k": 0}
+        result["without_high_risk"] = high_risk_sensitivity(df, opts)
     if int(table.included.sum()) >= 2:
         for sid, label, field in planned_subgroups(protocol, df):
-            reported = df[field].map(lambda v: v is not None and str(v).strip() not in ("", "NR", "nan"))
+            reported = df[field].map(_reported)
             sub_df = df.loc[reported].reset_index(drop=True)
             sub_df.attrs.update(df.attrs)
             res = subgroup_analysis(meta_effects(sub_df), field, opts)
