@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import pytest
@@ -75,6 +77,30 @@ def test_records_round_trip_and_idempotent_insert(tmp_path: Path) -> None:
         [(rid, back)] = list(iter_records(conn))
     assert rid == first.inserted_ids[0]
     assert back.authors == rec.authors and back.raw == rec.raw and back.doi == rec.doi
+
+
+def test_store_from_before_compact_hashes_still_recognises_its_records(tmp_path: Path) -> None:
+    """A store written when content hashes were taken over ``json.dumps`` text: migration m0011 rehashes it, so
+    re-importing the same records (a list-shaped RIS record, a dict-shaped API record) adds nothing."""
+    url = f"sqlite:///{tmp_path / 'x.sqlite'}"
+    recs = [Record(title="Hospital at home", raw=[("TI", "Hospital at home"), ("AU", "Shepperd S")],
+                   provenance=Provenance(source="MEDLINE")),
+            Record(title="Délai", raw={"title": "Délai", "id": "W1", "year": 2020}, provenance=Provenance(source="OA"))]
+    store = open_store(url)
+    with store.begin() as conn:
+        insert_records(conn, recs)
+        for rid, rec in iter_records(conn):
+            old = json.dumps(rec.raw, sort_keys=isinstance(rec.raw, dict), ensure_ascii=False, default=str)
+            conn.execute(sa.text("UPDATE records SET content_hash = :h, raw = :raw WHERE id = :id"),
+                         {"h": hashlib.sha256(old.encode()).hexdigest(), "raw": old, "id": rid})
+        conn.execute(sa.text("DELETE FROM schema_migrations WHERE name = 'm0011_content_hash_v2'"))
+    store.close()
+    store = open_store(url)
+    with store.begin() as conn:
+        stored = conn.execute(sa.text("SELECT content_hash FROM records ORDER BY id")).scalars().all()
+        assert stored == [rec.content_hash() for rec in recs]
+        again = insert_records(conn, recs)
+    assert again.inserted_ids == [] and again.already_known == 2
 
 
 def test_unopenable_database_is_a_store_error(tmp_path: Path) -> None:

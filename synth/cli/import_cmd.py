@@ -76,6 +76,9 @@ def register(app: typer.Typer) -> None:
         column_map: Annotated[list[str] | None, typer.Option("--column-map", help="CSV only: FIELD=COLUMN, "
                                                              "repeatable (fields: title, abstract, authors, year, "
                                                              "journal, doi, ...).")] = None,
+        jobs: Annotated[int | None, typer.Option("--jobs", min=1, help="Processes that parse a large RIS file "
+                                                 "(default: one per core, at most 4; 1: no worker "
+                                                 "processes).")] = None,
     ) -> None:
         """Import bibliographic export files (RIS, MEDLINE/nbib, WoS, BibTeX, EndNote XML, CSV, PubMed XML,
         OpenAlex JSON) into the store, one transaction per file, and report per file what was found, imported
@@ -92,7 +95,7 @@ def register(app: typer.Typer) -> None:
         for path in files:
             try:
                 report = import_file(state.store, path, source=source, fmt=str(fmt.value), kind=kind.value,
-                                     column_map=mapping)
+                                     column_map=mapping, jobs=jobs)
             except InputError as exc:
                 failures.append(str(exc))
                 continue

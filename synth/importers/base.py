@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from synth.importers.encoding import Decoded
 from synth.records.model import Record
 
-__all__ = ["ParseContext", "Parser", "Skipped"]
+__all__ = ["ParseContext", "Parser", "Skipped", "count_missing"]
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,16 @@ class Skipped:
 
     def to_dict(self) -> dict[str, object]:
         return {"record_number": self.record_number, "line": self.line, "reason": self.reason}
+
+
+def count_missing(record: Record, missing: dict[str, int]) -> None:
+    """Count the fields an import report lists as missing (``abstract``, ``doi``, ``year``) for one record."""
+    if not record.abstract:
+        missing["abstract"] += 1
+    if not record.doi:
+        missing["doi"] += 1
+    if record.year is None:
+        missing["year"] += 1
 
 
 MAX_WARNINGS = 50

@@ -11,16 +11,20 @@ import gc
 import hashlib
 import importlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from synth.errors import InputError
-from synth.importers.base import ParseContext, Parser, Skipped
+from synth.importers.base import ParseContext, Parser, Skipped, count_missing
 from synth.importers.detect import FORMATS, detect_format, guess_source
 from synth.importers.encoding import Decoded, decode_bytes
+from synth.importers.parallel import PieceResult, parallel_pieces, parse_pieces, rows_of
 from synth.records.model import Record
+
+if TYPE_CHECKING:
+    from synth.store.records import Prepared
 
 __all__ = ["ImportReport", "import_file", "import_files", "parse_file", "parser_for"]
 
@@ -118,6 +122,18 @@ def parse_file(path: Path, *, fmt: str = "auto", source: str | None = None,
     return ParsedFile(path, fmt, decoded, sha, ctx)
 
 
+def _counted_pieces(results: Iterator[PieceResult], report: ImportReport) -> Iterator[list[Prepared]]:
+    """Rows from the worker processes, in file order, counted into the report as :func:`_counting` counts."""
+    for result in results:
+        report.records_found += result.found
+        report.imported += result.found - len(result.skipped)
+        report.skipped.extend(result.skipped)
+        for key, count in result.missing.items():
+            report.missing[key] += count
+        if result.rows:
+            yield rows_of(result)
+
+
 def _counting(parsed: ParsedFile, report: ImportReport) -> Iterator[Record]:
     for item in parsed.items():
         report.records_found += 1
@@ -125,20 +141,19 @@ def _counting(parsed: ParsedFile, report: ImportReport) -> Iterator[Record]:
             report.skipped.append(item.to_dict())
             continue
         report.imported += 1
-        if not item.abstract:
-            report.missing["abstract"] += 1
-        if not item.doi:
-            report.missing["doi"] += 1
-        if item.year is None:
-            report.missing["year"] += 1
+        count_missing(item, report.missing)
         yield item
 
 
 def import_file(store: Any, path: Path, *, source: str | None = None, fmt: str = "auto", kind: str = "database",
-                column_map: dict[str, str] | None = None) -> ImportReport:
-    """Import one file in one transaction (nothing is written if anything fails) and report on it."""
+                column_map: dict[str, str] | None = None, jobs: int | None = None) -> ImportReport:
+    """Import one file in one transaction (nothing is written if anything fails) and report on it.
+
+    A large RIS file is parsed by ``jobs`` worker processes (default: one per core, at most 4; 1 parses in
+    this process) while this process writes; the result is the same either way.
+    """
     with _no_gc():
-        return _import(store, path, source=source, fmt=fmt, kind=kind, column_map=column_map)
+        return _import(store, path, source=source, fmt=fmt, kind=kind, column_map=column_map, jobs=jobs)
 
 
 @contextmanager
@@ -155,9 +170,9 @@ def _no_gc() -> Iterator[None]:
 
 
 def _import(store: Any, path: Path, *, source: str | None, fmt: str, kind: str,
-            column_map: dict[str, str] | None) -> ImportReport:
+            column_map: dict[str, str] | None, jobs: int | None) -> ImportReport:
     from synth.store import events, imports
-    from synth.store.records import insert_records
+    from synth.store.records import insert_prepared, insert_records, row_maker
 
     parsed = parse_file(path, fmt=fmt, source=source, column_map=column_map)
     report = ImportReport(file=str(path), format=parsed.format, encoding=parsed.decoded.encoding,
@@ -179,7 +194,14 @@ def _import(store: Any, path: Path, *, source: str | None, fmt: str, kind: str,
         import_id = imports.start(conn, file=str(path), sha256=parsed.sha256, fmt=parsed.format,
                                   source=report.source, kind=kind)
         report.import_id = import_id
-        result = insert_records(conn, _counting(parsed, report), import_id=import_id, source_kind=kind)
+        make_row = row_maker(conn, import_id=import_id, source_kind=kind)
+        pieces = parallel_pieces(parsed.format, parsed.decoded, jobs)
+        if pieces is None:
+            result = insert_records(conn, _counting(parsed, report), import_id=import_id, source_kind=kind)
+        else:
+            # closing: an error or Ctrl-C while writing stops the worker processes at once
+            with closing(parse_pieces(pieces, parsed.context, make_row, jobs)) as results:
+                result = insert_prepared(conn, _counted_pieces(results, report))
         report.warnings = parsed.context.all_warnings()
         report.added = len(result.inserted_ids)
         report.already_in_store = result.already_known

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Generator, Iterator
+from dataclasses import dataclass
 
 from synth.importers.base import ParseContext, Skipped
 from synth.importers.common import normalise_pmid, parse_author, parse_year, split_issns, unique
@@ -18,7 +19,7 @@ from synth.importers.encoding import Decoded
 from synth.importers.tagged import Tags, find_doi, find_pmcid, find_pmid
 from synth.records.model import Provenance, Record
 
-__all__ = ["parse_ris", "ris_record"]
+__all__ = ["Piece", "parse_ris", "parse_ris_piece", "ris_pieces", "ris_record", "warn_outside_records"]
 
 _OPENALEX = re.compile(r"openalex\.org/(W\d+)")
 _NON_CONTENT = ("TY", "ER", "ID")
@@ -79,6 +80,80 @@ def parse_ris(src: Decoded, ctx: ParseContext) -> Iterator[Record | Skipped]:
         else:
             yield from _tagged_items(state, pending, 0, len(pending), line)
     yield from state.end()
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Whole records cut from a RIS file for parsing on their own (in another process): ``data`` starts with a
+    ``TY`` line and ends where the next one starts; ``number`` records and ``line`` lines come before it."""
+
+    data: bytes
+    encoding: str
+    number: int
+    line: int
+    final: bool
+
+    @property
+    def text(self) -> str:
+        text = self.data.decode(self.encoding, errors="replace" if self.encoding == "cp1252" else "strict")
+        return text.replace("\r\n", "\n") if "\r" in text else text
+
+
+_ODD_TY_BYTES = re.compile(_ODD_TY.pattern.encode("ascii"))
+
+
+def ris_pieces(src: Decoded, size: int = CHUNK_CHARS) -> Iterator[Piece] | None:
+    """The file cut at ``TY`` lines into pieces of about ``size`` bytes, or ``None`` when it cannot be cut
+    safely at the byte level: anything but blank lines before the first ``TY`` (tags there start records of
+    their own), UTF-16, line ends that are a lone CR, or ``TY`` lines with odd spacing."""
+    data, offset = src.data, src.offset
+    if src.encoding not in ("utf-8", "cp1252"):
+        return None
+    head = data[offset:offset + 65536].decode(src.encoding, errors="ignore").replace("\r", "\n")
+    first = _TY.search(head)
+    if first is None or head[:first.start()].strip():
+        return None
+    if b"\r" in data and data.count(b"\r") != data.count(b"\r\n"):
+        return None
+    if _ODD_TY_BYTES.search(data, offset) or _ODD_TY_BYTES.match(b"\n" + data[offset:offset + 8]):
+        return None
+    return _cut(src, size)
+
+
+def _cut(src: Decoded, size: int) -> Iterator[Piece]:
+    data, end = src.data, len(src.data)
+    start = src.offset if data.startswith(b"TY  -", src.offset) else data.find(b"\nTY  -", src.offset) + 1
+    number, line = 0, 1 + data.count(b"\n", src.offset, start)
+    while True:
+        cut = data.find(b"\nTY  -", min(start + size, end))
+        if cut < 0:
+            break
+        piece = data[start:cut + 1]
+        yield Piece(piece, src.encoding, number, line, final=False)
+        number += 1 + piece.count(b"\nTY  -")
+        line += piece.count(b"\n")
+        start = cut + 1
+    yield Piece(data[start:], src.encoding, number, line, final=True)
+
+
+def parse_ris_piece(piece: Piece, ctx: ParseContext) -> tuple[list[Record | Skipped], int, int]:
+    """The items of one piece, as :func:`parse_ris` gives them for the same records, and the counts of
+    untagged lines outside records and of tagged lines after an ``ER`` (warned about once, for the file)."""
+    state = _State(ctx)
+    state.number = piece.number
+    text = piece.text
+    items: list[Record | Skipped] = []
+    items.extend(_blocks(state, text, [*_starts(text), len(text)], piece.line))
+    junk, after_end = state.junk, state.after_end
+    if piece.final:
+        state.junk = state.after_end = 0
+        items.extend(state.end())
+    elif state.pairs is not None:
+        if not state.closed:
+            ctx.warn(f"record {state.number} (line {state.start_line}) has no ER line; it ends where the next TY "
+                     "starts")
+        items.append(state.finish())
+    return items, junk, after_end
 
 
 def _blocks(state: _State, text: str, starts: list[int], line: int) -> Generator[Record | Skipped, None, int]:
@@ -224,10 +299,15 @@ class _State:
             if not self.closed:
                 self.ctx.warn(f"record {self.number} (line {self.start_line}) is the last one and has no ER line; kept")
             yield self.finish()
-        if self.after_end:
-            self.ctx.warn(f"{self.after_end} tagged line(s) after an ER kept with the record before them (e.g. Ovid NL)")
-        if self.junk:
-            self.ctx.warn(f"{self.junk} untagged line(s) outside records ignored (vendor headers or numbering)")
+        warn_outside_records(self.ctx, self.junk, self.after_end)
+
+
+def warn_outside_records(ctx: ParseContext, junk: int, after_end: int) -> None:
+    """The file's warnings about lines outside records, given once at its end."""
+    if after_end:
+        ctx.warn(f"{after_end} tagged line(s) after an ER kept with the record before them (e.g. Ovid NL)")
+    if junk:
+        ctx.warn(f"{junk} untagged line(s) outside records ignored (vendor headers or numbering)")
 
 
 def _finish(pairs: list[tuple[str, str]], tags: Tags, number: int, line: int, ctx: ParseContext) -> Record | Skipped:

@@ -12,6 +12,28 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import orjson
+
+
+def raw_json(raw: Any) -> bytes:
+    """The raw record as compact UTF-8 JSON, the one serialisation that is stored and hashed (dict keys sorted).
+
+    orjson, because serialising every raw record is a large share of an import. Values orjson refuses (a lone
+    surrogate from a JSON API, an integer beyond 64 bits) fall back to the standard library, compact and
+    ASCII-escaped so that the text is always valid UTF-8.
+    """
+    try:
+        return orjson.dumps(raw, default=str, option=orjson.OPT_SORT_KEYS if isinstance(raw, dict) else 0)
+    except (orjson.JSONEncodeError, TypeError):
+        text = json.dumps(raw, sort_keys=isinstance(raw, dict), default=str, separators=(",", ":"))
+        return text.encode("ascii")
+
+
+def raw_hash(payload: bytes) -> str:
+    """The content hash of a raw record serialised by :func:`raw_json` (idempotent re-imports rest on it)."""
+    return hashlib.sha256(payload).hexdigest()
+
+
 _DOI_PREFIX = re.compile(r"^(?:https?://)?(?:dx\.)?(?:doi\.org/)|^doi:\s*", re.IGNORECASE)
 
 
@@ -83,8 +105,7 @@ class Record:
 
     def content_hash(self) -> str:
         """A stable hash of the raw record, used to make re-imports idempotent."""
-        payload = json.dumps(self.raw, sort_keys=isinstance(self.raw, dict), ensure_ascii=False, default=str)
-        return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+        return raw_hash(raw_json(self.raw))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -63,6 +63,9 @@ class Store:
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
+    # Before WAL, so that it takes effect when a new store is created (an existing store keeps its own): with
+    # rows of several KB (abstract plus raw record), 32 KB pages avoid overflow chains and halve import writes.
+    cursor.execute("PRAGMA page_size=32768")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()

@@ -3,15 +3,14 @@ module knows how they are laid out in SQL."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
-from synth.records.model import Author, Provenance, Record
+from synth.records.model import Author, Provenance, Record, raw_hash, raw_json
 from synth.store.events import utc_now
 from synth.store.schema import records
 
@@ -26,14 +25,9 @@ class InsertResult:
     already_known: int = 0
 
 
-def _raw_json(record: Record) -> str:
-    """The raw record serialised exactly as :meth:`Record.content_hash` serialises it (so hashes agree)."""
-    return json.dumps(record.raw, sort_keys=isinstance(record.raw, dict), ensure_ascii=False, default=str)
-
-
-def record_to_row(record: Record, now: str | None = None) -> dict[str, Any]:
+def record_to_row(record: Record, content_hash: str, now: str) -> dict[str, Any]:
+    """One row for SQLAlchemy's insert (any database)."""
     prov = record.provenance
-    raw_json = _raw_json(record)
     return {
         "title": record.title,
         "abstract": record.abstract,
@@ -58,39 +52,38 @@ def record_to_row(record: Record, now: str | None = None) -> dict[str, Any]:
         "source_file": prov.file,
         "source_record_number": prov.record_number,
         "source_record_id": prov.source_record_id,
-        "imported_at": prov.imported_at or now or utc_now(),
+        "imported_at": prov.imported_at or now,
         "search_run_id": prov.search_run_id,
-        "content_hash": hashlib.sha256(raw_json.encode("utf-8")).hexdigest(),
+        "content_hash": content_hash,
         "raw": record.raw,
-        "_raw_json": raw_json,
     }
 
 
-_JSON_COLUMNS = ("authors", "issns", "keywords")
 _INSERT_COLUMNS = (
-    "id", "title", "abstract", "authors", "year", "journal", "volume", "issue", "pages", "doi", "pmid", "pmcid",
+    "title", "abstract", "authors", "year", "journal", "volume", "issue", "pages", "doi", "pmid", "pmcid",
     "openalex_id", "issns", "keywords", "language", "publication_type", "url", "source", "source_kind",
     "source_file", "source_record_number", "source_record_id", "imported_at", "import_id", "search_run_id",
-    "content_hash", "raw",
+    "content_hash", "raw", "id",
 )
 _SQLITE_INSERT = (f"INSERT INTO records ({', '.join(_INSERT_COLUMNS)}) "
                   f"VALUES ({', '.join('?' for _ in _INSERT_COLUMNS)})")
 
 
-def _sqlite_tuple(record: Record, raw_json: str, content_hash: str, rid: int, import_id: int | None,
-                  source_kind: str, now: str) -> tuple[Any, ...]:
-    """One row for the SQLite fast path, in ``_INSERT_COLUMNS`` order (JSON columns pre-serialised)."""
+def _sqlite_row(record: Record, raw_text: str, content_hash: str, import_id: int | None, source_kind: str,
+                now: str) -> tuple[Any, ...]:
+    """One row for the SQLite fast path in ``_INSERT_COLUMNS`` order, without its id (JSON pre-serialised, in
+    the text form the JSON column type reads back)."""
     prov = record.provenance
-    dumps = json.dumps
+    dumps = orjson.dumps
     return (
-        rid, record.title, record.abstract,
-        dumps([{"family": a.family, "given": a.given, "corporate": a.corporate} for a in record.authors],
-              ensure_ascii=False),
+        record.title, record.abstract,
+        dumps([{"family": a.family, "given": a.given, "corporate": a.corporate} for a in record.authors]
+              ).decode(),
         record.year, record.journal, record.volume, record.issue, record.pages, record.doi, record.pmid,
-        record.pmcid, record.openalex_id, dumps(record.issns, ensure_ascii=False),
-        dumps(record.keywords, ensure_ascii=False), record.language, record.publication_type, record.url,
-        prov.source, source_kind, prov.file, prov.record_number, prov.source_record_id, prov.imported_at or now,
-        import_id, prov.search_run_id, content_hash, raw_json,
+        record.pmcid, record.openalex_id, dumps(record.issns).decode(), dumps(record.keywords).decode(),
+        record.language, record.publication_type, record.url, prov.source, source_kind, prov.file,
+        prov.record_number, prov.source_record_id, prov.imported_at or now, import_id, prov.search_run_id,
+        content_hash, raw_text,
     )
 
 
@@ -129,6 +122,36 @@ def row_to_record(row: Any) -> Record:
     )
 
 
+#: A record ready to write: its source, content hash, and its row (a tuple for SQLite, a dict otherwise).
+Prepared = tuple[str, str, Any]
+
+
+@dataclass(frozen=True)
+class RowMaker:
+    """Turns records into rows for one insert. Plain data, so worker processes can prepare rows while the
+    caller writes (see :mod:`synth.importers.parallel`)."""
+
+    import_id: int | None
+    source_kind: str
+    now: str
+    sqlite: bool
+
+    def __call__(self, record: Record) -> Prepared:
+        payload = raw_json(record.raw)  # made once: stored and hashed
+        digest = raw_hash(payload)
+        if self.sqlite:
+            row: Any = _sqlite_row(record, payload.decode("utf-8"), digest, self.import_id, self.source_kind,
+                                   self.now)
+        else:
+            row = record_to_row(record, digest, self.now)
+            row.update(import_id=self.import_id, source_kind=self.source_kind)
+        return record.provenance.source, digest, row
+
+
+def row_maker(conn: sa.Connection, *, import_id: int | None = None, source_kind: str = "database") -> RowMaker:
+    return RowMaker(import_id, source_kind, utc_now(), conn.dialect.name == "sqlite")
+
+
 def insert_records(
     conn: sa.Connection,
     items: Iterable[Record],
@@ -143,58 +166,58 @@ def insert_records(
     not inserted again (re-imports and re-searches are idempotent) and is counted in ``already_known``; identical
     records within one call are all kept (a file may truly hold the same record twice).
     """
+    make = row_maker(conn, import_id=import_id, source_kind=source_kind)
+    return insert_prepared(conn, _batches(map(make, items)), skip_known=skip_known)
+
+
+def _batches(rows: Iterable[Prepared]) -> Iterator[list[Prepared]]:
+    batch: list[Prepared] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= _BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def insert_prepared(conn: sa.Connection, batches: Iterable[list[Prepared]], *,
+                    skip_known: bool = True) -> InsertResult:
+    """Insert batches of rows made by a :class:`RowMaker` (see :func:`insert_records`)."""
     result = InsertResult()
     sqlite = conn.dialect.name == "sqlite"
-    now = utc_now()
-    batch: list[tuple[Record, str, str]] = []
     # Only rows stored before this call count as known: two identical records inside one file are both kept.
     before = int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(records.c.id), 0))).scalar_one())
-
-    def flush() -> None:
-        if not batch:
-            return
+    next_id = before + 1
+    for batch in batches:
         if skip_known and before:
-            hashes = list({h for _, _, h in batch})
             known = set(
                 conn.execute(
                     sa.select(records.c.source, records.c.content_hash).where(
-                        records.c.content_hash.in_(hashes), records.c.id <= before
+                        records.c.content_hash.in_(list({digest for _, digest, _ in batch})),
+                        records.c.id <= before,
                     )
                 ).all()
             )
-            fresh = [item for item in batch if (item[0].provenance.source, item[2]) not in known]
+            fresh = [row for source, digest, row in batch if (source, digest) not in known]
             result.already_known += len(batch) - len(fresh)
         else:
-            fresh = list(batch)
-        if fresh:
-            start = int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(records.c.id), 0))).scalar_one())
-            ids = list(range(start + 1, start + 1 + len(fresh)))
-            if sqlite:
-                if len(result.inserted_ids) == 0 and len(fresh) >= _BATCH:
-                    # A bulk insert: a 128 MB page cache keeps index pages from spilling mid-transaction.
-                    conn.exec_driver_sql("PRAGMA cache_size=-131072")
-                # Fast path: JSON serialised once (the raw record's text also gave its hash), no per-row
-                # SQLAlchemy bind processing; the stored text is what the JSON column type reads back.
-                conn.exec_driver_sql(_SQLITE_INSERT, [
-                    _sqlite_tuple(rec, raw_json, digest, rid, import_id, source_kind, now)
-                    for (rec, raw_json, digest), rid in zip(fresh, ids, strict=True)])
-            else:
-                rows = []
-                for (rec, _, _), rid in zip(fresh, ids, strict=True):
-                    row = record_to_row(rec, now)
-                    row.pop("_raw_json")
-                    row.update(id=rid, import_id=import_id, source_kind=source_kind)
-                    rows.append(row)
-                conn.execute(records.insert(), rows)
-            result.inserted_ids.extend(ids)
-        batch.clear()
-
-    for record in items:
-        raw_json = _raw_json(record)
-        batch.append((record, raw_json, hashlib.sha256(raw_json.encode("utf-8")).hexdigest()))
-        if len(batch) >= _BATCH:
-            flush()
-    flush()
+            fresh = [row for _, _, row in batch]
+        if not fresh:
+            continue
+        ids = range(next_id, next_id + len(fresh))
+        next_id += len(fresh)
+        if sqlite:
+            if not result.inserted_ids and len(fresh) >= _BATCH:
+                # A bulk insert: a 128 MB page cache keeps index pages from spilling mid-transaction.
+                conn.exec_driver_sql("PRAGMA cache_size=-131072")
+            # Fast path: no per-row SQLAlchemy bind processing.
+            conn.exec_driver_sql(_SQLITE_INSERT, [(*row, rid) for row, rid in zip(fresh, ids, strict=True)])
+        else:
+            for row, rid in zip(fresh, ids, strict=True):
+                row["id"] = rid
+            conn.execute(records.insert(), fresh)
+        result.inserted_ids.extend(ids)
     return result
 
 
