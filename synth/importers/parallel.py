@@ -12,6 +12,7 @@ from __future__ import annotations
 import marshal
 import os
 import signal
+import sys
 from collections import deque
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
@@ -45,9 +46,17 @@ def workers(jobs: int | None = None) -> int:
 def parallel_pieces(fmt: str, decoded: Decoded, jobs: int | None = None) -> Iterator[Piece] | None:
     """The file's pieces when it is worth parsing in ``workers(jobs)`` processes and safe to cut, else ``None``
     (the caller then streams the file in one process)."""
-    if fmt != "ris" or len(decoded.data) - decoded.offset < MIN_BYTES or workers(jobs) < 2:
+    if fmt != "ris" or len(decoded.data) - decoded.offset < MIN_BYTES or workers(jobs) < 2 or not _can_fork():
         return None
     return ris_pieces(decoded)
+
+
+def _can_fork() -> bool:
+    """Workers are forked (see :func:`parse_pieces`): Linux and the BSDs; not Windows (no fork) nor macOS
+    (where forking a process that has loaded system frameworks is unsafe)."""
+    import multiprocessing
+
+    return sys.platform != "darwin" and "fork" in multiprocessing.get_all_start_methods()
 
 
 @dataclass

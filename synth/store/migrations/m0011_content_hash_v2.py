@@ -10,6 +10,8 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+_BATCH = 5000
+
 
 def _hash(raw: Any) -> str:
     try:
@@ -20,10 +22,10 @@ def _hash(raw: Any) -> str:
 
 
 def upgrade(conn: sa.Connection) -> None:
-    rows = conn.execute(sa.text("SELECT id, raw FROM records")).all()
-    updates = []
-    for rid, raw in rows:
-        value = json.loads(raw) if isinstance(raw, str | bytes) else raw
-        updates.append({"id": rid, "h": _hash(value)})
-    if updates:
-        conn.execute(sa.text("UPDATE records SET content_hash = :h WHERE id = :id"), updates)
+    select = sa.text("SELECT id, raw FROM records WHERE id > :after ORDER BY id LIMIT :n")
+    update = sa.text("UPDATE records SET content_hash = :h WHERE id = :id")
+    after = 0
+    while rows := conn.execute(select, {"after": after, "n": _BATCH}).all():
+        conn.execute(update, [{"id": rid, "h": _hash(json.loads(raw) if isinstance(raw, str | bytes) else raw)}
+                              for rid, raw in rows])
+        after = rows[-1][0]
