@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from synth.errors import InputError
-from synth.importers.base import MAX_WARNINGS, ParseContext, Skipped
+from synth.importers.base import MAX_WARNINGS, Skipped
 from synth.importers.parallel import MIN_BYTES, parse_pieces, rows_of
 from synth.importers.pipeline import import_file, parse_file
 from synth.importers.ris import ris_pieces
