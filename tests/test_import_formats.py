@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from synth.errors import InputError
 from synth.importers.base import Skipped
+from synth.importers.common import clean
 from synth.importers.detect import detect_format
 from synth.importers.pipeline import parse_file
 from synth.records.model import Author, Record
@@ -222,3 +225,10 @@ def test_warnings_are_capped(tmp_path: Path) -> None:
     warnings = parsed.context.all_warnings()
     assert len(warnings) == 51
     assert warnings[-1] == "... and 30 more warning(s) like these"
+
+
+@given(st.text(alphabet=st.sampled_from(
+    ["a", "é", " ", "\n", "\t", "\r", "\x0b", "\x0c", "\x1c", "\x1f", "\x85", "\xa0", "\u2009", "\u3000",
+     "\u200b", "\xad", "-"]), max_size=30))
+def test_clean_collapses_exactly_what_split_collapses(value: str) -> None:
+    assert clean(value) == " ".join(value.split())

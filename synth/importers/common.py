@@ -33,11 +33,24 @@ _CORPORATE_WORDS = re.compile(
 )
 
 
+#: Whitespace other than a plain space, tab or line break (``str.split`` splits on all of it).
+_ODD_SPACE = re.compile("[" + "".join(c for c in map(chr, range(0x3001)) if c.isspace() and c not in " \t\n") + "]")
+
+
 def clean(value: str | None) -> str:
-    """Collapse runs of whitespace (line breaks included) to one space and strip the ends."""
+    """Collapse runs of whitespace (line breaks, tabs, no-break and thin spaces, ...) to one space and strip the
+    ends: ``" ".join(value.split())``, without splitting when there is nothing to collapse (the common case)."""
     if not value:
         return ""
-    return " ".join(value.split())
+    if "  " in value or "\n" in value or "\t" in value:
+        return " ".join(value.split())
+    if value.isascii():
+        if ("\r" in value or "\x0b" in value or "\x0c" in value or "\x1c" in value or "\x1d" in value
+                or "\x1e" in value or "\x1f" in value):
+            return " ".join(value.split())
+    elif _ODD_SPACE.search(value):
+        return " ".join(value.split())
+    return value.strip()
 
 
 def first(values: Iterable[str]) -> str:

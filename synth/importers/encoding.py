@@ -99,7 +99,7 @@ def decode_bytes(data: bytes, name: str) -> Decoded:
 
     Raises :class:`~synth.errors.InputError` for an empty or binary file.
     """
-    if not data.strip():
+    if not data or data.isspace():  # (isspace stops at the first other byte; strip would copy the file)
         raise InputError(f"{name}: the file is empty. Export the records again and import the new file.")
     if data.startswith(codecs.BOM_UTF8):
         encoding, offset = "utf-8", 3

@@ -107,7 +107,7 @@ def parse_pieces(pieces: Iterator[Piece], ctx: ParseContext, make_row: MakeRow,
     totals = PieceResult()
     # fork: workers start at once with everything imported, and nothing re-runs the caller's main script (a
     # notebook or a script without a __main__ guard). The workers never touch the parent's store connection.
-    pool = multiprocessing.get_context("fork").Pool(count, initializer=_ignore_interrupts)
+    pool = multiprocessing.get_context("fork").Pool(count, initializer=_start_worker)
     try:
         pending: deque[AsyncResult[PieceResult]] = deque()
         for piece in pieces:
@@ -124,7 +124,7 @@ def parse_pieces(pieces: Iterator[Piece], ctx: ParseContext, make_row: MakeRow,
     warn_outside_records(ctx, totals.junk, totals.after_end)
 
 
-def _ignore_interrupts() -> None:
+def _start_worker() -> None:
     """Ctrl-C reaches every process of the terminal's group: only the parent handles it (and stops workers)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import importlib
+import threading
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
@@ -102,8 +103,14 @@ def parse_file(path: Path, *, fmt: str = "auto", source: str | None = None,
         raise InputError(f"{name}: is a folder, not a file. Name the export files themselves.") from None
     except OSError as exc:
         raise InputError(f"{name}: cannot read the file ({exc.strerror}).") from exc
-    sha = hashlib.sha256(data).hexdigest()
-    decoded = decode_bytes(data, name)
+    digest = hashlib.sha256()
+    hashing = threading.Thread(target=digest.update, args=(data,))  # hashlib lets go of the GIL: the file is
+    hashing.start()  # hashed on another core while it is checked for its encoding
+    try:
+        decoded = decode_bytes(data, name)
+    finally:
+        hashing.join()
+    sha = digest.hexdigest()
     head = decoded.data[decoded.offset:decoded.offset + 65536].decode(decoded.encoding, errors="ignore")
     head = head.replace("\r\n", "\n").replace("\r", "\n")
     if fmt == "auto":

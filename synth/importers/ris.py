@@ -14,7 +14,7 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 
 from synth.importers.base import ParseContext, Skipped
-from synth.importers.common import normalise_pmid, parse_author, parse_year, split_issns, unique
+from synth.importers.common import clean, normalise_pmid, parse_author, parse_year, split_issns, unique
 from synth.importers.encoding import Decoded
 from synth.importers.tagged import Tags, find_doi, find_pmcid, find_pmid
 from synth.records.model import Provenance, Record
@@ -22,7 +22,7 @@ from synth.records.model import Provenance, Record
 __all__ = ["Piece", "parse_ris", "parse_ris_piece", "ris_pieces", "ris_record", "warn_outside_records"]
 
 _OPENALEX = re.compile(r"openalex\.org/(W\d+)")
-_NON_CONTENT = ("TY", "ER", "ID")
+_NON_CONTENT = frozenset(("TY", "ER", "ID"))
 
 
 #: Characters decoded and scanned at a time (memory stays flat for files of any size).
@@ -166,12 +166,13 @@ def _blocks(state: _State, text: str, starts: list[int], line: int) -> Generator
     for index in range(len(starts) - 1):
         begin, end = starts[index], starts[index + 1]
         if _CONT.search(text, begin, end):
-            items = _ITEM.findall(text, begin, end)  # captured values may carry continuation lines
+            # captured values may carry continuation lines
+            yield from state.block(_ITEM.findall(text, begin, end), line)
         else:
             newline = text.find("\n", begin, end)
             head = _ITEM.match(text, begin, newline if newline >= 0 else end)
             items = [(head.group(1), head.group(2)) if head else ("TY", ""), *_FAST.findall(text, begin, end)]
-        yield from state.block(items, line)
+            yield from state.plain_block(items, line)
         line += count("\n", begin, end)
     return line
 
@@ -238,6 +239,13 @@ class _State:
             self.junk += len(lines)
 
     def start(self, tag: str, value: str, line: int) -> Iterator[Record | Skipped]:
+        return self._open([(tag, value)], {tag: [value]} if value else {}, line)
+
+    def _open(self, pairs: list[tuple[str, str]], mapping: dict[str, list[str]],
+              line: int) -> Iterator[Record | Skipped]:
+        """Finish the record being assembled, if any, and start the next one with ``pairs`` (``mapping``:
+        their non-empty values by tag)."""
+        tag = pairs[0][0]
         if self.pairs is not None:
             if not self.closed:
                 self.ctx.warn(f"record {self.number} (line {self.start_line}) has no ER line; it ends where the "
@@ -247,10 +255,34 @@ class _State:
         self.start_line = line
         if tag != "TY":
             self.ctx.warn(f"record {self.number} (line {line}) starts with {tag} instead of TY; kept as a record")
-        self.pairs = [(tag, value)]
-        self.map = {tag: [value]} if value else {}
+        self.pairs = pairs
+        self.map = mapping
         self.closed = False
         self.dirty = False
+
+    def plain_block(self, items: list[tuple[str, str]], line: int) -> Iterator[Record | Skipped]:
+        """A whole record block whose every line is tagged (the common case): one pass builds the record's
+        pairs and its tag map."""
+        pairs: list[tuple[str, str]] = []
+        mapping: dict[str, list[str]] = {}
+        closed = False
+        after_end = 0
+        for tag, value in items:
+            value = value.strip()
+            if tag == "ER" and pairs:
+                closed = True
+                continue
+            if closed:
+                after_end += 1
+            pairs.append((tag, value))
+            if value:
+                if tag in mapping:
+                    mapping[tag].append(value)
+                else:
+                    mapping[tag] = [value]
+        yield from self._open(pairs, mapping, line)
+        self.closed = closed
+        self.after_end += after_end
 
     def block(self, items: list[tuple[str, str]], line: int) -> Iterator[Record | Skipped]:
         """A whole record block, ``TY`` first: ``(tag, captured)`` where ``captured`` may end with untagged
@@ -340,13 +372,10 @@ def _first(values: list[str] | None) -> str:
 
 
 def _join_lines(values: list[str] | None) -> str:
-    """Values joined and whitespace-collapsed (cheap when there is nothing to collapse)."""
+    """Values joined and whitespace-collapsed."""
     if not values:
         return ""
-    text = values[0] if len(values) == 1 else "\n".join(values)
-    if text.isascii() and "\n" not in text and "  " not in text and "\t" not in text:
-        return text.strip()
-    return " ".join(text.split())  # every run of whitespace (line breaks, no-break and thin spaces) -> " "
+    return clean(values[0] if len(values) == 1 else "\n".join(values))
 
 
 def ris_record(tags: Tags, pairs: list[tuple[str, str]]) -> Record:

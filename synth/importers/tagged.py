@@ -55,8 +55,14 @@ class Tags:
         return ""
 
     def has_content(self, ignore: Iterable[str] = ()) -> bool:
-        skip = set(ignore)
-        return any(v.strip() for tag, values in self._map.items() if tag not in skip for v in values)
+        """True when a tag not in ``ignore`` has a value that is not blank."""
+        skip = ignore if isinstance(ignore, frozenset | set) else frozenset(ignore)
+        for tag, values in self._map.items():
+            if tag not in skip:
+                for value in values:
+                    if value.strip():
+                        return True
+        return False
 
 
 def find_doi(values: Iterable[str]) -> str | None:

@@ -77,8 +77,7 @@ def _sqlite_row(record: Record, raw_text: str, content_hash: str, import_id: int
     dumps = orjson.dumps
     return (
         record.title, record.abstract,
-        dumps([{"family": a.family, "given": a.given, "corporate": a.corporate} for a in record.authors]
-              ).decode(),
+        dumps(record.authors).decode(),  # orjson writes each Author dataclass as {family, given, corporate}
         record.year, record.journal, record.volume, record.issue, record.pages, record.doi, record.pmid,
         record.pmcid, record.openalex_id, dumps(record.issns).decode(), dumps(record.keywords).decode(),
         record.language, record.publication_type, record.url, prov.source, source_kind, prov.file,
