@@ -156,7 +156,7 @@ def synth_parallel_parse(path: Path) -> int:
     pieces = ris_pieces(parsed.decoded)
     assert pieces is not None
     make_row = RowMaker(None, "database", "2026-01-01T00:00:00Z", sqlite=True)
-    return sum(result.found for result in parse_pieces(pieces, parsed.context, make_row))
+    return sum(result.found for result in parse_pieces(parsed.decoded.data, pieces, parsed.context, make_row))
 
 
 def wall(fn) -> tuple[float, object]:  # type: ignore[no-untyped-def]

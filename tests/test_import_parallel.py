@@ -69,7 +69,7 @@ def _parallel(path: Path, size: int) -> dict[str, Any] | None:
     if pieces is None:
         return None
     found, skipped, rows = 0, [], []
-    for result in parse_pieces(pieces, parsed.context, MAKE_ROW, jobs=2):
+    for result in parse_pieces(parsed.decoded.data, pieces, parsed.context, MAKE_ROW, jobs=2):
         found += result.found
         skipped.extend(result.skipped)
         rows.extend(rows_of(result))
@@ -156,7 +156,7 @@ def test_giving_up_on_the_results_stops_the_workers(tmp_path: Path) -> None:
     parsed = parse_file(path)
     pieces = ris_pieces(parsed.decoded, 500)
     assert pieces is not None
-    results = parse_pieces(pieces, parsed.context, MAKE_ROW, jobs=2)
+    results = parse_pieces(parsed.decoded.data, pieces, parsed.context, MAKE_ROW, jobs=2)
     assert next(results).found > 0
     assert len(multiprocessing.active_children()) == 2
     results.close()

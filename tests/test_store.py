@@ -103,6 +103,28 @@ def test_store_from_before_compact_hashes_still_recognises_its_records(tmp_path:
     assert again.inserted_ids == [] and again.already_known == 2
 
 
+def test_raw_record_stored_compactly_comes_back_whole(tmp_path: Path) -> None:
+    """A raw value that repeats the title or abstract column is stored by reference; reading gives the raw
+    record back exactly (a value that differs, such as an abstract with its line breaks, is stored whole)."""
+    store = open_store(f"sqlite:///{tmp_path / 'x.sqlite'}")
+    same = Record(title="Pooled budgets", abstract="One line.",
+                  raw=[("TY", "JOUR"), ("TI", "Pooled budgets"), ("AB", "One line."), ("N1", "One line.")],
+                  provenance=Provenance(source="A"))
+    differs = Record(title="Joint teams", abstract="Two lines.",
+                     raw=[("TY", "JOUR"), ("T1", "Joint teams"), ("AB", "Two\nlines.")], provenance=Provenance(source="A"))
+    api = Record(title="Joint teams", raw={"title": "Joint teams"}, provenance=Provenance(source="B"))
+    with store.begin() as conn:
+        insert_records(conn, [same, differs, api])
+        stored = conn.execute(sa.text("SELECT raw FROM records ORDER BY id")).scalars().all()
+    assert json.loads(stored[0]) == ["synth:ref", ["TY", "JOUR"], ["TI", 1], ["AB", 0], ["N1", 0]]
+    assert json.loads(stored[1]) == ["synth:ref", ["TY", "JOUR"], ["T1", 1], ["AB", "Two\nlines."]]
+    assert json.loads(stored[2]) == {"title": "Joint teams"}
+    with store.connect() as conn:
+        back = [rec for _, rec in iter_records(conn)]
+    assert [rec.raw for rec in back] == [same.raw, differs.raw, api.raw]
+    assert [rec.content_hash() for rec in back] == [rec.content_hash() for rec in (same, differs, api)]
+
+
 def test_unopenable_database_is_a_store_error(tmp_path: Path) -> None:
     target = tmp_path / "dir-not-file"
     target.mkdir()

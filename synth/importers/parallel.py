@@ -73,11 +73,18 @@ class PieceResult:
     after_end: int = 0
 
 
+#: The bytes of the file being parsed, set in the parent just before the workers are forked: each worker reads
+#: its pieces from its (copy-on-write, never copied) view of the parent's memory instead of through a pipe.
+_FILE: bytes = b""
+
+
 def _parse_piece(piece: Piece, file: str, source: str, make_row: MakeRow) -> PieceResult:
     """Runs in a worker process. The rows are plain tuples (or dicts) of str, int and None: marshal, which this
     process and its parent share (same interpreter), carries them exactly."""
+    if piece.end > len(_FILE):  # pragma: no cover - a worker not forked from the importing process
+        raise RuntimeError(f"{file}: worker process has no view of the file; import with --jobs 1")
     ctx = ParseContext(file=file, source=source)
-    items, junk, after_end = parse_ris_piece(piece, ctx)
+    items, junk, after_end = parse_ris_piece(piece, _FILE, ctx)
     result = PieceResult(found=len(items), junk=junk, after_end=after_end)
     missing = result.missing
     rows = []
@@ -92,9 +99,10 @@ def _parse_piece(piece: Piece, file: str, source: str, make_row: MakeRow) -> Pie
     return result
 
 
-def parse_pieces(pieces: Iterator[Piece], ctx: ParseContext, make_row: MakeRow,
+def parse_pieces(data: bytes, pieces: Iterator[Piece], ctx: ParseContext, make_row: MakeRow,
                  jobs: int | None = None) -> Generator[PieceResult, None, None]:
-    """Each piece's result, in file order, parsed by a pool of worker processes (a few pieces in flight, so
+    """Each piece's result (of the file whose bytes are ``data``), in file order, parsed by a pool of worker
+    processes (a few pieces in flight, so
     memory stays flat). Warnings go to ``ctx`` in file order; the file-level ones (lines outside records,
     tagged lines after an ``ER``) are added once at the end, as the streamed parser adds them.
 
@@ -107,20 +115,25 @@ def parse_pieces(pieces: Iterator[Piece], ctx: ParseContext, make_row: MakeRow,
     totals = PieceResult()
     # fork: workers start at once with everything imported, and nothing re-runs the caller's main script (a
     # notebook or a script without a __main__ guard). The workers never touch the parent's store connection.
-    pool = multiprocessing.get_context("fork").Pool(count, initializer=_start_worker)
+    global _FILE
+    _FILE = data  # kept while the pool lives: a worker the pool replaces forks with it too
     try:
-        pending: deque[AsyncResult[PieceResult]] = deque()
-        for piece in pieces:
-            pending.append(pool.apply_async(_parse_piece, (piece, ctx.file, ctx.source, make_row)))
-            if len(pending) > 2 * count + 2:
+        pool = multiprocessing.get_context("fork").Pool(count, initializer=_start_worker)
+        try:
+            pending: deque[AsyncResult[PieceResult]] = deque()
+            for piece in pieces:
+                pending.append(pool.apply_async(_parse_piece, (piece, ctx.file, ctx.source, make_row)))
+                if len(pending) > 2 * count + 2:
+                    yield _merge(pending.popleft().get(), ctx, totals)
+            while pending:
                 yield _merge(pending.popleft().get(), ctx, totals)
-        while pending:
-            yield _merge(pending.popleft().get(), ctx, totals)
-    except BaseException:
-        pool.terminate()
-        raise
-    pool.close()
-    pool.join()
+        except BaseException:
+            pool.terminate()
+            raise
+        pool.close()
+        pool.join()
+    finally:
+        _FILE = b""
     warn_outside_records(ctx, totals.junk, totals.after_end)
 
 

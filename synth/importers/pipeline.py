@@ -207,7 +207,7 @@ def _import(store: Any, path: Path, *, source: str | None, fmt: str, kind: str,
             result = insert_records(conn, _counting(parsed, report), import_id=import_id, source_kind=kind)
         else:
             # closing: an error or Ctrl-C while writing stops the worker processes at once
-            with closing(parse_pieces(pieces, parsed.context, make_row, jobs)) as results:
+            with closing(parse_pieces(parsed.decoded.data, pieces, parsed.context, make_row, jobs)) as results:
                 result = insert_prepared(conn, _counted_pieces(results, report))
         report.warnings = parsed.context.all_warnings()
         report.added = len(result.inserted_ids)

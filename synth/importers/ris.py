@@ -84,18 +84,21 @@ def parse_ris(src: Decoded, ctx: ParseContext) -> Iterator[Record | Skipped]:
 
 @dataclass(frozen=True)
 class Piece:
-    """Whole records cut from a RIS file for parsing on their own (in another process): ``data`` starts with a
-    ``TY`` line and ends where the next one starts; ``number`` records and ``line`` lines come before it."""
+    """Whole records of a RIS file, to parse on their own (in another process): bytes ``start:end`` of the
+    file start with a ``TY`` line and end where the next one starts; ``number`` records and ``line`` lines come
+    before them. A piece names its bytes rather than holding them, so sending it to a worker costs nothing."""
 
-    data: bytes
+    start: int
+    end: int
     encoding: str
     number: int
     line: int
     final: bool
 
-    @property
-    def text(self) -> str:
-        text = self.data.decode(self.encoding, errors="replace" if self.encoding == "cp1252" else "strict")
+    def text(self, data: bytes) -> str:
+        """The piece's text, from the file's bytes ``data``."""
+        errors = "replace" if self.encoding == "cp1252" else "strict"
+        text = data[self.start:self.end].decode(self.encoding, errors=errors)
         return text.replace("\r\n", "\n") if "\r" in text else text
 
 
@@ -128,20 +131,19 @@ def _cut(src: Decoded, size: int) -> Iterator[Piece]:
         cut = data.find(b"\nTY  -", min(start + size, end))
         if cut < 0:
             break
-        piece = data[start:cut + 1]
-        yield Piece(piece, src.encoding, number, line, final=False)
-        number += 1 + piece.count(b"\nTY  -")
-        line += piece.count(b"\n")
+        yield Piece(start, cut + 1, src.encoding, number, line, final=False)
+        number += 1 + data.count(b"\nTY  -", start, cut + 1)
+        line += data.count(b"\n", start, cut + 1)
         start = cut + 1
-    yield Piece(data[start:], src.encoding, number, line, final=True)
+    yield Piece(start, end, src.encoding, number, line, final=True)
 
 
-def parse_ris_piece(piece: Piece, ctx: ParseContext) -> tuple[list[Record | Skipped], int, int]:
-    """The items of one piece, as :func:`parse_ris` gives them for the same records, and the counts of
+def parse_ris_piece(piece: Piece, data: bytes, ctx: ParseContext) -> tuple[list[Record | Skipped], int, int]:
+    """The items of one piece of the file ``data``, as :func:`parse_ris` gives them, and the counts of
     untagged lines outside records and of tagged lines after an ``ER`` (warned about once, for the file)."""
     state = _State(ctx)
     state.number = piece.number
-    text = piece.text
+    text = piece.text(data)
     items: list[Record | Skipped] = []
     items.extend(_blocks(state, text, [*_starts(text), len(text)], piece.line))
     junk, after_end = state.junk, state.after_end
