@@ -102,9 +102,9 @@ def _parse_piece(piece: Piece, file: str, source: str, make_row: MakeRow) -> Pie
 def parse_pieces(data: bytes, pieces: Iterator[Piece], ctx: ParseContext, make_row: MakeRow,
                  jobs: int | None = None) -> Generator[PieceResult, None, None]:
     """Each piece's result (of the file whose bytes are ``data``), in file order, parsed by a pool of worker
-    processes (a few pieces in flight, so
-    memory stays flat). Warnings go to ``ctx`` in file order; the file-level ones (lines outside records,
-    tagged lines after an ``ER``) are added once at the end, as the streamed parser adds them.
+    processes (a few pieces in flight, so memory stays flat). Warnings go to ``ctx`` in file order; the
+    file-level ones (lines outside records, tagged lines after an ``ER``) are added once at the end, as the
+    streamed parser adds them. One parse at a time per process (the workers see ``data`` through a global).
 
     If anything fails here or in the caller (an error, Ctrl-C, the caller giving up on the results), the
     workers are terminated at once: nothing is left running and the caller's transaction rolls back.
