@@ -25,7 +25,8 @@ _OPENALEX = re.compile(r"openalex\.org/(W\d+)")
 _NON_CONTENT = frozenset(("TY", "ER", "ID"))
 
 
-#: Characters decoded and scanned at a time (memory stays flat for files of any size).
+#: Characters decoded and scanned at a time (memory stays flat for files of any size); also the size in bytes
+#: of the pieces worker processes parse (see :func:`ris_pieces`).
 CHUNK_CHARS = 1 << 23
 _TAGS = r"(?:[A-Z][A-Z0-9]|PMID|PMCID|PMC)"
 #: One tagged line plus any untagged lines after it (continuations, or junk after ER). ``ER`` may stand alone.

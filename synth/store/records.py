@@ -180,7 +180,7 @@ class RowMaker:
         digest = raw_hash(payload)
         stored = _stored_raw(record.raw, record.title, record.abstract)
         if self.sqlite:
-            text = payload.decode("utf-8") if stored is None else orjson.dumps(stored).decode("utf-8")
+            text = (payload if stored is None else raw_json(stored)).decode("utf-8")
             row: Any = _sqlite_row(record, text, digest, self.import_id, self.source_kind, self.now)
         else:
             row = record_to_row(record, digest, self.now)
