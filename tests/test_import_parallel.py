@@ -125,25 +125,54 @@ def _table(url: str) -> list[tuple[Any, ...]]:
     return rows
 
 
-@pytest.mark.corpus
-def test_large_import_in_worker_processes_stores_what_one_process_stores(corpus_dir: Path, tmp_path: Path) -> None:
+def _big_file(corpus_dir: Path, path: Path) -> int:
+    """A RIS file just over the size that takes worker processes, from real records; returns its count."""
     text = (corpus_dir / "exports" / "ris" / "citesource_dimensions_246.ris").read_text(encoding="utf-8-sig")
     blocks = re.findall(r"^TY  - .*?^ER  -[^\n]*", text.replace("\r\n", "\n"), flags=re.M | re.S)
-    path = tmp_path / "big.ris"
     with path.open("w", encoding="utf-8") as out:
         n = 0
         while out.tell() < MIN_BYTES + (1 << 20):
             out.write(blocks[n % len(blocks)].replace("\nER  -", f"\nN1  - copy {n}\nER  -", 1) + "\n\n")
             n += 1
+    return n
+
+
+def _import_both_ways(path: Path, folder: Path) -> tuple[list[dict[str, Any]], list[list[tuple[Any, ...]]]]:
     reports, tables = [], []
     for jobs in (1, 2):
-        url = f"sqlite:///{tmp_path / f'jobs{jobs}.sqlite'}"
+        url = f"sqlite:///{folder / f'jobs{jobs}.sqlite'}"
         store = open_store(url)
         report = import_file(store, path, source="Dimensions", jobs=jobs).to_dict()
         store.close()
         reports.append({k: v for k, v in report.items() if k != "import_id"})
         tables.append(_table(url))
+    return reports, tables
+
+
+@pytest.mark.corpus
+def test_large_file_not_utf8_is_read_as_windows_1252_as_in_one_process(corpus_dir: Path, tmp_path: Path) -> None:
+    """Workers find the byte that is not UTF-8 (it is not checked up front); nothing they wrote is kept and
+    the file is imported again as Windows-1252, exactly as the one-process import does it."""
+    path = tmp_path / "big.ris"
+    n = _big_file(corpus_dir, path)
+    data = path.read_bytes()
+    cut = data.index(b"\nTI  - ", len(data) * 2 // 3) + 7
+    path.write_bytes(data[:cut] + b"Caf\xe9 " + data[cut:])  # Windows-1252 e-acute, two thirds of the way in
+    reports, tables = _import_both_ways(path, tmp_path)
     assert reports[0] == reports[1]
+    assert reports[0]["encoding"] == "cp1252" and reports[0]["imported"] == n
+    assert reports[0]["warnings"][0].startswith("not valid UTF-8 (first bad byte at offset")
+    assert tables[0] == tables[1]
+    assert sum("Café" in row[1] for row in tables[1]) == 1  # the title
+
+
+@pytest.mark.corpus
+def test_large_import_in_worker_processes_stores_what_one_process_stores(corpus_dir: Path, tmp_path: Path) -> None:
+    path = tmp_path / "big.ris"
+    n = _big_file(corpus_dir, path)
+    reports, tables = _import_both_ways(path, tmp_path)
+    assert reports[0] == reports[1]
+    assert reports[0]["encoding"] == "utf-8"
     assert reports[0]["records_found"] == reports[0]["imported"] == n
     assert tables[0] == tables[1]
     assert len(tables[0]) == n

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from synth.errors import InputError
 
-__all__ = ["Decoded", "decode_bytes"]
+__all__ = ["Decoded", "check_utf8", "decode_bytes"]
 
 _CHUNK = 1 << 22
 
@@ -24,6 +24,8 @@ class Decoded:
     encoding: str
     offset: int = 0
     warnings: list[str] = field(default_factory=list)
+    #: False while UTF-8 is assumed but not yet checked (see :func:`check_utf8`).
+    checked: bool = True
 
     def text(self) -> str:
         """The whole file as one string, line ends normalised to ``\\n``."""
@@ -71,7 +73,7 @@ class Decoded:
             yield line[:-1] if line.endswith("\n") else line
 
 
-def _valid_utf8(data: bytes) -> int | None:
+def _valid_utf8(data: bytes | memoryview) -> int | None:
     """``None`` when ``data`` is valid UTF-8, else the byte offset of the first invalid sequence."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     for start in range(0, len(data), _CHUNK):
@@ -94,9 +96,11 @@ def _looks_utf16(head: bytes) -> str | None:
     return None
 
 
-def decode_bytes(data: bytes, name: str) -> Decoded:
+def decode_bytes(data: bytes, name: str, *, check: bool = True) -> Decoded:
     """Choose how to read ``data`` (the contents of file ``name``).
 
+    With ``check=False`` a file that looks like UTF-8 is not read through to prove it (``checked`` stays
+    False): for a caller whose readers decode strictly anyway, and who calls :func:`check_utf8` otherwise.
     Raises :class:`~synth.errors.InputError` for an empty or binary file.
     """
     if not data or data.isspace():  # (isspace stops at the first other byte; strip would copy the file)
@@ -123,12 +127,24 @@ def decode_bytes(data: bytes, name: str) -> Decoded:
             f"{name}: this is a binary file, not a bibliographic export (control bytes near the start). "
             "Export the records as RIS, MEDLINE, BibTeX, CSV, EndNote XML, PubMed XML or OpenAlex JSON."
         )
-    bad = _valid_utf8(data[offset:])
-    if bad is not None:
-        decoded.encoding = "cp1252"
-        line = data.count(b"\n", 0, offset + bad) + 1
-        decoded.warnings.append(
-            f"not valid UTF-8 (first bad byte at offset {offset + bad}, line {line}); read as Windows-1252. "
-            "Check accented characters, or re-export as UTF-8."
-        )
+    if check:
+        check_utf8(decoded)
+    else:
+        decoded.checked = False
     return decoded
+
+
+def check_utf8(decoded: Decoded) -> list[str]:
+    """Prove that a file read as UTF-8 is UTF-8, or else read it as Windows-1252 and say so (the warning is
+    added to ``decoded.warnings`` and returned)."""
+    decoded.checked = True
+    data, offset = decoded.data, decoded.offset
+    bad = _valid_utf8(memoryview(data)[offset:])
+    if bad is None:
+        return []
+    decoded.encoding = "cp1252"
+    line = data.count(b"\n", 0, offset + bad) + 1
+    warning = (f"not valid UTF-8 (first bad byte at offset {offset + bad}, line {line}); read as Windows-1252. "
+               "Check accented characters, or re-export as UTF-8.")
+    decoded.warnings.append(warning)
+    return [warning]

@@ -21,6 +21,7 @@ from synth.errors import InputError
 from synth.importers.base import ParseContext, Parser, Skipped, count_missing
 from synth.importers.detect import FORMATS, detect_format, guess_source
 from synth.importers.encoding import Decoded, decode_bytes
+from synth.importers.encoding import check_utf8 as check_utf8_of
 from synth.importers.parallel import PieceResult, parallel_pieces, parse_pieces, rows_of
 from synth.records.model import Record
 
@@ -92,8 +93,9 @@ class ParsedFile:
 
 
 def parse_file(path: Path, *, fmt: str = "auto", source: str | None = None,
-               column_map: dict[str, str] | None = None) -> ParsedFile:
-    """Read, decode and detect ``path``; nothing is parsed until :meth:`ParsedFile.items` is iterated."""
+               column_map: dict[str, str] | None = None, check_utf8: bool = True) -> ParsedFile:
+    """Read, decode and detect ``path``; nothing is parsed until :meth:`ParsedFile.items` is iterated.
+    ``check_utf8=False``: see :func:`~synth.importers.encoding.decode_bytes` (``check``)."""
     name = str(path)
     try:
         data = path.read_bytes()
@@ -107,7 +109,7 @@ def parse_file(path: Path, *, fmt: str = "auto", source: str | None = None,
     hashing = threading.Thread(target=digest.update, args=(data,))  # hashlib lets go of the GIL: the file is
     hashing.start()  # hashed on another core while it is checked for its encoding
     try:
-        decoded = decode_bytes(data, name)
+        decoded = decode_bytes(data, name, check=check_utf8)
     finally:
         hashing.join()
     sha = digest.hexdigest()
@@ -160,7 +162,17 @@ def import_file(store: Any, path: Path, *, source: str | None = None, fmt: str =
     this process) while this process writes; the result is the same either way.
     """
     with _no_gc():
-        return _import(store, path, source=source, fmt=fmt, kind=kind, column_map=column_map, jobs=jobs)
+        try:
+            # A large file is not read through to prove it is UTF-8 first: the workers decode it strictly.
+            return _import(store, path, source=source, fmt=fmt, kind=kind, column_map=column_map, jobs=jobs,
+                           check_utf8=False)
+        except _NotUtf8:  # nothing was written: import again, reading the file as Windows-1252 (with a warning)
+            return _import(store, path, source=source, fmt=fmt, kind=kind, column_map=column_map, jobs=jobs,
+                           check_utf8=True)
+
+
+class _NotUtf8(Exception):
+    """A worker found bytes that are not UTF-8 in a file assumed to be UTF-8."""
 
 
 @contextmanager
@@ -177,11 +189,14 @@ def _no_gc() -> Iterator[None]:
 
 
 def _import(store: Any, path: Path, *, source: str | None, fmt: str, kind: str,
-            column_map: dict[str, str] | None, jobs: int | None) -> ImportReport:
+            column_map: dict[str, str] | None, jobs: int | None, check_utf8: bool) -> ImportReport:
     from synth.store import events, imports
     from synth.store.records import insert_prepared, insert_records, row_maker
 
-    parsed = parse_file(path, fmt=fmt, source=source, column_map=column_map)
+    parsed = parse_file(path, fmt=fmt, source=source, column_map=column_map, check_utf8=check_utf8)
+    pieces = parallel_pieces(parsed.format, parsed.decoded, jobs)
+    if pieces is None and not parsed.decoded.checked:  # streamed in this process: check it first
+        parsed.context.warnings[:0] = check_utf8_of(parsed.decoded)
     report = ImportReport(file=str(path), format=parsed.format, encoding=parsed.decoded.encoding,
                           source=parsed.context.source, sha256=parsed.sha256)
     with store.begin() as conn:
@@ -202,13 +217,17 @@ def _import(store: Any, path: Path, *, source: str | None, fmt: str, kind: str,
                                   source=report.source, kind=kind)
         report.import_id = import_id
         make_row = row_maker(conn, import_id=import_id, source_kind=kind)
-        pieces = parallel_pieces(parsed.format, parsed.decoded, jobs)
         if pieces is None:
             result = insert_records(conn, _counting(parsed, report), import_id=import_id, source_kind=kind)
         else:
             # closing: an error or Ctrl-C while writing stops the worker processes at once
             with closing(parse_pieces(parsed.decoded.data, pieces, parsed.context, make_row, jobs)) as results:
-                result = insert_prepared(conn, _counted_pieces(results, report))
+                try:
+                    result = insert_prepared(conn, _counted_pieces(results, report))
+                except UnicodeDecodeError as exc:
+                    if parsed.decoded.checked:  # pragma: no cover - a checked file decodes
+                        raise
+                    raise _NotUtf8() from exc
         report.warnings = parsed.context.all_warnings()
         report.added = len(result.inserted_ids)
         report.already_in_store = result.already_known
