@@ -210,6 +210,7 @@ def _import(store: Any, path: Path, *, source: str | None, fmt: str, kind: str,
             report.skipped = list(old.get("skipped", []))
             report.missing = dict(old.get("missing", report.missing))
             report.source = previous["source"]
+            report.encoding = old.get("encoding", report.encoding)  # as found then (a large file is not re-checked)
             report.warnings = [f"this file was already imported (import #{previous['id']}, {previous['at']}); "
                                "nothing was added"]
             return report
