@@ -151,11 +151,8 @@ def parse_ris_piece(piece: Piece, data: bytes, ctx: ParseContext) -> tuple[list[
     if piece.final:
         state.junk = state.after_end = 0
         items.extend(state.end())
-    elif state.pairs is not None:
-        if not state.closed:
-            ctx.warn(f"record {state.number} (line {state.start_line}) has no ER line; it ends where the next TY "
-                     "starts")
-        items.append(state.finish())
+    elif state.pairs is not None:  # the next piece starts with the next TY
+        items.append(state.finish_before_next())
     return items, junk, after_end
 
 
@@ -250,10 +247,7 @@ class _State:
         their non-empty values by tag)."""
         tag = pairs[0][0]
         if self.pairs is not None:
-            if not self.closed:
-                self.ctx.warn(f"record {self.number} (line {self.start_line}) has no ER line; it ends where the "
-                              "next TY starts")
-            yield self.finish()
+            yield self.finish_before_next()
         self.number += 1
         self.start_line = line
         if tag != "TY":
@@ -323,6 +317,13 @@ class _State:
                 mapping[tag].append(value)
             else:
                 mapping[tag] = [value]
+
+    def finish_before_next(self) -> Record | Skipped:
+        """The record being assembled, which ends where the next ``TY`` starts (warned if it had no ``ER``)."""
+        if not self.closed:
+            self.ctx.warn(f"record {self.number} (line {self.start_line}) has no ER line; it ends where the next "
+                          "TY starts")
+        return self.finish()
 
     def finish(self) -> Record | Skipped:
         assert self.pairs is not None
