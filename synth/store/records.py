@@ -184,8 +184,9 @@ class RowMaker:
             row: Any = _sqlite_row(record, text, digest, self.import_id, self.source_kind, self.now)
         else:
             row = record_to_row(record, digest, self.now)
-            row.update(import_id=self.import_id, source_kind=self.source_kind,
-                       raw=record.raw if stored is None else stored)
+            row.update(import_id=self.import_id, source_kind=self.source_kind)
+            if stored is not None:
+                row["raw"] = stored
         return record.provenance.source, digest, row
 
 
@@ -249,9 +250,6 @@ def insert_prepared(conn: sa.Connection, batches: Iterable[list[Prepared]], *,
         ids = range(next_id, next_id + len(fresh))
         next_id += len(fresh)
         if sqlite:
-            if not result.inserted_ids and len(fresh) >= _BATCH:
-                # A bulk insert: a 128 MB page cache keeps index pages from spilling mid-transaction.
-                conn.exec_driver_sql("PRAGMA cache_size=-131072")
             # Fast path: no per-row SQLAlchemy bind processing.
             conn.exec_driver_sql(_SQLITE_INSERT, [(*row, rid) for row, rid in zip(fresh, ids, strict=True)])
         else:
