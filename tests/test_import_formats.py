@@ -232,3 +232,9 @@ def test_warnings_are_capped(tmp_path: Path) -> None:
      "\u200b", "\xad", "-"]), max_size=30))
 def test_clean_collapses_exactly_what_split_collapses(value: str) -> None:
     assert clean(value) == " ".join(value.split())
+
+
+def test_clean_knows_every_whitespace_character() -> None:
+    for char in map(chr, range(0x110000)):
+        text = f"a{char}b"
+        assert clean(text) == " ".join(text.split()), hex(ord(char))

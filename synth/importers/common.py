@@ -34,7 +34,7 @@ _CORPORATE_WORDS = re.compile(
 
 
 #: Whitespace other than a plain space, tab or line break (``str.split`` splits on all of it).
-_ODD_SPACE = re.compile("[" + "".join(c for c in map(chr, range(0x3001)) if c.isspace() and c not in " \t\n") + "]")
+_ODD_SPACE = re.compile("[\x0b\x0c\r\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]")
 
 
 def clean(value: str | None) -> str:
