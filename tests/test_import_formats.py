@@ -12,6 +12,7 @@ from synth.errors import InputError
 from synth.importers.base import Skipped
 from synth.importers.common import clean
 from synth.importers.detect import detect_format
+from synth.importers.encoding import _valid_utf8
 from synth.importers.pipeline import parse_file
 from synth.records.model import Author, Record
 
@@ -238,3 +239,23 @@ def test_clean_knows_every_whitespace_character() -> None:
     for char in map(chr, range(0x110000)):
         text = f"a{char}b"
         assert clean(text) == " ".join(text.split()), hex(ord(char))
+
+
+def _first_bad_byte(data: bytes) -> int | None:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start
+    return None
+
+
+@given(st.lists(st.sampled_from([b"ab", b"TI  - x\n", "é—☃😀".encode(), b"\xe2\x80", b"\x80", b"\xff",
+                                  b"\xf0\x9f", b"\x98\x80", b"\n"]), max_size=12),
+       st.integers(min_value=0, max_value=3), st.integers(min_value=1, max_value=9))
+def test_utf8_check_finds_the_first_bad_byte(parts: list[bytes], start: int, window: int) -> None:
+    # windows of ASCII bytes are skipped, and sequences cut at a window's edge are joined: same answer as
+    # decoding the whole file (small windows, so that cuts fall everywhere)
+    data = b"".join(parts)
+    start = min(start, len(data))
+    bad = _first_bad_byte(data[start:])
+    assert _valid_utf8(data, start, window) == (None if bad is None else start + bad)
