@@ -167,12 +167,14 @@ def _blocks(state: _State, text: str, starts: list[int], line: int) -> Generator
         begin, end = starts[index], starts[index + 1]
         if _CONT.search(text, begin, end):
             # captured values may carry continuation lines
-            yield from state.block(_ITEM.findall(text, begin, end), line)
+            previous = state.block(_ITEM.findall(text, begin, end), line)
         else:
             newline = text.find("\n", begin, end)
             head = _ITEM.match(text, begin, newline if newline >= 0 else end)
             items = [(head.group(1), head.group(2)) if head else ("TY", ""), *_FAST.findall(text, begin, end)]
-            yield from state.plain_block(items, line)
+            previous = state.plain_block(items, line)
+        if previous is not None:
+            yield previous
         line += count("\n", begin, end)
     return line
 
@@ -199,7 +201,8 @@ def _tagged_items(state: _State, text: str, begin: int, end: int, line: int) -> 
             if tag == "ER":
                 state.junk += 1
                 continue
-            yield from state.start(tag, value, line_at)
+            if (previous := state.start(tag, value, line_at)) is not None:
+                yield previous
         elif tag == "ER":
             state.closed = True
             if rest:
@@ -238,16 +241,15 @@ class _State:
         else:
             self.junk += len(lines)
 
-    def start(self, tag: str, value: str, line: int) -> Iterator[Record | Skipped]:
+    def start(self, tag: str, value: str, line: int) -> Record | Skipped | None:
         return self._open([(tag, value)], {tag: [value]} if value else {}, line)
 
     def _open(self, pairs: list[tuple[str, str]], mapping: dict[str, list[str]],
-              line: int) -> Iterator[Record | Skipped]:
-        """Finish the record being assembled, if any, and start the next one with ``pairs`` (``mapping``:
-        their non-empty values by tag)."""
+              line: int) -> Record | Skipped | None:
+        """Start the next record with ``pairs`` (``mapping``: their non-empty values by tag); the record that was
+        being assembled, if any, is finished and returned. (Not a generator: one record per block passes here.)"""
         tag = pairs[0][0]
-        if self.pairs is not None:
-            yield self.finish_before_next()
+        previous = self.finish_before_next() if self.pairs is not None else None
         self.number += 1
         self.start_line = line
         if tag != "TY":
@@ -256,8 +258,9 @@ class _State:
         self.map = mapping
         self.closed = False
         self.dirty = False
+        return previous
 
-    def plain_block(self, items: list[tuple[str, str]], line: int) -> Iterator[Record | Skipped]:
+    def plain_block(self, items: list[tuple[str, str]], line: int) -> Record | Skipped | None:
         """A whole record block whose every line is tagged (the common case): one pass builds the record's
         pairs and its tag map."""
         pairs: list[tuple[str, str]] = []
@@ -277,11 +280,12 @@ class _State:
                     mapping[tag].append(value)
                 else:
                     mapping[tag] = [value]
-        yield from self._open(pairs, mapping, line)
+        previous = self._open(pairs, mapping, line)
         self.closed = closed
         self.after_end += after_end
+        return previous
 
-    def block(self, items: list[tuple[str, str]], line: int) -> Iterator[Record | Skipped]:
+    def block(self, items: list[tuple[str, str]], line: int) -> Record | Skipped | None:
         """A whole record block, ``TY`` first: ``(tag, captured)`` where ``captured`` may end with untagged
         lines (continuations of the tag, or junk once the record's ``ER`` has been seen)."""
         pairs: list[tuple[str, str]] = []
@@ -305,7 +309,7 @@ class _State:
                 value = f"{value}\n{joined}" if value else joined
             pairs.append((tag, value))
         tag, value = pairs[0]
-        yield from self.start(tag, value, line)
+        previous = self.start(tag, value, line)
         assert self.pairs is not None
         self.pairs.extend(pairs[1:])
         self.closed = closed
@@ -317,6 +321,7 @@ class _State:
                 mapping[tag].append(value)
             else:
                 mapping[tag] = [value]
+        return previous
 
     def finish_before_next(self) -> Record | Skipped:
         """The record being assembled, which ends where the next ``TY`` starts (warned if it had no ``ER``)."""
@@ -412,14 +417,14 @@ def ris_record(tags: Tags, pairs: list[tuple[str, str]]) -> Record:
     year = parse_year(_first(get("PY"))) or parse_year(_first(get("Y1"))) or parse_year(_first(get("DA")))
     url = tags.first("UR", "L2", "L1")
     return Record(
-        title=_join_lines([title]),
+        title=clean(title),
         abstract=_join_lines(get("AB") or get("N2")),
         authors=authors,
         year=year,
-        journal=_join_lines([journal]),
+        journal=clean(journal),
         volume=_join_lines(get("VL")),
-        issue=_join_lines([tags.first("IS", "CP")]),
-        pages=_join_lines([_pages(tags)]),
+        issue=clean(tags.first("IS", "CP")),
+        pages=clean(_pages(tags)),
         doi=doi,
         pmid=pmid,
         pmcid=pmcid,
