@@ -5,7 +5,8 @@ Run: ``python benchmarks/bench_import.py [--records 100000]``. Peers: benchmarks
 Targets (issue 4): ``synth import`` of 100k RIS records < 10 s and peak memory < 1 GB; parse at least as
 fast as rispy. Prints each timing and the ratios (peer time / synth time; > 1 means synth is faster). The import
 is timed with the default worker processes and with ``--jobs 1``; the parse both in one process (CPU time) and
-as an import parses, in worker processes (wall time).
+as an import parses, in worker processes (wall time); and synth's RIS reader alone (tags and values, before
+the record model's normalisation: what rispy does) in one process.
 """
 
 from __future__ import annotations
@@ -72,6 +73,16 @@ def synth_parse_count(path: Path) -> int:
     from synth.importers.pipeline import parse_file
 
     return sum(1 for _ in parse_file(path).items())
+
+
+def synth_read_count(path: Path) -> int:
+    """Records read by synth's RIS reader alone (tags and values, loss-free; not mapped to the record model):
+    the like-for-like comparison with rispy."""
+    from synth.importers.pipeline import parse_file
+    from synth.importers.ris import read_ris
+
+    parsed = parse_file(path)
+    return sum(1 for _ in read_ris(parsed.decoded, parsed.context))
 
 
 def rispy_count(path: Path) -> int:
@@ -198,6 +209,9 @@ def main() -> None:
         t_rispy, n_rispy = timed(lambda: rispy_count(ris))
         print(f"parse only, RIS, one process (CPU): synth {t_synth:.2f} s ({n_synth} records, normalised), "
               f"rispy {t_rispy:.2f} s ({n_rispy} records, tags only); ratio rispy/synth = {t_rispy / t_synth:.2f}")
+        t_read, n_read = timed(lambda: synth_read_count(ris))
+        print(f"read only, RIS, one process (CPU): synth's reader {t_read:.2f} s ({n_read} records, tags only, "
+              f"not normalised: like for like), rispy {t_rispy:.2f} s; ratio rispy/synth = {t_rispy / t_read:.2f}")
         w_synth, n_par = wall(lambda: synth_parallel_parse(ris))
         w_rispy, _ = wall(lambda: rispy_count(ris))
         print(f"parse only, RIS, as an import parses (wall): synth {w_synth:.2f} s ({n_par} records into store "

@@ -35,14 +35,15 @@ class Decoded:
         return text
 
     def chunks(self, size: int = 1 << 23) -> Iterator[str]:
-        """The text in pieces of about ``size`` characters, each ending at a line end; CRLF and CR become LF."""
+        """The text in pieces of about ``size`` characters (cut anywhere, even inside a line: the reader joins
+        them), the last one ending with a line end; CRLF and CR become LF."""
         errors = "replace" if self.encoding == "cp1252" else "strict"
         decoder = codecs.getincrementaldecoder(self.encoding)(errors)
         view = memoryview(self.data)
         total = len(self.data)
         has_cr = b"\r" in self.data
-        rest = ""  # text after the last line end seen
         cr_held = False  # a piece ended in CR: its LF may open the next piece
+        piece = ""
         for start in range(self.offset, total, size):
             final = start + size >= total
             piece = decoder.decode(view[start:start + size], final=final)
@@ -52,16 +53,14 @@ class Decoded:
                 if piece.endswith("\r") and not final:
                     piece, cr_held = piece[:-1], True
                 piece = piece.replace("\r\n", "\n").replace("\r", "\n")
-            if rest:
-                piece = rest + piece
-            cut = piece.rfind("\n") + 1
-            rest = piece[cut:]
-            if cut:
-                yield piece[:cut]
-        if cr_held:
-            rest += "\n"
-        if rest:
-            yield rest if rest.endswith("\n") else rest + "\n"
+            if final:
+                break
+            if piece:
+                yield piece
+        if piece and not piece.endswith("\n"):
+            piece += "\n"
+        if piece:
+            yield piece
 
     def lines(self) -> Iterator[str]:
         """The file's lines without line ends (CRLF, CR and LF all accepted), decoded incrementally."""

@@ -10,8 +10,9 @@ Record starts are ``TY`` lines; a tagged line outside a record also starts one (
 from __future__ import annotations
 
 import re
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from synth.importers.base import ParseContext, Skipped
 from synth.importers.common import clean, normalise_pmid, parse_author, parse_year, split_issns, unique
@@ -19,7 +20,8 @@ from synth.importers.encoding import Decoded
 from synth.importers.tagged import Tags, find_doi, find_pmcid, find_pmid
 from synth.records.model import Provenance, Record
 
-__all__ = ["Piece", "parse_ris", "parse_ris_piece", "ris_pieces", "ris_record", "warn_outside_records"]
+__all__ = ["Piece", "RawRecord", "parse_ris", "parse_ris_piece", "read_ris", "ris_pieces", "ris_record",
+           "warn_outside_records"]
 
 _OPENALEX = re.compile(r"openalex\.org/(W\d+)")
 _NON_CONTENT = frozenset(("TY", "ER", "ID"))
@@ -41,6 +43,7 @@ _ODD_TY = re.compile(r"\nTY(?:\t| (?! -)| {3})[ \t]*-")  # literal "\nTY" prefix
 #: A line start that is neither a tag line nor blank: a continuation line, junk, or a lone ``ER``.
 _CONT = re.compile(rf"\n(?!{_TAGS}[ \t]{{1,3}}-|[ \t]*(?:\n|$))")
 _FAST = re.compile(rf"\n({_TAGS})[ \t]{{1,3}}-[ \t]?([^\n]*)")
+_HEAD = re.compile(rf"({_TAGS})[ \t]{{1,3}}-[ \t]?([^\n]*)")
 
 
 def _starts(text: str) -> list[int]:
@@ -61,9 +64,30 @@ def parse_ris(src: Decoded, ctx: ParseContext) -> Iterator[Record | Skipped]:
 
     The text is decoded in large chunks and cut into record blocks at ``TY`` lines with plain string search;
     a block whose every line is tagged (the common case) is tokenized by one regex call. Blocks with
-    continuation lines, junk or a lone ``ER`` take a per-tag path that keeps every line.
+    continuation lines, junk or a lone ``ER`` take a per-tag path that keeps every line. Each record block
+    read is mapped to the record model by :func:`ris_record`.
     """
-    state = _State(ctx)
+    return _stream(src, _State(ctx, _finish))
+
+
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    """One RIS record as read, before it is mapped to the record model: every ``(tag, value)`` pair in file
+    order (what :attr:`Record.raw <synth.records.model.Record.raw>` keeps) and the non-empty values by tag."""
+
+    number: int
+    line: int
+    pairs: list[tuple[str, str]]
+    tags: dict[str, list[str]]
+
+
+def read_ris(src: Decoded, ctx: ParseContext) -> Iterator[RawRecord | Skipped]:
+    """The RIS records as read, tags and values only, by the same reader as :func:`parse_ris` (same counts,
+    lines, skips and warnings) but not mapped to the record model: what rispy gives, loss-free."""
+    return _stream(src, _State(ctx, _raw))
+
+
+def _stream(src: Decoded, state: _State[_Item]) -> Iterator[_Item]:
     line = 1  # line number at the start of ``pending``
     pending = ""
     for chunk in src.chunks(CHUNK_CHARS):
@@ -142,7 +166,7 @@ def _cut(src: Decoded, size: int) -> Iterator[Piece]:
 def parse_ris_piece(piece: Piece, data: bytes, ctx: ParseContext) -> tuple[list[Record | Skipped], int, int]:
     """The items of one piece of the file ``data``, as :func:`parse_ris` gives them, and the counts of
     untagged lines outside records and of tagged lines after an ``ER`` (warned about once, for the file)."""
-    state = _State(ctx)
+    state = _State(ctx, _finish)
     state.number = piece.number
     text = piece.text(data)
     items: list[Record | Skipped] = []
@@ -156,7 +180,7 @@ def parse_ris_piece(piece: Piece, data: bytes, ctx: ParseContext) -> tuple[list[
     return items, junk, after_end
 
 
-def _blocks(state: _State, text: str, starts: list[int], line: int) -> Generator[Record | Skipped, None, int]:
+def _blocks(state: _State[_Item], text: str, starts: list[int], line: int) -> Generator[_Item, None, int]:
     """Process what precedes ``starts[0]`` and the blocks between consecutive starts (the last start's block
     is left for the caller); returns the line number of the last start."""
     if starts[0] > 0:
@@ -165,21 +189,24 @@ def _blocks(state: _State, text: str, starts: list[int], line: int) -> Generator
     count = text.count
     for index in range(len(starts) - 1):
         begin, end = starts[index], starts[index + 1]
-        if _CONT.search(text, begin, end):
-            # captured values may carry continuation lines
+        lines = count("\n", begin, end)  # a block ends with a line end (chunks end with one)
+        found = _FAST.findall(text, begin, end)  # the tagged lines after the TY line
+        # Every line tagged, or all but a blank last one: no continuation lines or junk (else look line by line)
+        if (text.startswith("\n", end - 1) and (len(found) + 1 == lines or (
+                len(found) + 2 == lines and text.startswith("\n\n", end - 2)))) or not _CONT.search(text, begin, end):
+            head = _HEAD.match(text, begin, end)
+            items = [(head.group(1), head.group(2)) if head else ("TY", ""), *found]
+            last_is_only_er = bool(found) and found[-1][0] == "ER" and count("\nER", begin, end) == 1
+            previous = state.plain_block(items, line, last_is_only_er)
+        else:  # captured values may carry continuation lines
             previous = state.block(_ITEM.findall(text, begin, end), line)
-        else:
-            newline = text.find("\n", begin, end)
-            head = _ITEM.match(text, begin, newline if newline >= 0 else end)
-            items = [(head.group(1), head.group(2)) if head else ("TY", ""), *_FAST.findall(text, begin, end)]
-            previous = state.plain_block(items, line)
         if previous is not None:
             yield previous
-        line += count("\n", begin, end)
+        line += lines
     return line
 
 
-def _tagged_items(state: _State, text: str, begin: int, end: int, line: int) -> Iterator[Record | Skipped]:
+def _tagged_items(state: _State[_Item], text: str, begin: int, end: int, line: int) -> Iterator[_Item]:
     """The per-tag path: untagged continuation lines, junk, and tags before any TY."""
     first = _ITEM.search(text, begin, end)
     if first is None:
@@ -218,11 +245,18 @@ def _tagged_items(state: _State, text: str, begin: int, end: int, line: int) -> 
             state.untagged(rest)
 
 
-class _State:
-    """The record being assembled while the RIS scanner streams tags."""
+_Item = TypeVar("_Item")
+#: What a finished record block becomes: ``(pairs, tags, record number, line, ctx)`` to an item.
+_Finisher = Callable[[list[tuple[str, str]], Tags, int, int, ParseContext], _Item]
 
-    def __init__(self, ctx: ParseContext) -> None:
+
+class _State(Generic[_Item]):
+    """The record being assembled while the RIS scanner streams tags; ``finisher`` makes each finished block an
+    item (a Record or Skipped for :func:`parse_ris`)."""
+
+    def __init__(self, ctx: ParseContext, finisher: _Finisher[_Item]) -> None:
         self.ctx = ctx
+        self.finisher = finisher
         self.pairs: list[tuple[str, str]] | None = None
         self.map: dict[str, list[str]] = {}
         self.closed = False  # an ER was seen; tagged lines before the next TY (Ovid's NL) stay with the record
@@ -241,11 +275,11 @@ class _State:
         else:
             self.junk += len(lines)
 
-    def start(self, tag: str, value: str, line: int) -> Record | Skipped | None:
+    def start(self, tag: str, value: str, line: int) -> _Item | None:
         return self._open([(tag, value)], {tag: [value]} if value else {}, line)
 
     def _open(self, pairs: list[tuple[str, str]], mapping: dict[str, list[str]],
-              line: int) -> Record | Skipped | None:
+              line: int) -> _Item | None:
         """Start the next record with ``pairs`` (``mapping``: their non-empty values by tag); the record that was
         being assembled, if any, is finished and returned. (Not a generator: one record per block passes here.)"""
         tag = pairs[0][0]
@@ -260,11 +294,24 @@ class _State:
         self.dirty = False
         return previous
 
-    def plain_block(self, items: list[tuple[str, str]], line: int) -> Record | Skipped | None:
+    def plain_block(self, items: list[tuple[str, str]], line: int, last_is_only_er: bool) -> _Item | None:
         """A whole record block whose every line is tagged (the common case): one pass builds the record's
-        pairs and its tag map."""
-        pairs: list[tuple[str, str]] = []
-        mapping: dict[str, list[str]] = {}
+        pairs and its tag map. ``last_is_only_er``: the block's one ER is its last tag (the common case)."""
+        if last_is_only_er:
+            items.pop()
+            pairs = [(tag, value.strip()) for tag, value in items]
+            mapping: dict[str, list[str]] = {}
+            for tag, value in pairs:
+                if value:
+                    if tag in mapping:
+                        mapping[tag].append(value)
+                    else:
+                        mapping[tag] = [value]
+            previous = self._open(pairs, mapping, line)
+            self.closed = True
+            return previous
+        pairs = []
+        mapping = {}
         closed = False
         after_end = 0
         for tag, value in items:
@@ -285,7 +332,7 @@ class _State:
         self.after_end += after_end
         return previous
 
-    def block(self, items: list[tuple[str, str]], line: int) -> Record | Skipped | None:
+    def block(self, items: list[tuple[str, str]], line: int) -> _Item | None:
         """A whole record block, ``TY`` first: ``(tag, captured)`` where ``captured`` may end with untagged
         lines (continuations of the tag, or junk once the record's ``ER`` has been seen)."""
         pairs: list[tuple[str, str]] = []
@@ -323,19 +370,19 @@ class _State:
                 mapping[tag] = [value]
         return previous
 
-    def finish_before_next(self) -> Record | Skipped:
+    def finish_before_next(self) -> _Item:
         """The record being assembled, which ends where the next ``TY`` starts (warned if it had no ``ER``)."""
         if not self.closed:
             self.ctx.warn(f"record {self.number} (line {self.start_line}) has no ER line; it ends where the next "
                           "TY starts")
         return self.finish()
 
-    def finish(self) -> Record | Skipped:
+    def finish(self) -> _Item:
         assert self.pairs is not None
         tags = Tags(self.pairs) if self.dirty else Tags.from_map(self.map)
-        return _finish(self.pairs, tags, self.number, self.start_line, self.ctx)
+        return self.finisher(self.pairs, tags, self.number, self.start_line, self.ctx)
 
-    def end(self) -> Iterator[Record | Skipped]:
+    def end(self) -> Iterator[_Item]:
         if self.pairs is not None:
             if not self.closed:
                 self.ctx.warn(f"record {self.number} (line {self.start_line}) is the last one and has no ER line; kept")
@@ -351,9 +398,18 @@ def warn_outside_records(ctx: ParseContext, junk: int, after_end: int) -> None:
         ctx.warn(f"{junk} untagged line(s) outside records ignored (vendor headers or numbering)")
 
 
+_EMPTY = "no content: only TY/ID/ER tags or empty values"
+
+
+def _raw(pairs: list[tuple[str, str]], tags: Tags, number: int, line: int, ctx: ParseContext) -> RawRecord | Skipped:
+    if not tags.has_content(_NON_CONTENT):
+        return Skipped(number, line, _EMPTY)
+    return RawRecord(number, line, pairs, tags.map)
+
+
 def _finish(pairs: list[tuple[str, str]], tags: Tags, number: int, line: int, ctx: ParseContext) -> Record | Skipped:
     if not tags.has_content(_NON_CONTENT):
-        return Skipped(number, line, "no content: only TY/ID/ER tags or empty values")
+        return Skipped(number, line, _EMPTY)
     record = ris_record(tags, pairs)
     record.provenance = Provenance(
         source=ctx.source, file=ctx.file, record_number=number, line=line,
