@@ -192,8 +192,9 @@ def _blocks(state: _State[_Item], text: str, starts: list[int], line: int) -> Ge
         lines = count("\n", begin, end)  # a block ends with a line end (chunks end with one)
         found = _FAST.findall(text, begin, end)  # the tagged lines after the TY line
         # Every line tagged, or all but a blank last one: no continuation lines or junk (else look line by line)
-        if (text.startswith("\n", end - 1) and (len(found) + 1 == lines or (
-                len(found) + 2 == lines and text.startswith("\n\n", end - 2)))) or not _CONT.search(text, begin, end):
+        counted = text.startswith("\n", end - 1) and (
+            len(found) + 1 == lines or (len(found) + 2 == lines and text.startswith("\n\n", end - 2)))
+        if counted or not _CONT.search(text, begin, end):
             head = _HEAD.match(text, begin, end)
             items = [(head.group(1), head.group(2)) if head else ("TY", ""), *found]
             last_is_only_er = bool(found) and found[-1][0] == "ER" and count("\nER", begin, end) == 1
@@ -243,6 +244,18 @@ def _tagged_items(state: _State[_Item], text: str, begin: int, end: int, line: i
                 state.map.setdefault(tag, []).append(value)
         if rest:
             state.untagged(rest)
+
+
+def _by_tag(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """The non-empty values of ``pairs`` by tag, in file order."""
+    mapping: dict[str, list[str]] = {}
+    for tag, value in pairs:
+        if value:
+            if tag in mapping:
+                mapping[tag].append(value)
+            else:
+                mapping[tag] = [value]
+    return mapping
 
 
 _Item = TypeVar("_Item")
@@ -295,39 +308,23 @@ class _State(Generic[_Item]):
         return previous
 
     def plain_block(self, items: list[tuple[str, str]], line: int, last_is_only_er: bool) -> _Item | None:
-        """A whole record block whose every line is tagged (the common case): one pass builds the record's
-        pairs and its tag map. ``last_is_only_er``: the block's one ER is its last tag (the common case)."""
+        """A whole record block whose every line is tagged (the common case). ``last_is_only_er``: the block's
+        one ER is its last tag (the common case)."""
         if last_is_only_er:
             items.pop()
             pairs = [(tag, value.strip()) for tag, value in items]
-            mapping: dict[str, list[str]] = {}
-            for tag, value in pairs:
-                if value:
-                    if tag in mapping:
-                        mapping[tag].append(value)
-                    else:
-                        mapping[tag] = [value]
-            previous = self._open(pairs, mapping, line)
-            self.closed = True
-            return previous
-        pairs = []
-        mapping = {}
-        closed = False
-        after_end = 0
-        for tag, value in items:
-            value = value.strip()
-            if tag == "ER" and pairs:
-                closed = True
-                continue
-            if closed:
-                after_end += 1
-            pairs.append((tag, value))
-            if value:
-                if tag in mapping:
-                    mapping[tag].append(value)
-                else:
-                    mapping[tag] = [value]
-        previous = self._open(pairs, mapping, line)
+            closed, after_end = True, 0
+        else:
+            pairs, closed, after_end = [], False, 0
+            for tag, value in items:
+                value = value.strip()
+                if tag == "ER" and pairs:
+                    closed = True
+                    continue
+                if closed:
+                    after_end += 1
+                pairs.append((tag, value))
+        previous = self._open(pairs, _by_tag(pairs), line)
         self.closed = closed
         self.after_end += after_end
         return previous
@@ -355,19 +352,8 @@ class _State(Generic[_Item]):
                 joined = "\n".join(lines)
                 value = f"{value}\n{joined}" if value else joined
             pairs.append((tag, value))
-        tag, value = pairs[0]
-        previous = self.start(tag, value, line)
-        assert self.pairs is not None
-        self.pairs.extend(pairs[1:])
+        previous = self._open(pairs, _by_tag(pairs), line)
         self.closed = closed
-        mapping = self.map
-        for tag, value in pairs[1:]:
-            if not value:
-                continue
-            if tag in mapping:
-                mapping[tag].append(value)
-            else:
-                mapping[tag] = [value]
         return previous
 
     def finish_before_next(self) -> _Item:
