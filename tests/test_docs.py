@@ -23,3 +23,15 @@ def test_every_command_is_in_cli_reference() -> None:
 def test_hand_written_docs_exist() -> None:
     for name in ("workspace.md", "protocol.md", "pipeline.md", "dependencies.md"):
         assert (DOCS / name).stat().st_size > 500, name
+
+
+def test_library_imports_in_docs_exist() -> None:
+    # the names a Python example in the docs imports from synth are still there
+    checked = 0
+    for path in sorted(DOCS.glob("*.md")):
+        for block in path.read_text("utf-8").split("```python")[1:]:
+            for line in block.split("```", 1)[0].splitlines():
+                if line.startswith(("from synth", "import synth")):
+                    exec(line.split("#", 1)[0], {})  # raises ImportError if a name moved
+                    checked += 1
+    assert checked >= 6
