@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
@@ -126,3 +127,60 @@ def test_table_output_lists_skips_and_warnings(tmp_path: Path) -> None:
     assert lines[1] == "  missing: abstract 2, DOI 2, year 0"
     assert lines[2] == "  skipped record 3 (line 27): no content: only TY/ID/ER tags or empty values"
     assert "  warning: record 4 (line 30) is the last one and has no ER line; kept" in lines
+
+
+def test_import_tells_its_progress_in_bytes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from synth.importers import ris
+    from synth.importers.pipeline import import_file
+
+    store = open_store(f"sqlite:///{tmp_path / 's.sqlite'}")
+    seen: list[tuple[int, int]] = []
+    bib = FIX / "quirks.bib"
+    import_file(store, bib, progress=lambda done, total: seen.append((done, total)))
+    size = bib.stat().st_size
+    assert seen == [(0, size), (size, size)]  # other formats: at the start and the end
+    monkeypatch.setattr(ris, "CHUNK_CHARS", 64)
+    seen.clear()
+    path = FIX / "quirks.ris"
+    import_file(store, path, progress=lambda done, total: seen.append((done, total)))
+    size = path.stat().st_size
+    positions = [done for done, total in seen if total == size]
+    assert len(positions) == len(seen) > 5  # a RIS file streamed in one process: chunk by chunk
+    assert positions == sorted(positions) and positions[0] == 0 and positions[-1] == size
+
+
+def test_import_shows_a_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
+    import os
+    import pty
+    import select
+    import subprocess
+    import sys
+
+    def run_import(db: str, on_terminal: bool) -> tuple[bytes, str]:
+        master, slave = pty.openpty()
+        proc = subprocess.Popen([sys.executable, "-m", "synth", "--db", db, "import", str(FIX / "quirks.ris")],
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=slave if on_terminal else subprocess.PIPE)
+        os.close(slave)
+        seen = b""
+        while True:  # read the terminal until the command is done and nothing more comes
+            ready, _, _ = select.select([master], [], [], 0.5)
+            if not ready and proc.poll() is not None:
+                break
+            if ready:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # the command closed the terminal
+                    break
+                seen += chunk
+        out, err = proc.communicate(timeout=60)
+        os.close(master)
+        assert proc.returncode == 0, err
+        return seen if on_terminal else err, out.decode()
+
+    shown, out = run_import(f"sqlite:///{tmp_path / 'a.sqlite'}", on_terminal=True)
+    size = (FIX / "quirks.ris").stat().st_size
+    assert b"import quirks.ris" in shown and f"{size}/{size} bytes".encode() in shown  # the bar's name and count
+    assert "records found 4" in out and "\x1b" not in out  # the report stays on stdout, plain
+    err, _ = run_import(f"sqlite:///{tmp_path / 'b.sqlite'}", on_terminal=False)
+    assert err == b""  # no terminal: no bar

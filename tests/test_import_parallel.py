@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import multiprocessing
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -137,13 +138,26 @@ def _big_file(corpus_dir: Path, path: Path) -> int:
     return n
 
 
+def _recorder(seen: list[tuple[int, int]]) -> Callable[[int, int], None]:
+    return lambda done, total: seen.append((done, total))
+
+
 def _import_both_ways(path: Path, folder: Path) -> tuple[list[dict[str, Any]], list[list[tuple[Any, ...]]]]:
     reports, tables = [], []
+    size = path.stat().st_size
     for jobs in (1, 2):
         url = f"sqlite:///{folder / f'jobs{jobs}.sqlite'}"
         store = open_store(url)
-        report = import_file(store, path, source="Dimensions", jobs=jobs).to_dict()
+        seen: list[tuple[int, int]] = []
+        report = import_file(store, path, source="Dimensions", jobs=jobs, progress=_recorder(seen)).to_dict()
         store.close()
+        # progress: bytes parsed, piece by piece (workers) or chunk by chunk (one process), up to the whole file
+        # (from 0 again if the file is read again as Windows-1252)
+        positions = [done for done, _ in seen]
+        last_run = positions[len(positions) - 1 - positions[::-1].index(0):]
+        assert {total for _, total in seen} == {size}
+        assert last_run == sorted(last_run) and last_run[-1] == size
+        assert len(set(last_run)) >= 3, jobs
         reports.append({k: v for k, v in report.items() if k != "import_id"})
         tables.append(_table(url))
     return reports, tables

@@ -86,6 +86,7 @@ def register(app: typer.Typer) -> None:
 
         Example: synth import scopus.ris pubmed.nbib --source Scopus
         """
+        from synth.cli.progress import byte_progress
         from synth.importers.pipeline import import_file
 
         state = get(ctx)
@@ -94,8 +95,9 @@ def register(app: typer.Typer) -> None:
         failures: list[str] = []
         for path in files:
             try:
-                report = import_file(state.store, path, source=source, fmt=str(fmt.value), kind=kind.value,
-                                     column_map=mapping, jobs=jobs)
+                with byte_progress(f"import {path.name}") as progress:
+                    report = import_file(state.store, path, source=source, fmt=str(fmt.value), kind=kind.value,
+                                         column_map=mapping, jobs=jobs, progress=progress)
             except InputError as exc:
                 failures.append(str(exc))
                 continue

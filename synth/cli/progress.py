@@ -34,3 +34,24 @@ def stage_progress(total: int, description: str = "synth") -> Iterator[Any]:
 
         yield advance
         progress.update(task, completed=total, step="done")
+
+
+@contextmanager
+def byte_progress(description: str) -> Iterator[Any]:
+    """A progress bar on stderr for work through a file; yields ``update(done, total)`` (bytes). Shown only on
+    a terminal, and drawn when updated, never from a thread of its own: an import forks worker processes
+    while it runs, and a thread writing to the terminal at that moment could leave them a held lock."""
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(), TimeElapsedColumn(),
+                        console=console, auto_refresh=False, transient=True, disable=not console.is_terminal)
+    with progress:
+        task = progress.add_task(description, total=None)
+
+        def update(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+            progress.refresh()
+
+        yield update

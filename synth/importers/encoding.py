@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import codecs
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from synth.errors import InputError
@@ -26,6 +26,8 @@ class Decoded:
     warnings: list[str] = field(default_factory=list)
     #: False while UTF-8 is assumed but not yet checked (see :func:`check_utf8`).
     checked: bool = True
+    #: Called with the number of bytes read so far as :meth:`chunks` reads the file (a progress display).
+    progress: Callable[[int], None] | None = None
 
     def text(self) -> str:
         """The whole file as one string, line ends normalised to ``\\n``."""
@@ -53,6 +55,8 @@ class Decoded:
                 if piece.endswith("\r") and not final:
                     piece, cr_held = piece[:-1], True
                 piece = piece.replace("\r\n", "\n").replace("\r", "\n")
+            if self.progress is not None:
+                self.progress(min(start + size, total))
             if final:
                 break
             if piece:

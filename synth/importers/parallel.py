@@ -71,6 +71,7 @@ class PieceResult:
     more_warnings: int = 0
     junk: int = 0
     after_end: int = 0
+    end: int = 0  # the byte of the file where the piece ends (for progress)
 
 
 #: The bytes of the file being parsed, set in the parent just before the workers are forked: each worker reads
@@ -85,7 +86,7 @@ def _parse_piece(piece: Piece, file: str, source: str, make_row: MakeRow) -> Pie
         raise RuntimeError(f"{file}: worker process has no view of the file; import with --jobs 1")
     ctx = ParseContext(file=file, source=source)
     items, junk, after_end = parse_ris_piece(piece, _FILE, ctx)
-    result = PieceResult(found=len(items), junk=junk, after_end=after_end)
+    result = PieceResult(found=len(items), junk=junk, after_end=after_end, end=piece.end)
     missing = result.missing
     rows = []
     for item in items:

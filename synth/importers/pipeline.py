@@ -11,7 +11,7 @@ import gc
 import hashlib
 import importlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -131,9 +131,16 @@ def parse_file(path: Path, *, fmt: str = "auto", source: str | None = None,
     return ParsedFile(path, fmt, decoded, sha, ctx)
 
 
-def _counted_pieces(results: Iterator[PieceResult], report: ImportReport) -> Iterator[list[Prepared]]:
+#: Told how far an import has got: ``(bytes of the file parsed so far, the file's size in bytes)``.
+Progress = Callable[[int, int], None]
+
+
+def _counted_pieces(results: Iterator[PieceResult], report: ImportReport,
+                    progress: Callable[[int], None] | None) -> Iterator[list[Prepared]]:
     """Rows from the worker processes, in file order, counted into the report as :func:`_counting` counts."""
     for result in results:
+        if progress is not None:
+            progress(result.end)
         report.records_found += result.found
         report.imported += result.found - len(result.skipped)
         report.skipped.extend(result.skipped)
@@ -155,20 +162,23 @@ def _counting(parsed: ParsedFile, report: ImportReport) -> Iterator[Record]:
 
 
 def import_file(store: Any, path: Path, *, source: str | None = None, fmt: str = "auto", kind: str = "database",
-                column_map: dict[str, str] | None = None, jobs: int | None = None) -> ImportReport:
+                column_map: dict[str, str] | None = None, jobs: int | None = None,
+                progress: Progress | None = None) -> ImportReport:
     """Import one file in one transaction (nothing is written if anything fails) and report on it.
 
     A large RIS file is parsed by ``jobs`` worker processes (default: one per core, at most 4; 1 parses in
-    this process) while this process writes; the result is the same either way.
+    this process) while this process writes; the result is the same either way. ``progress`` is told how many
+    of the file's bytes have been parsed as the import goes (for RIS files piece by piece, for other formats
+    once, at the end).
     """
     with _no_gc():
         try:
             # A large file is not read through to prove it is UTF-8 first: the workers decode it strictly.
             return _import(store, path, source=source, fmt=fmt, kind=kind, column_map=column_map, jobs=jobs,
-                           check_utf8=False)
+                           check_utf8=False, progress=progress)
         except _NotUtf8:  # nothing was written: import again, reading the file as Windows-1252 (with a warning)
             return _import(store, path, source=source, fmt=fmt, kind=kind, column_map=column_map, jobs=jobs,
-                           check_utf8=True)
+                           check_utf8=True, progress=progress)
 
 
 class _NotUtf8(Exception):
@@ -189,7 +199,8 @@ def _no_gc() -> Iterator[None]:
 
 
 def _import(store: Any, path: Path, *, source: str | None, fmt: str, kind: str,
-            column_map: dict[str, str] | None, jobs: int | None, check_utf8: bool) -> ImportReport:
+            column_map: dict[str, str] | None, jobs: int | None, check_utf8: bool,
+            progress: Progress | None) -> ImportReport:
     from synth.store import events, imports
     from synth.store.records import insert_prepared, insert_records, row_maker
 
@@ -199,6 +210,14 @@ def _import(store: Any, path: Path, *, source: str | None, fmt: str, kind: str,
         parsed.context.warnings[:0] = check_utf8_of(parsed.decoded)
     report = ImportReport(file=str(path), format=parsed.format, encoding=parsed.decoded.encoding,
                           source=parsed.context.source, sha256=parsed.sha256)
+    size = len(parsed.decoded.data)
+    done: Callable[[int], None] | None = None
+    if progress is not None:
+        def done(position: int) -> None:
+            progress(position, size)
+
+        parsed.decoded.progress = done
+        done(0)
     with store.begin() as conn:
         previous = imports.find_by_sha256(conn, parsed.sha256)
         if previous is not None:
@@ -224,11 +243,13 @@ def _import(store: Any, path: Path, *, source: str | None, fmt: str, kind: str,
             # closing: an error or Ctrl-C while writing stops the worker processes at once
             with closing(parse_pieces(parsed.decoded.data, pieces, parsed.context, make_row, jobs)) as results:
                 try:
-                    result = insert_prepared(conn, _counted_pieces(results, report))
+                    result = insert_prepared(conn, _counted_pieces(results, report, done))
                 except UnicodeDecodeError as exc:
                     if parsed.decoded.checked:  # pragma: no cover - a checked file decodes
                         raise
                     raise _NotUtf8() from exc
+        if done is not None:
+            done(size)
         report.warnings = parsed.context.all_warnings()
         report.added = len(result.inserted_ids)
         report.already_in_store = result.already_known
