@@ -158,9 +158,10 @@ def test_import_shows_a_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
 
     def run_import(db: str, on_terminal: bool) -> tuple[bytes, str]:
         master, slave = pty.openpty()
+        env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE")}
         proc = subprocess.Popen([sys.executable, "-m", "synth", "--db", db, "import", str(FIX / "quirks.ris")],
                                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                stderr=slave if on_terminal else subprocess.PIPE)
+                                stderr=slave if on_terminal else subprocess.PIPE, env={**env, "TERM": "xterm"})
         os.close(slave)
         seen = b""
         while True:  # read the terminal until the command is done and nothing more comes
