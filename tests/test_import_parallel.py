@@ -138,6 +138,15 @@ def _big_file(corpus_dir: Path, path: Path) -> int:
     return n
 
 
+def _index_sql(url: str) -> list[str]:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'records' "
+                                    "AND sql IS NOT NULL ORDER BY name").all()
+    engine.dispose()
+    return [str(sql) for sql, in rows]
+
+
 def _recorder(seen: list[tuple[int, int]]) -> Callable[[int, int], None]:
     return lambda done, total: seen.append((done, total))
 
@@ -145,6 +154,10 @@ def _recorder(seen: list[tuple[int, int]]) -> Callable[[int, int], None]:
 def _import_both_ways(path: Path, folder: Path) -> tuple[list[dict[str, Any]], list[list[tuple[Any, ...]]]]:
     reports, tables = [], []
     size = path.stat().st_size
+    fresh = f"sqlite:///{folder / 'fresh.sqlite'}"
+    open_store(fresh).close()
+    indexes = _index_sql(fresh)
+    assert len(indexes) >= 4
     for jobs in (1, 2):
         url = f"sqlite:///{folder / f'jobs{jobs}.sqlite'}"
         store = open_store(url)
@@ -160,6 +173,9 @@ def _import_both_ways(path: Path, folder: Path) -> tuple[list[dict[str, Any]], l
         assert len(set(last_run)) >= 3, jobs
         reports.append({k: v for k, v in report.items() if k != "import_id"})
         tables.append(_table(url))
+        # a large file into an empty store: the records indexes were built at the end, and are the store's own
+        # (also after a first attempt that failed and was rolled back, as when a byte is not UTF-8)
+        assert _index_sql(url) == indexes
     return reports, tables
 
 
@@ -204,3 +220,43 @@ def test_giving_up_on_the_results_stops_the_workers(tmp_path: Path) -> None:
     assert len(multiprocessing.active_children()) == 2
     results.close()
     assert multiprocessing.active_children() == []
+
+
+@pytest.mark.corpus
+def test_large_import_rebuilds_indexes_only_in_an_empty_store(corpus_dir: Path, tmp_path: Path) -> None:
+    """Indexes are built once at the end only when the store has no records yet: otherwise they are what finds
+    records already imported, and rebuilding them over a large store would cost more than it saves."""
+    path = tmp_path / "big.ris"
+    n = _big_file(corpus_dir, path)
+    url = f"sqlite:///{tmp_path / 's.sqlite'}"
+    store = open_store(url)
+    statements: list[str] = []
+    sa.event.listen(store.engine, "before_cursor_execute",
+                    lambda conn, cursor, statement, *rest: statements.append(statement))
+    small = tmp_path / "small.ris"
+    small.write_text(QUIRKS.format(n=1), encoding="utf-8")
+    import_file(store, small, jobs=2)
+    report = import_file(store, path, jobs=2)
+    store.close()
+    assert report.added == n
+    assert not [s for s in statements if "DROP INDEX" in s.upper()]
+    fresh = f"sqlite:///{tmp_path / 'fresh.sqlite'}"
+    open_store(fresh).close()
+    assert _index_sql(url) == _index_sql(fresh)
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        plan = " ".join(str(r[-1]) for r in conn.exec_driver_sql(
+            "EXPLAIN QUERY PLAN SELECT id FROM records WHERE doi = '10.1000/x'"))
+    engine.dispose()
+    assert "ix_records_doi" in plan
+    # the same file into an empty store: its indexes are dropped, and created again at the end
+    empty = open_store(f"sqlite:///{tmp_path / 'empty.sqlite'}")
+    statements.clear()
+    sa.event.listen(empty.engine, "before_cursor_execute",
+                    lambda conn, cursor, statement, *rest: statements.append(statement))
+    import_file(empty, path, jobs=2)
+    empty.close()
+    dropped = [s for s in statements if s.startswith("DROP INDEX")]
+    created = [s for s in statements if s.startswith("CREATE INDEX")]
+    assert len(dropped) == len(created) == len(_index_sql(fresh))
+    assert statements.index(created[0]) > max(i for i, s in enumerate(statements) if s.startswith("INSERT INTO records"))

@@ -22,7 +22,7 @@ from synth.importers.base import ParseContext, Parser, Skipped, count_missing
 from synth.importers.detect import FORMATS, detect_format, guess_source
 from synth.importers.encoding import Decoded, decode_bytes
 from synth.importers.encoding import check_utf8 as check_utf8_of
-from synth.importers.parallel import PieceResult, parallel_pieces, parse_pieces, rows_of
+from synth.importers.parallel import MIN_BYTES, PieceResult, parallel_pieces, parse_pieces, rows_of
 from synth.records.model import Record
 
 if TYPE_CHECKING:
@@ -237,13 +237,15 @@ def _import(store: Any, path: Path, *, source: str | None, fmt: str, kind: str,
                                   source=report.source, kind=kind)
         report.import_id = import_id
         make_row = row_maker(conn, import_id=import_id, source_kind=kind)
+        bulk = size >= MIN_BYTES  # a large file: the records table's indexes are built once, at the end
         if pieces is None:
-            result = insert_records(conn, _counting(parsed, report), import_id=import_id, source_kind=kind)
+            result = insert_records(conn, _counting(parsed, report), import_id=import_id, source_kind=kind,
+                                    bulk=bulk)
         else:
             # closing: an error or Ctrl-C while writing stops the worker processes at once
             with closing(parse_pieces(parsed.decoded.data, pieces, parsed.context, make_row, jobs)) as results:
                 try:
-                    result = insert_prepared(conn, _counted_pieces(results, report, done))
+                    result = insert_prepared(conn, _counted_pieces(results, report, done), bulk=bulk)
                 except UnicodeDecodeError as exc:
                     if parsed.decoded.checked:  # pragma: no cover - a checked file decodes
                         raise
