@@ -45,7 +45,7 @@ class Decoded:
         total = len(self.data)
         has_cr = b"\r" in self.data
         cr_held = False  # a piece ended in CR: its LF may open the next piece
-        piece = ""
+        held = ""  # the last piece decoded, given once the next one is (the very last must end with a line end)
         for start in range(self.offset, total, size):
             final = start + size >= total
             piece = decoder.decode(view[start:start + size], final=final)
@@ -57,14 +57,12 @@ class Decoded:
                 piece = piece.replace("\r\n", "\n").replace("\r", "\n")
             if self.progress is not None:
                 self.progress(min(start + size, total))
-            if final:
-                break
             if piece:
-                yield piece
-        if piece and not piece.endswith("\n"):
-            piece += "\n"
-        if piece:
-            yield piece
+                if held:
+                    yield held
+                held = piece
+        if held:
+            yield held if held.endswith("\n") else held + "\n"
 
     def lines(self) -> Iterator[str]:
         """The file's lines without line ends (CRLF, CR and LF all accepted), decoded incrementally."""
