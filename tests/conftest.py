@@ -29,6 +29,22 @@ def corpus_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def corpus_ris_files(corpus_dir: Path) -> list[Path]:
+    """The corpus exports that synth detects as RIS (files it refuses on purpose left out)."""
+    from synth.errors import InputError
+    from synth.importers.pipeline import parse_file
+
+    found = []
+    for path in sorted((corpus_dir / "exports").rglob("*")):
+        try:
+            if path.is_file() and parse_file(path).format == "ris":
+                found.append(path)
+        except InputError:  # licences, provenance notes, files refused on purpose (see test_import_corpus)
+            continue
+    return found
+
+
+@pytest.fixture(scope="session")
 def domain_dir() -> Path:
     path = _shared_dir() / "domain"
     if not path.is_dir():
