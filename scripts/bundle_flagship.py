@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 import sys
 import tomllib
@@ -24,7 +25,7 @@ from pathlib import Path
 import tomli_w
 
 REPO = Path(__file__).resolve().parent.parent
-DOMAIN = REPO.parent / "shared" / "domain"
+DOMAIN = Path(os.environ.get("SYNTH_SHARED", REPO.parent / "shared")) / "domain"  # as the tests find it
 EXTRACTIONS = REPO / "extractions" / "partnership-outcomes"
 OUT = REPO / "data" / "partnership-outcomes"
 

@@ -17,9 +17,27 @@ from pathlib import Path
 from typing import Any
 
 from synth import __version__
+from synth.analysis.options import pool_options
+from synth.analysis.outcome import outcome_analysis
+from synth.dedup import service as dedup
+from synth.errors import InputError, SynthError
+from synth.evidence import evidence_from_workspace
+from synth.extraction.files import load_folder
+from synth.extraction.screening_link import included_studies, study_record_ids
+from synth.extraction.validate import check_included, validate_files
+from synth.figures.forest import forest_svg
+from synth.importers.pipeline import import_file
+from synth.prisma import prisma_from_store, search_report_from_store, write_outputs
 from synth.protocol import Protocol, load_protocol
+from synth.report.render import figure_svgs, write_figures, write_report
+from synth.screening import service as screening
+from synth.screening.history import apply_history
+from synth.sources.errors import NetworkError, SearchError
+from synth.sources.runner import make_source, run_source
+from synth.sources.session import make_client, select_strategies
 from synth.store import EventKind, Store, open_store
 from synth.store.events import append, utc_now
+from synth.store.records import count_records
 from synth.workspace import Workspace
 
 
@@ -34,6 +52,7 @@ class RunContext:
     out_dir: Path | None = None
     files: list[Any] = field(default_factory=list)
     ma_studies: set[str] = field(default_factory=set)
+    forests: dict[str, str] = field(default_factory=dict)
     prisma: dict[str, Any] | None = None
     conclusion: str = ""
     warnings: list[str] = field(default_factory=list)
@@ -70,7 +89,6 @@ def _protocol(rc: RunContext) -> StageResult:
 
 def _store(rc: RunContext) -> StageResult:
     rc.store = open_store(rc.db_url)
-    from synth.store.records import count_records
 
     with rc.store.connect() as conn:
         n = count_records(conn)
@@ -97,9 +115,6 @@ def _search(rc: RunContext) -> StageResult:
                            "(synth run --online, or synth search run)", {"sources": configured})
     if not configured:
         return StageResult("search", "skipped", "the protocol has no enabled API sources")
-    from synth.sources.errors import NetworkError, SearchError
-    from synth.sources.runner import make_source, run_source
-    from synth.sources.session import make_client, select_strategies
 
     client = make_client(None)
     results: list[Any] = []
@@ -139,8 +154,6 @@ def _import(rc: RunContext) -> StageResult:
     p, store = _ready(rc)
     if not p.sources.files:
         return StageResult("import", "skipped", "the protocol declares no export files (sources.files)")
-    from synth.errors import InputError
-    from synth.importers.pipeline import import_file
 
     added = found = 0
     reports = []
@@ -161,9 +174,8 @@ def _import(rc: RunContext) -> StageResult:
 
 def _dedup(rc: RunContext) -> StageResult:
     p, store = _ready(rc)
-    from synth.dedup.service import policy_from_protocol, run
 
-    res = run(store, policy_from_protocol(p), actor="synth run")
+    res = dedup.run(store, dedup.policy_from_protocol(p), actor="synth run")
     return StageResult("dedup", "done", f"{res['records']} records in {res['clusters']} clusters: "
                        f"{res['duplicates']} duplicates, {res['maybe_pairs']} maybe pairs to review",
                        {k: res[k] for k in ("records", "clusters", "duplicates", "maybe_pairs")})
@@ -172,19 +184,16 @@ def _dedup(rc: RunContext) -> StageResult:
 def _screening(rc: RunContext) -> StageResult:
     """Apply the review's bundled screening history (adopted decisions), then report where screening stands."""
     p, store = _ready(rc)
-    from synth.screening.service import Settings, status
 
-    settings = Settings.from_protocol(p)
+    settings = screening.Settings.from_protocol(p)
     details: dict[str, Any] = {}
     history = rc.workspace.data_dir(rc.protocol_path.stem) / "screening-history.csv"
     if history.is_file():
-        from synth.screening.history import apply_history
-
         rep = apply_history(store, settings, history)
         details["history"] = {"file": str(history.relative_to(rc.workspace.root)), "rows": rep.rows,
                               "applied": rep.applied, "already": rep.already}
         rc.warnings += rep.problems
-    stages = status(store, settings)
+    stages = screening.status(store, settings)
     details["stages"] = [{k: v for k, v in s.items() if k != "reviewers"} for s in stages]
     parts = []
     for s in stages:
@@ -196,9 +205,6 @@ def _screening(rc: RunContext) -> StageResult:
 
 def _extraction(rc: RunContext) -> StageResult:
     p, store = _ready(rc)
-    from synth.extraction.files import load_folder
-    from synth.extraction.screening_link import included_studies
-    from synth.extraction.validate import check_included, validate_files
 
     name = rc.protocol_path.stem
     files, problems = load_folder(rc.workspace.extractions_dir(name))
@@ -223,11 +229,8 @@ def _meta(rc: RunContext) -> StageResult:
     written to ``meta/<outcome>.json`` with a forest plot in ``figures/``."""
     p, _ = _ready(rc)
     assert rc.out_dir is not None
-    from synth.errors import SynthError
-    from synth.extraction.meta_bridge import outcome_analysis, plan_options
-    from synth.meta.plots import forest_plot
 
-    opts = plan_options(p)
+    opts = pool_options(p.analysis)
     wanted = set(p.analysis.outcomes) or {o.id for o in p.outcomes}
     (rc.out_dir / "meta").mkdir(exist_ok=True)
     (rc.out_dir / "figures").mkdir(exist_ok=True)
@@ -247,7 +250,9 @@ def _meta(rc: RunContext) -> StageResult:
         else:
             pooled[o.id] = k
             rc.ma_studies.update(str(x) for x in res["frame"]["study_id"])
-            forest_plot(res["table"], rc.out_dir / "figures" / f"forest-{o.id}.svg", opts)
+        # one forest per outcome with data: this file, and the same drawing in the report
+        rc.forests[o.id] = forest_svg(res["table"], opts)
+        (rc.out_dir / "figures" / f"forest-{o.id}.svg").write_text(rc.forests[o.id], encoding="utf-8")
         data = {k2: v for k2, v in res.items() if k2 not in ("frame", "table")}
         (rc.out_dir / "meta" / f"{o.id}.json").write_text(json.dumps(data, indent=2, default=str) + "\n",
                                                           encoding="utf-8")
@@ -258,8 +263,6 @@ def _meta(rc: RunContext) -> StageResult:
 def _prisma(rc: RunContext) -> StageResult:
     p, store = _ready(rc)
     assert rc.out_dir is not None
-    from synth.extraction.screening_link import study_record_ids
-    from synth.prisma import prisma_from_store, write_outputs
 
     with store.connect() as conn:
         ma_ids = study_record_ids(conn, p, rc.files, rc.ma_studies)
@@ -277,12 +280,9 @@ def _prisma(rc: RunContext) -> StageResult:
 def _evidence(rc: RunContext) -> StageResult:
     p, store = _ready(rc)
     assert rc.out_dir is not None
-    from synth.evidence import evidence_from_workspace
-    from synth.prisma import search_report_from_store
-    from synth.report.render import figure_svgs, write_figures, write_report
 
     ev = evidence_from_workspace(rc.workspace, p, rc.protocol_path.stem, prisma=rc.prisma)
-    svgs = figure_svgs(ev)
+    svgs = figure_svgs(ev, rc.forests)
     paths = write_report(ev, rc.out_dir, svgs=svgs)
     figures = write_figures(ev, rc.out_dir / "figures", svgs)
     (rc.out_dir / "search-report.md").write_text(search_report_from_store(store, p), encoding="utf-8")

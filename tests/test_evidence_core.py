@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from synth.analysis.pooled import cumulative_by_year, egger, pool
 from synth.errors import InputError
 from synth.evidence.gapmap import Evidence, build_gap_map
 from synth.evidence.grade import GradeInputs, rate
 from synth.evidence.maturity import Settings
-from synth.evidence.metapool import cumulative_by_year, egger, pool
 from synth.evidence.ois import diversity, information_size, ois_binary, ois_continuous, treated_risk
 from synth.evidence.power import re_power_analytic, re_power_simulated, studies_needed, typical_variance
 
@@ -222,14 +222,14 @@ def test_gap_map_conservation(ev: list[Evidence]) -> None:
         assert sum(c["rob"].values()) == c["n_studies"]
 
 
-# --- pooling through synth.meta (synth.evidence.metapool) against metafor's published-example values ----------
+# --- pooling through synth.meta (synth.analysis.pooled) against metafor's published-example values ----------
 
 LIPSEY_Y = [-0.33, 0.32, 0.39, 0.31, 0.17, 0.64, -0.33, 0.15, -0.02, 0.00]
 LIPSEY_V = [0.084, 0.035, 0.017, 0.034, 0.072, 0.117, 0.102, 0.093, 0.012, 0.067]
 
 
 def test_pool_dl_matches_lipsey_wilson_2001() -> None:
-    res = pool(LIPSEY_Y, LIPSEY_V, Settings(method="DL", ci_method="z"))
+    res = pool(LIPSEY_Y, LIPSEY_V, Settings(method="DL", ci_method="z").pool_options())
     assert res["estimate"] == pytest.approx(0.1534, abs=1e-4)
     assert res["se"] == pytest.approx(0.0858, abs=1e-4)
     assert res["ci_low"] == pytest.approx(-0.0146, abs=1e-4)
@@ -237,13 +237,13 @@ def test_pool_dl_matches_lipsey_wilson_2001() -> None:
     assert res["tau2"] == pytest.approx(0.025955, abs=1e-6)
     assert res["q"] == pytest.approx(14.7640, abs=1e-3)
     assert sum(res["weights"]) == pytest.approx(1.0)
-    fixed = pool(LIPSEY_Y, LIPSEY_V, Settings(method="EE", ci_method="z"))
+    fixed = pool(LIPSEY_Y, LIPSEY_V, Settings(method="EE", ci_method="z").pool_options())
     assert fixed["estimate"] == pytest.approx(0.1549, abs=1e-4)
 
 
 def test_pool_uses_the_protocol_estimator_and_test() -> None:
-    dl = pool(LIPSEY_Y, LIPSEY_V, Settings(method="DL", ci_method="z"))
-    reml = pool(LIPSEY_Y, LIPSEY_V, Settings(method="REML", ci_method="hksj"))
+    dl = pool(LIPSEY_Y, LIPSEY_V, Settings(method="DL", ci_method="z").pool_options())
+    reml = pool(LIPSEY_Y, LIPSEY_V, Settings(method="REML", ci_method="hksj").pool_options())
     assert reml["tau2"] != pytest.approx(dl["tau2"], abs=1e-6)
     assert reml["pooled_method"] == "REML tau^2, HKSJ CI (synth.meta)"
     # HKSJ: t with k-1 df and the SE scaled by sqrt(s2w); the CI is the estimate +- t * se.
@@ -255,15 +255,15 @@ def test_pool_uses_the_protocol_estimator_and_test() -> None:
 
 
 def test_pool_labels_ratio_measures_and_back_transforms() -> None:
-    res = pool(LIPSEY_Y, LIPSEY_V, Settings(), measure="RR")
+    res = pool(LIPSEY_Y, LIPSEY_V, Settings().pool_options(), measure="RR")
     assert res["measure"] == "RR"
     for key in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high"):
         assert res["back"][key] == pytest.approx(math.exp(res[key]))
 
 
 def test_pool_without_prediction_interval_when_the_protocol_says_none() -> None:
-    assert pool(LIPSEY_Y, LIPSEY_V, Settings())["pi_low"] is not None
-    res = pool(LIPSEY_Y, LIPSEY_V, Settings(pi="none"), measure="OR")
+    assert pool(LIPSEY_Y, LIPSEY_V, Settings().pool_options())["pi_low"] is not None
+    res = pool(LIPSEY_Y, LIPSEY_V, Settings(pi="none").pool_options(), measure="OR", report_pi=False)
     assert res["pi_low"] is None and res["pi_high"] is None and res["back"]["pi_low"] is None
 
 
@@ -281,20 +281,20 @@ def test_pool_raises_when_synth_meta_cannot_pool(monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr(pooling, "estimate_tau2", never_converges)
     with pytest.raises(InputError, match=r"synth\.meta could not pool the 10 studies with REML/hksj .*did not converge"):
-        pool(LIPSEY_Y, LIPSEY_V, Settings())
+        pool(LIPSEY_Y, LIPSEY_V, Settings().pool_options())
 
 
 def test_cumulative_last_row_is_full_pool_and_years_grouped() -> None:
     years = [1990, 1990, 1995, 2000, 2000, 2001, 2003, 2005, 2010, 2012]
-    rows = cumulative_by_year(years, LIPSEY_Y, LIPSEY_V, [100] * 10, Settings())
+    rows = cumulative_by_year(years, LIPSEY_Y, LIPSEY_V, [100] * 10, Settings().pool_options())
     assert [r["year"] for r in rows] == [1990, 1995, 2000, 2001, 2003, 2005, 2010, 2012]
     assert rows[0]["k"] == 2 and rows[-1]["k"] == 10 and rows[-1]["participants"] == 1000
-    full = pool(LIPSEY_Y, LIPSEY_V, Settings())
+    full = pool(LIPSEY_Y, LIPSEY_V, Settings().pool_options())
     assert rows[-1]["estimate"] == pytest.approx(full["estimate"])
     assert rows[-1]["ci_low"] == pytest.approx(full["ci_low"])
     assert rows[-1]["tau2"] == pytest.approx(full["tau2"])
     # undated studies go last, after every dated one
-    undated = cumulative_by_year([None, 2001, 1999], LIPSEY_Y[:3], LIPSEY_V[:3], [10, 20, 30], Settings())
+    undated = cumulative_by_year([None, 2001, 1999], LIPSEY_Y[:3], LIPSEY_V[:3], [10, 20, 30], Settings().pool_options())
     assert [(r["year"], r["k"], r["participants"]) for r in undated] == [(1999, 1, 30), (2001, 2, 50), (None, 3, 60)]
 
 

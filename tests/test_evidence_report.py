@@ -14,9 +14,10 @@ from typer.testing import CliRunner
 
 from synth.cli.app import app
 from synth.evidence import Evidence, Settings, StudyEffect, build_evidence
-from synth.evidence.gather import load_overview, rob_class, summarise_overview
+from synth.evidence.gather import load_overview, summarise_overview
 from synth.evidence.maturity import _conclusive, assess_outcome
-from synth.report.render import figure_ids, to_html, to_markdown, write_report
+from synth.extraction.rob import rob_class
+from synth.report.render import figure_ids, figure_svgs, to_html, to_markdown, write_report
 
 REPO = Path(__file__).resolve().parent.parent
 runner = CliRunner()
@@ -46,7 +47,25 @@ def ev() -> dict:
 
 @pytest.fixture(scope="module")
 def html(ev: dict) -> str:
-    return to_html(ev)
+    return to_html(ev, figure_svgs(ev, _forests(ev)))
+
+
+def _forests(ev: dict) -> dict[str, str]:
+    """The forest of each outcome with studies, drawn by synth.figures from the studies' effects (what
+    synth.report.outputs.outcome_forests draws from the extraction tables of a workspace)."""
+    from synth.analysis.options import pool_options
+    from synth.figures.forest import forest_svg
+    from synth.meta.effects import compute_effects, effects_frame
+
+    out = {}
+    for o in ev["outcomes"]:
+        if o["k"]:
+            studies = o["studies"]
+            table = compute_effects(effects_frame([s["yi"] for s in studies], [s["vi"] for s in studies],
+                                                  [s["label"] for s in studies]), "GEN")
+            table.measure = o["measure"]
+            out[o["id"]] = forest_svg(table, pool_options())
+    return out
 
 
 def _evidence() -> dict:
@@ -159,7 +178,8 @@ def test_outcome_synth_meta_cannot_pool_is_said_and_not_invented() -> None:
                         settings=FAST)
     md = to_markdown(ev)
     assert "- Pooled: not estimable; tau² –; I² –" in md and "- Note: Not pooled: Study 'Zero-variance trial'" in md
-    assert 'data-figure="forest-mortality"' in to_html(ev)
+    assert 'data-figure="forest-mortality"' not in to_html(ev)  # no forest drawn: none shown
+    assert 'data-figure="forest-mortality"' in to_html(ev, figure_svgs(ev, {"mortality": "<svg></svg>"}))
 
 
 def test_single_study_and_no_study_outcomes(ev: dict) -> None:

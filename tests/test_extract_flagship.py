@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from synth.analysis.table import meta_table
 from synth.extraction.files import load_folder
-from synth.extraction.meta_bridge import meta_table
 from synth.extraction.validate import validate_files
 from synth.protocol import load_protocol
 from synth.workspace import Workspace

@@ -11,7 +11,8 @@ from synth.errors import InputError
 from synth.extraction import rob
 from synth.extraction.files import read_file
 from synth.extraction.robassess import assess, save_assessment
-from synth.extraction.robplot import plot, rob_rows
+from synth.extraction.table import rob_rows
+from synth.figures.rob import traffic_light
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "tests" / "fixtures" / "extraction"
@@ -178,11 +179,11 @@ def test_traffic_light_plot(tmp_path: Path) -> None:
     files, _ = load_folder(tmp_path)
     rows = rob_rows(files, "rob2")
     assert rows[0]["judgements"]["D4"] == "some-concerns"
-    svg = plot(files, tmp_path / "rob.svg")
+    svg = traffic_light(rows, tmp_path / "rob.svg")
     content = svg.read_text()
     assert content.startswith("<?xml") and "Demo 2020" in content and "#e2df07" in content.lower()
-    assert plot(files, tmp_path / "rob.png").read_bytes()[:4] == b"\x89PNG"
+    assert traffic_light(rows, tmp_path / "rob.png").read_bytes()[:4] == b"\x89PNG"
     with pytest.raises(InputError, match="no robins-i assessments in the reconciled extraction files"):
-        plot(files, tmp_path / "x.svg", tool="robins-i")
+        traffic_light(rob_rows(files, "robins-i"), tmp_path / "x.svg", tool="robins-i")
     with pytest.raises(InputError, match="unknown file type"):
-        plot(files, tmp_path / "x.gif")
+        traffic_light(rows, tmp_path / "x.gif")

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from synth.analysis.table import choose_timepoint, meta_table
 from synth.errors import InputError
 from synth.extraction.files import ExtractionFile, load_folder
 from synth.extraction.forms import prompt_characteristics, template
-from synth.extraction.meta_bridge import choose_timepoint, meta_table
 from synth.extraction.table import columns, rob_for, tidy_rows
 from synth.extraction.validate import validate_file
 from synth.protocol import load_protocol
@@ -161,7 +161,7 @@ def test_choose_timepoint() -> None:
 
 
 def test_meta_effects_relabels_generic_frames(ws: Workspace, protocol: Protocol) -> None:
-    from synth.extraction.meta_bridge import meta_effects
+    from synth.analysis.table import meta_effects
     from synth.meta.analysis import pool_effects
 
     _study(ws, "a-2001", _row("mortality", "follow-up", BIN.format(4, 20, 8, 25)))

@@ -11,6 +11,7 @@ from screening_helpers import make_store, settings
 
 from synth.errors import InputError
 from synth.screening import service
+from synth.screening.state import active_decisions
 from synth.store import open_store
 from synth.store import screening as db
 from synth.store.events import read
@@ -34,7 +35,7 @@ def test_decision_is_committed_with_event(store, tmp_path: Path) -> None:  # typ
     # a separate connection (another process would see the same) finds it at once
     other = open_store(str(store.engine.url))
     with other.connect() as conn:
-        rows = db.active_decisions(conn, TA)
+        rows = active_decisions(conn, TA)
         events = read(conn, "decision")
     other.close()
     assert [(r.id, r.record_id, r.reviewer, r.decision, r.reason, r.note) for r in rows] == [
@@ -49,12 +50,12 @@ def test_revision_deactivates_and_undo_retracts(store) -> None:  # type: ignore[
     first = service.decide(store, s, record_id=2, stage=TA, reviewer="alice", decision="include")
     second = service.decide(store, s, record_id=2, stage=TA, reviewer="alice", decision="exclude")
     with store.connect() as conn:
-        assert [d.id for d in db.active_decisions(conn, TA)] == [second]
+        assert [d.id for d in active_decisions(conn, TA)] == [second]
         assert conn.execute(sa.select(sa.func.count()).select_from(screening_decisions)).scalar_one() == 2
     with store.begin() as conn:
         db.retract_decision(conn, second, reviewer="alice")
     with store.connect() as conn:
-        assert db.active_decisions(conn, TA) == []
+        assert active_decisions(conn, TA) == []
     assert first != second
 
 
@@ -65,7 +66,7 @@ def test_duplicate_record_refused_with_its_cluster(store) -> None:  # type: igno
                               "record is 5. Screen record 5 instead.")
     with store.connect() as conn:
         assert db.screenable_ids(conn) == [1, 2, 3, 4, 5, 7, 8]
-        assert db.active_decisions(conn) == []
+        assert active_decisions(conn) == []
 
 
 def test_unknown_record_and_invalid_reason(store) -> None:  # type: ignore[no-untyped-def]

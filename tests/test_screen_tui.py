@@ -12,6 +12,8 @@ from rich.console import Console
 from screening_helpers import make_store, settings
 
 from synth.screening import service
+from synth.screening.state import active_decisions
+from synth.screening.state import texts as ranking_texts
 from synth.screening.tui import ScreenSession
 from synth.store import open_store
 from synth.store import screening as db
@@ -50,7 +52,7 @@ def session(store, seq, *, reviewer="alice", stage=TA, then=None, lines=(), s=No
 
 def active(store, stage=TA):  # type: ignore[no-untyped-def]
     with store.connect() as conn:
-        return [(d.record_id, d.reviewer, d.decision, d.reason, d.note) for d in db.active_decisions(conn, stage)]
+        return [(d.record_id, d.reviewer, d.decision, d.reason, d.note) for d in active_decisions(conn, stage)]
 
 
 def test_keys_make_decisions_with_reasons_and_notes(store) -> None:  # type: ignore[no-untyped-def]
@@ -166,9 +168,9 @@ def test_background_prioritisation_reorders_the_queue(tmp_path: Path) -> None:
     sess.run()
     assert sess.ranker is not None and sess.ranker.error is None and sess.ranker.rounds >= 1
     with store.connect() as conn:
-        texts = db.texts(conn, db.screenable_ids(conn))
+        docs = ranking_texts(conn, db.screenable_ids(conn))
     candidates = [3, 4, 5, 7, 8, *range(9, 41)]
-    expected = Prioritiser(texts).rank({1: 1, 2: 0}, candidates)
+    expected = Prioritiser(docs).rank({1: 1, 2: 0}, candidates)
     assert seen["order"] == expected
     assert seen["order"] != candidates  # the model changed the order
     store.close()

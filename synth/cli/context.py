@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from synth.protocol.model import Protocol
     from synth.store import Store
 
+# Library modules are imported inside the commands that use them, so `synth --help` loads none of them.
+
 
 @dataclass
 class Context:

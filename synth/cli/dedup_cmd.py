@@ -14,6 +14,8 @@ from synth.errors import InputError, WorkspaceError
 if TYPE_CHECKING:
     from synth.dedup.vetoes import Policy
 
+# Library modules are imported inside the commands that use them, so `synth --help` loads none of them.
+
 HELP = ("Find duplicate records as reversible, explainable clusters (records are linked, never deleted).\n\n"
         "Example: synth dedup --format json")
 

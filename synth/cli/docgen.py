@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+# Library modules are imported inside the commands that use them, so `synth --help` loads none of them.
+
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
 

@@ -11,6 +11,8 @@ import typer
 from synth.cli.context import get
 from synth.cli.output import info
 
+# Library modules are imported inside the commands that use them, so `synth --help` loads none of them.
+
 HELP = ("The evidence-maturity report: per outcome, studies, participants, designs, risk of bias, pooled effect with "
         "CI and prediction interval, power, information size, cumulative analysis and GRADE-style certainty with "
         "every downgrade's rule and numbers; then the evidence-gap map and a plain-language conclusion.\n\n"
@@ -45,12 +47,12 @@ def register(app: typer.Typer) -> None:
         """
         if ctx.invoked_subcommand is not None:
             return
-        from synth.evidence import evidence_from_workspace
-        from synth.report.render import to_html, to_markdown
+        from synth.report.outputs import evidence_report, outcome_forests
+        from synth.report.render import figure_svgs, to_html, to_markdown
 
         c = get(ctx)
         info(f"Assessing {len(c.protocol.outcomes)} outcomes of {c.protocol_name} ...")
-        ev = evidence_from_workspace(c.workspace, c.protocol, c.protocol_name, store=c.store if prisma else None)
+        ev = evidence_report(c.workspace, c.protocol, c.protocol_name, c.store if prisma else None)
         for note in ev.get("notes", []):
             info(f"Note: {note}")
         if fmt is EvidenceFormat.json:
@@ -60,7 +62,7 @@ def register(app: typer.Typer) -> None:
         elif fmt is EvidenceFormat.md:
             text = to_markdown(ev)
         else:
-            text = to_html(ev)
+            text = to_html(ev, figure_svgs(ev, outcome_forests(c.workspace, c.protocol, c.protocol_name, ev)))
         if out_dir is None:
             typer.echo(text, nl=False)
             return

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from synth.extraction.files import ExtractionFile
     from synth.extraction.problems import Problem
 
+# Library modules are imported inside the commands that use them, so `synth --help` loads none of them.
+
 HELP = "Extraction forms, double extraction, risk of bias and the analysis table.\n\nExample: synth extract check"
 
 ReviewerOpt = Annotated[
@@ -42,43 +44,20 @@ def _folder(c: Context) -> Path:
 
 
 def _path_for(c: Context, study: str, reviewer: str | None) -> Path:
-    from synth.extraction.files import reconciled_path, reviewer_path
+    from synth.extraction.service import path_for
 
-    folder = _folder(c)
-    return reviewer_path(folder, study, reviewer) if reviewer else reconciled_path(folder, study)
+    return path_for(_folder(c), study, reviewer)
 
 
 def _log(c: Context, action: str, study: str, path: Path, actor: str | None, **extra: Any) -> None:
-    from synth.store.events import EventKind, append
+    from synth.extraction.service import log_event
 
-    with c.store.begin() as conn:
-        append(conn, EventKind.EXTRACTION, {"action": action, "study": study, "file": path.name, **extra},
-               actor=actor or "", subject=study)
+    log_event(c.store, action, study, path, actor, **extra)
 
 
 def _confirm_overwrite(path: Path, yes: bool) -> None:
     if path.exists() and not yes and not typer.confirm(f"{path} exists. Overwrite it?", default=False):
         raise InputError(f"{path} exists and was not overwritten. Nothing was changed.")
-
-
-def _citation_from_records(c: Context, ids: list[int]) -> dict[str, Any]:
-    from synth.store.records import iter_records
-
-    with c.store.connect() as conn:
-        found = dict(iter_records(conn, ids))
-    missing = [i for i in ids if i not in found]
-    if missing:
-        raise InputError(f"no record with id {', '.join(map(str, missing))} in the store. "
-                         "List records with `synth records list` and pass existing ids to --record.")
-    main = found[ids[0]]
-    first = main.authors[0].family or main.authors[0].corporate if main.authors else ""
-    citation: dict[str, Any] = {"label": f"{first} {main.year or ''}".strip()}
-    for key, value in (("first_author", first), ("year", main.year), ("title", main.title),
-                       ("journal", main.journal), ("doi", main.doi), ("pmid", main.pmid)):
-        if value:
-            citation[key] = value
-    citation["records"] = ids
-    return citation
 
 
 def _problems_out(c: Context, problems: list[Problem], fmt: Format) -> None:
@@ -93,21 +72,6 @@ def _load(c: Context) -> tuple[list[ExtractionFile], list[Problem]]:
     from synth.extraction.files import load_folder
 
     return load_folder(_folder(c))
-
-
-def _study_files(c: Context, study: str) -> list[ExtractionFile]:
-    from synth.extraction.files import by_study, check_id
-
-    check_id(study, "study")
-    files, problems = _load(c)
-    bad = [p for p in problems if Path(p.file).name.split(".")[0] == study]
-    if bad:
-        raise InputError(str(bad[0]))
-    found = by_study(files).get(study, [])
-    if not found:
-        raise InputError(f"no extraction files for study '{study}' in {_folder(c)}. "
-                         f"Create one with `synth extract new {study} --reviewer NAME`.")
-    return found
 
 
 def register(app: typer.Typer) -> None:
@@ -133,7 +97,9 @@ def register(app: typer.Typer) -> None:
         name = _reviewer(reviewer)
         path = _path_for(c, study, name)
         _confirm_overwrite(path, yes)
-        citation = _citation_from_records(c, record) if record else {}
+        from synth.extraction.service import citation_from_records
+
+        citation = citation_from_records(c.store, record) if record else {}
         text = template(c.protocol, c.protocol_name, study, name, citation)
         if interactive:
             import datetime as dt
@@ -200,30 +166,13 @@ def register(app: typer.Typer) -> None:
 
         Example: synth extract status
         """
-        from synth.extraction.files import by_study
-        from synth.extraction.validate import validate_files
+        from synth.extraction.service import status_rows
 
         c = get(ctx)
-        files, unreadable = _load(c)
-        problems = validate_files(files, c.protocol, c.protocol_name) + unreadable
-        count: dict[str, int] = {}
-        for p in problems:
-            study = Path(p.file.split(", ")[0]).name.split(".")[0]
-            count[study] = count.get(study, 0) + 1
-        rows = []
-        for study, fs in by_study(files).items():
-            main = next((f for f in fs if f.reconciled), None)
-            rows.append({
-                "study": study,
-                "reviewers": ", ".join(str(f.reviewer) for f in fs if not f.reconciled),
-                "reconciled": main is not None,
-                "outcome_rows": len(main.data.get("outcomes", []) or []) if main else None,
-                "rob": len(main.data.get("rob", []) or []) if main else None,
-                "problems": count.get(study, 0),
-            })
+        rows, n_problems = status_rows(_folder(c), c.protocol, c.protocol_name)
         emit(fmt, rows, ["study", "reviewers", "reconciled", "outcome_rows", "rob", "problems"], title="Extraction status")
         done = sum(1 for r in rows if r["reconciled"])
-        info(f"{len(rows)} stud(ies), {done} reconciled, {len(problems)} problem(s).")
+        info(f"{len(rows)} stud(ies), {done} reconciled, {n_problems} problem(s).")
 
     @group.command("check")
     def check(
@@ -234,16 +183,10 @@ def register(app: typer.Typer) -> None:
 
         Example: synth extract check --format json
         """
-        from synth.extraction.validate import validate_files
+        from synth.extraction.service import check_folder
 
         c = get(ctx)
-        files, problems = _load(c)
-        problems += validate_files(files, c.protocol, c.protocol_name)
-        included = _included_studies(c)
-        if included is not None:
-            from synth.extraction.validate import check_included
-
-            problems += check_included(files, included)
+        files, problems = check_folder(_folder(c), c.protocol, c.protocol_name, c.store)
         if fmt is Format.json or problems:
             _problems_out(c, problems, fmt)
         info(f"{len(files)} file(s) checked in {_folder(c)}: {len(problems)} problem(s).")
@@ -263,31 +206,14 @@ def register(app: typer.Typer) -> None:
 
         Example: synth extract compare smith-2019
         """
-        from synth.extraction.compare import agreement, compare, methods_text
-        from synth.extraction.files import by_study
+        from synth.extraction.compare import agreement, methods_text
+        from synth.extraction.service import compare_reviewers
 
         c = get(ctx)
-        if study:
-            groups = {study: _study_files(c, study)}
-        else:
-            files, _ = _load(c)
-            groups = by_study(files)
-        items, pairs = [], []
-        for sid, fs in groups.items():
-            reviewers = [f for f in fs if not f.reconciled]
-            if len(reviewers) < 2:
-                if study:
-                    raise InputError(f"study '{sid}' has {len(reviewers)} reviewer file(s); comparing needs two "
-                                     f"({sid}.<reviewer>.toml). Create the second with `synth extract new {sid} --reviewer NAME`.")
-                continue
-            a, b = reviewers[:2]
-            if len(reviewers) > 2:
-                info(f"{sid}: comparing {a.reviewer} and {b.reviewer}; not compared: "
-                     f"{', '.join(str(f.reviewer) for f in reviewers[2:])}.")
-            pairs.append({"study": sid, "a": a.reviewer, "b": b.reviewer})
-            items += compare(sid, a.data, b.data, c.protocol, rel_tol, abs_tol)
-        if not pairs:
-            raise InputError("no study has two reviewer files to compare. Name them <study>.<reviewer>.toml.")
+        result = compare_reviewers(_folder(c), c.protocol, study, rel_tol, abs_tol)
+        for note in result.notes:
+            info(note)
+        items, pairs = result.items, result.pairs
         shown = [i.as_dict() for i in items if show_all or not i.agree]
         stats = agreement(items)
         if fmt is Format.json:
@@ -312,10 +238,11 @@ def register(app: typer.Typer) -> None:
         """
         from synth.extraction.files import dumps, read_file, reconciled_path, write_text
         from synth.extraction.reconcile import reconcile
+        from synth.extraction.service import study_files
         from synth.extraction.validate import validate_file
 
         c = get(ctx)
-        reviewers = [f for f in _study_files(c, study) if not f.reconciled]
+        reviewers = [f for f in study_files(_folder(c), study) if not f.reconciled]
         if len(reviewers) != 2:
             raise InputError(f"study '{study}' has {len(reviewers)} reviewer file(s); reconciling needs exactly two. "
                              "Move extra files aside or merge them first.")
@@ -346,19 +273,15 @@ def register(app: typer.Typer) -> None:
         """
         from synth.extraction.files import read_file
         from synth.extraction.robassess import assess, save_assessment
+        from synth.extraction.service import check_outcome, rob_tool
 
         c = get(ctx)
         name = _reviewer(reviewer)
         path = _path_for(c, study, name)
         f = read_file(path)
-        design = (f.data.get("characteristics") or {}).get("design")
-        chosen = tool or c.protocol.risk_of_bias.tools.get(str(design))
-        if not chosen:
-            raise InputError(f"the protocol names no risk-of-bias tool for design {design!r} of '{study}'. "
-                             "Pass --tool (rob2, rob2-cluster, robins-i, mmat, epoc).")
-        if outcome != "*" and outcome not in {o.id for o in c.protocol.outcomes}:
-            raise InputError(f"'{outcome}' is not an outcome id in the protocol. Use one of: "
-                             f"{', '.join(o.id for o in c.protocol.outcomes)}.")
+        chosen = rob_tool(c.protocol, f, tool)
+        if outcome != "*":
+            check_outcome(c.protocol, outcome)
         entry = assess(chosen, outcome, timepoint, effect, lambda q: str(typer.prompt(q)), info, name or "")
         save_assessment(f, entry, confirm=lambda q: yes or typer.confirm(q, default=False))
         _log(c, "rob", study, path, name, tool=chosen, outcome=outcome)
@@ -375,11 +298,12 @@ def register(app: typer.Typer) -> None:
 
         Example: synth extract robplot -o out/rob.svg
         """
-        from synth.extraction.robplot import plot
+        from synth.extraction.table import rob_rows
+        from synth.figures.rob import check_plot, traffic_light
 
-        c = get(ctx)
-        files, _ = _load(c)
-        info(f"Wrote {plot(files, output, tool, outcome)}.")
+        check_plot(output, tool)
+        files, _ = _load(get(ctx))
+        info(f"Wrote {traffic_light(rob_rows(files, tool, outcome), output, tool, outcome)}.")
 
     @group.command("table")
     def table_cmd(
@@ -391,13 +315,13 @@ def register(app: typer.Typer) -> None:
 
         Example: synth extract table --outcome mortality --format csv
         """
+        from synth.extraction.service import check_outcome, checked_reconciled
         from synth.extraction.table import columns, tidy_rows
 
         c = get(ctx)
-        files = _checked_reconciled(c)
-        if outcome is not None and outcome not in {o.id for o in c.protocol.outcomes}:
-            raise InputError(f"'{outcome}' is not an outcome id in the protocol. Use one of: "
-                             f"{', '.join(o.id for o in c.protocol.outcomes)}.")
+        files = checked_reconciled(_folder(c), c.protocol, c.protocol_name)
+        if outcome is not None:
+            check_outcome(c.protocol, outcome)
         rows = tidy_rows(files, c.protocol, outcome)
         cols = columns(c.protocol)
         if fmt is Format.table:
@@ -409,23 +333,3 @@ def register(app: typer.Typer) -> None:
         info(f"{len(rows)} row(s) from {len({r['study'] for r in rows})} stud(ies).")
 
     app.add_typer(group, name="extract")
-
-
-def _checked_reconciled(c: Context) -> list[ExtractionFile]:
-    """The reconciled files, refusing to tabulate when any has a problem."""
-    from synth.extraction.validate import validate_files
-
-    files, problems = _load(c)
-    reconciled = [f for f in files if f.reconciled]
-    problems += validate_files(reconciled, c.protocol, c.protocol_name)
-    if problems:
-        raise InputError(f"{len(problems)} problem(s) in the extraction files, first: {problems[0]}. "
-                         "Run `synth extract check` for all of them and fix them first.")
-    return reconciled
-
-
-def _included_studies(c: Context) -> set[str] | None:
-    """Study ids included at full text, when screening can say; None when it cannot (check skipped)."""
-    from synth.extraction.screening_link import included_study_ids
-
-    return included_study_ids(c)

@@ -13,6 +13,8 @@ from synth.cli.output import Format, emit
 from synth.errors import InputError
 from synth.importers.detect import FORMATS
 
+# Library modules are imported inside the commands that use them, so `synth --help` loads none of them.
+
 InputFormat = StrEnum("InputFormat", {name: name for name in ("auto", *FORMATS)})  # type: ignore[misc]
 
 

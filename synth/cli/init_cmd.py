@@ -9,6 +9,8 @@ import typer
 
 from synth.cli.output import info
 
+# Library modules are imported inside the commands that use them, so `synth --help` loads none of them.
+
 
 def register(app: typer.Typer) -> None:
     @app.command("init")

@@ -5,13 +5,17 @@ from :mod:`synth.meta`."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from synth.cli.output import FORMAT_HELP, Format, emit, emit_json, info
+
+if TYPE_CHECKING:
+    from synth.analysis.outcome import Input
+
+# Library modules are imported inside the commands that use them, so `synth --help` loads none of them.
 
 HELP = (
     "Effect sizes and random-effects meta-analysis (REML + HKSJ + Q-profile + prediction interval by default), "
@@ -41,81 +45,28 @@ LevelOpt = Annotated[float | None, typer.Option("--level", help="Confidence leve
 PiOpt = Annotated[str | None, typer.Option("--pi", help="Prediction interval: default (normal with z, t(k-1) "
                                            "otherwise) or hts (t(k-2)).")]
 
-SUMMARY_COLUMNS = ["k", "measure", "method", "test", "estimate", "se", "ci_low", "ci_high", "stat", "p", "df",
-                   "tau2", "tau2_ci_low", "tau2_ci_high", "tau", "i2", "i2_ci_low", "i2_ci_high", "h2", "q", "q_df",
-                   "q_p", "pi_low", "pi_high"]
-
-
 BackOpt = Annotated[str | None, typer.Option("--back", help="Natural-scale transform for GEN data: exp (log ratios), "
                                               "tanh (Fisher z) or expit (logits).")]
 
 
-@dataclass
-class Input:
-    """What a meta command analyses: an effect table from a CSV file or from a protocol outcome."""
-
-    table: Any
-    frame: Any = None
-    protocol: Any = None
-    outcome: str | None = None
-
-    def opts(self, method: str | None, test: str | None, level: float | None, pi: str | None,
-             back: str | None = None, *, default_test: str = "hksj") -> Any:
-        """Explicit options win; then the protocol's plan (with --outcome); then synth's defaults."""
-        if self.protocol is not None:
-            from synth.extraction.meta_bridge import plan_options
-
-            return plan_options(self.protocol, method=method, test=test, level=level, pi=pi, back=back)
-        return _opts(method or "REML", test or default_test, 95.0 if level is None else level, pi or "default", back)
-
-
-def _opts(method: str, test: str, level: float, pi: str, back: str | None = None) -> Any:
-    from synth.meta.pooling import PoolOptions
-
-    o = PoolOptions(method=method.upper(), test=test.lower(), level=level, pi=pi.lower(),
-                    back=back.lower() if back else None)
-    o.validate()
-    return o
-
-
 def _input(ctx: typer.Context, data: Path | None, outcome: str | None, timepoint: str | None,
            measure: str | None, *text_columns: str | None, check_k: bool = True) -> Input:
-    """The effect table from DATA or from ``--outcome`` (exactly one of them)."""
-    from synth.errors import InputError
-    from synth.meta.effects import compute_effects, ensure_k
+    """The effect table from DATA or from ``--outcome`` (the workspace is looked up only for an outcome)."""
+    from synth.analysis.outcome import load_input
 
-    if (data is None) == (outcome is None):
-        raise InputError("give either a DATA file or --outcome ID (not both). Example: synth meta pool "
-                         "--outcome mortality")
-    if outcome is None:
-        if timepoint:
-            raise InputError("--timepoint only applies with --outcome.")
-        assert data is not None
-        table = compute_effects(_read(data, *text_columns), measure)
-        if check_k:
-            ensure_k(table)
-        for e in table.excluded:
-            info(f"Excluded: {e['study']}: {e['reason']}")
-        return Input(table)
+    c = _ctx(ctx) if outcome is not None else None
+    inp = load_input(data, outcome, timepoint, measure, *text_columns, check_k=check_k,
+                     workspace=c.workspace if c else None, protocol=c.protocol if c else None,
+                     protocol_name=c.protocol_name if c else None)
+    for note in inp.notes:
+        info(note)
+    return inp
+
+
+def _ctx(ctx: typer.Context) -> Any:
     from synth.cli import context
-    from synth.extraction.meta_bridge import meta_effects, meta_table
 
-    if measure:
-        raise InputError(f"--measure cannot be used with --outcome: the protocol sets the measure of '{outcome}'.")
-    c = context.get(ctx)
-    frame = meta_table(c.workspace, c.protocol, outcome, timepoint, protocol_name=c.protocol_name)
-    for col in text_columns:
-        if col and col not in frame.columns:
-            raise InputError(f"'{col}' is not a column of the extraction table for '{outcome}'. Use one of: "
-                             f"{', '.join(str(x) for x in frame.columns)}.")
-    table = meta_effects(frame)
-    if check_k:
-        ensure_k(table)
-    for e in [*frame.attrs.get("excluded", []), *table.excluded]:
-        info(f"Excluded: {e['study']}: {e['reason']}")
-    info(f"Outcome {outcome}: {int(table.included.sum())} studies at timepoint {frame.attrs['timepoint']} "
-         f"({frame.attrs['scale']}).")
-    return Input(table, frame, c.protocol, outcome)
+    return context.get(ctx)
 
 
 def _fmt(v: Any, digits: int = 6) -> str:
@@ -132,29 +83,6 @@ def _warn(res: dict[str, Any], prefix: str = "") -> None:
         info(f"Warning: {prefix}{w}")
     for e in res.get("excluded", []):
         info(f"Excluded: {prefix}{e['study']}: {e['reason']}")
-
-
-def _flat(res: dict[str, Any]) -> dict[str, Any]:
-    row = {c: res.get(c) for c in SUMMARY_COLUMNS}
-    back = res.get("back") or {}
-    for key in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high"):
-        row[f"back_{key}"] = back.get(key)
-    row["excluded"] = "; ".join(f"{e['study']}: {e['reason']}" for e in res.get("excluded", []))
-    row["warnings"] = "; ".join(res.get("warnings", []))
-    row["methods"] = res.get("methods", "")
-    return row
-
-
-def _read(data: Path, *text_columns: str | None) -> Any:
-    from synth.meta.io import read_csv
-
-    return read_csv(data, tuple(c for c in text_columns if c))
-
-
-def _ctx(ctx: typer.Context) -> Any:
-    from synth.cli import context
-
-    return context.get(ctx)
 
 
 def register(app: typer.Typer) -> None:
@@ -206,11 +134,15 @@ def register(app: typer.Typer) -> None:
 
         Example: synth meta pool --outcome mortality --format json
         """
-        from synth.meta.analysis import pool_by, pool_effects
+        from synth.meta.summary import SUMMARY_COLUMNS, summary_row
 
         if by and data is not None:
-            opts = _opts(method or "REML", test or "hksj", 95.0 if level is None else level, pi or "default", back)
-            results = pool_by(_read(data, by), by, measure, opts, with_studies=fmt is Format.json)
+            from synth.analysis.options import pool_options
+            from synth.analysis.outcome import read_data
+            from synth.meta.analysis import pool_by
+
+            opts = pool_options(method=method, test=test, level=level, pi=pi, back=back)
+            results = pool_by(read_data(data, by), by, measure, opts, with_studies=fmt is Format.json)
             lines = [f"group {r['group']}: {w}" for r in results for w in r.get("warnings", [])]
             lines += [f"group {r['group']}: excluded {e['study']}: {e['reason']}" for r in results
                       for e in r.get("excluded", [])]
@@ -221,7 +153,7 @@ def register(app: typer.Typer) -> None:
             if fmt is Format.json:
                 emit_json(results)
             else:
-                rows = [{"group": r["group"], **_flat(r)} for r in results]
+                rows = [{"group": r["group"], **summary_row(r)} for r in results]
                 cols = ["group", *SUMMARY_COLUMNS, "back_estimate", "back_ci_low", "back_ci_high",
                         "back_pi_low", "back_pi_high", "excluded", "warnings", "methods"]
                 if fmt is Format.table:
@@ -234,31 +166,24 @@ def register(app: typer.Typer) -> None:
 
             raise InputError("--by pools the groups of a DATA file; with --outcome use `synth meta subgroup "
                              "--outcome ID --by FIELD`.")
-        inp = _input(ctx, data, outcome, timepoint, measure)
-        opts = inp.opts(method, test, level, pi, back)
-        if inp.outcome is not None:
-            from synth.extraction.meta_bridge import outcome_analysis
+        from synth.analysis.outcome import pool_input
 
-            assert inp.protocol is not None
-            c = _ctx(ctx)
-            full = outcome_analysis(c.workspace, inp.protocol, inp.outcome, protocol_name=c.protocol_name,
-                                    opts=opts, frame=inp.frame, table=inp.table)
-            res = {**full["pool"], "outcome": inp.outcome, "timepoint": full["timepoint"], "scale": full["scale"],
-                   "without_high_risk": full["without_high_risk"], "subgroups": full["subgroups"]}
-            whr = full["without_high_risk"]
-            if whr and whr["left_out"]:
-                est = whr.get("estimate")
-                info(f"Sensitivity without high-risk studies ({', '.join(whr['left_out'])} left out): k = {whr['k']}"
-                     + (f", estimate {_fmt(est, 4)} [{_fmt(whr.get('ci_low'), 4)}, {_fmt(whr.get('ci_high'), 4)}]"
-                        if est is not None else ""))
-        else:
-            res = pool_effects(inp.table, opts)
+        inp = _input(ctx, data, outcome, timepoint, measure)
+        c = _ctx(ctx) if inp.outcome is not None else None
+        res = pool_input(inp, inp.opts(method, test, level, pi, back), workspace=c.workspace if c else None,
+                         protocol_name=c.protocol_name if c else None)
+        whr = res.get("without_high_risk")
+        if whr and whr["left_out"]:
+            est = whr.get("estimate")
+            info(f"Sensitivity without high-risk studies ({', '.join(whr['left_out'])} left out): k = {whr['k']}"
+                 + (f", estimate {_fmt(est, 4)} [{_fmt(whr.get('ci_low'), 4)}, {_fmt(whr.get('ci_high'), 4)}]"
+                    if est is not None else ""))
         for w in res["warnings"]:
             info(f"Warning: {w}")
         if fmt is Format.json:
             emit_json(res)
         elif fmt is Format.csv:
-            emit(fmt, [_flat(res)])
+            emit(fmt, [summary_row(res)])
         else:
             rows = [{"statistic": c, "value": _fmt(res.get(c))} for c in SUMMARY_COLUMNS]
             for key, v in (res.get("back") or {}).items():
@@ -314,15 +239,10 @@ def register(app: typer.Typer) -> None:
 
         Example: synth meta sensitivity --outcome quality-of-life --order-by year
         """
-        from synth.meta.sensitivity import sensitivity_report
+        from synth.analysis.outcome import sensitivity_input
 
         inp = _input(ctx, data, outcome, timepoint, measure)
-        opts = inp.opts(method, test, None, None)
-        res = sensitivity_report(inp.table, opts, order_by=order_by)
-        if inp.outcome is not None and inp.protocol is not None and inp.protocol.analysis.exclude_high_risk_sensitivity:
-            from synth.extraction.meta_bridge import high_risk_sensitivity
-
-            res["without_high_risk"] = high_risk_sensitivity(inp.frame, opts)
+        res = sensitivity_input(inp, inp.opts(method, test), order_by=order_by)
         if fmt is Format.json:
             emit_json(res)
         else:
@@ -425,7 +345,7 @@ def register(app: typer.Typer) -> None:
 
         Example: synth meta forest --outcome quality-of-life -o qol.svg
         """
-        from synth.meta.plots import forest_plot
+        from synth.figures.forest import forest_plot
 
         inp = _input(ctx, data, outcome, timepoint, measure, by)
         forest_plot(inp.table, output, inp.opts(method, test, level, pi, back), by=by)
@@ -445,7 +365,7 @@ def register(app: typer.Typer) -> None:
 
         Example: synth meta funnel trials.csv --measure OR -o funnel.png
         """
-        from synth.meta.plots import funnel_plot
+        from synth.figures.funnel import funnel_plot
 
         inp = _input(ctx, data, outcome, timepoint, measure)
         if int(inp.table.included.sum()) < 10:

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from synth.cli.context import Context
     from synth.protocol.model import Protocol
 
+# Library modules are imported inside the commands that use them, so `synth --help` loads none of them.
+
 HELP = ("PRISMA 2020 flow counts computed from the store (never typed), as JSON, the PRISMA2020 R package's CSV "
         "template, or the flow diagram (SVG/PNG). Accounting identities are checked; breaks are warned about "
         "with the numbers.\n\nExample: synth prisma --format svg -o prisma.svg")

@@ -11,6 +11,8 @@ import typer
 from synth.cli import context
 from synth.cli.output import emit_json, info
 
+# Library modules are imported inside the commands that use them, so `synth --help` loads none of them.
+
 
 class ShowFormat(StrEnum):
     md = "md"

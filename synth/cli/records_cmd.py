@@ -13,6 +13,8 @@ from synth.cli.context import get
 from synth.cli.output import Format, emit, emit_json, info
 from synth.errors import InputError
 
+# Library modules are imported inside the commands that use them, so `synth --help` loads none of them.
+
 HELP = ("List, show and export the records in the store (one row per deduplicated cluster unless "
         "--include-duplicates).\n\nExample: synth records export --format ris --output included.ris")
 

@@ -10,6 +10,8 @@ import typer
 from synth.cli import context
 from synth.cli.output import Format, emit, info
 
+# Library modules are imported inside the commands that use them, so `synth --help` loads none of them.
+
 
 def register(app: typer.Typer) -> None:
     @app.command("run")

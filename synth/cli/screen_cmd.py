@@ -13,6 +13,8 @@ from synth.cli.context import get
 from synth.cli.output import FORMAT_HELP, Format, emit, emit_json, info
 from synth.errors import InputError
 
+# Library modules are imported inside the commands that use them, so `synth --help` loads none of them.
+
 HELP = (
     "Screen records in the terminal, alone or in pairs, blinded. Without a subcommand, opens the interactive "
     "screen.\n\nExample: synth screen --reviewer alice"
@@ -62,7 +64,8 @@ def register(app: typer.Typer) -> None:
             return
         from synth.screening.tui import run_screen
 
-        run_screen(get(ctx).store, _settings(ctx), stage=_stage(stage), reviewer=_reviewer(reviewer), model=model)
+        info(run_screen(get(ctx).store, _settings(ctx), stage=_stage(stage), reviewer=_reviewer(reviewer),
+                        model=model))
 
     @group.command("status")
     def status_cmd(ctx: typer.Context, fmt: FormatOpt = Format.table) -> None:

@@ -12,6 +12,8 @@ import typer
 from synth.cli.context import get
 from synth.cli.output import emit_json, emit_table, info
 
+# Library modules are imported inside the commands that use them, so `synth --help` loads none of them.
+
 HELP = ("Search PubMed, Europe PMC, OpenAlex, Crossref and ClinicalTrials.gov for the protocol's strategies.\n\n"
         "Example: synth search run --source pubmed")
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from synth.dedup import service
 from synth.records.model import Record
 
 if TYPE_CHECKING:
@@ -101,8 +102,6 @@ def render_pair(console: Console, index: int, total: int, link: LinkRow, a: Reco
 def _undo(store: Store, links: list[LinkRow], history: list[int], outcome: ReviewOutcome, console: Console,
           actor: str) -> int:
     """Take back the last answer; return the index of the pair to show again."""
-    from synth.dedup import service
-
     i = history.pop()
     prev = links[i]
     if service.undo(store, prev.record_a, prev.record_b, actor=actor):
@@ -128,8 +127,6 @@ def run_review(
     actor: str = "",
 ) -> ReviewOutcome:
     """Walk through ``links``; ``ask(prompt)`` returns the key a person pressed."""
-    from synth.dedup import service
-
     outcome = ReviewOutcome()
     history: list[int] = []
     i = 0

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from synth.dedup.compare import compare
 from synth.dedup.core import DedupResult, deduplicate
 from synth.dedup.explain import explanation
-from synth.dedup.normalise import prepare
 from synth.dedup.vetoes import Policy
 from synth.errors import InputError
 from synth.store import dedup as sql
@@ -89,15 +87,6 @@ def explain(store: Store, record_id: int, policy: Policy) -> dict[str, Any]:
         decisions = sql.load_decisions(conn)
         duplicate_of = sql.duplicate_of_map(conn, members)
     return explanation(record_id, loaded, duplicate_of, links, maybes, decisions, policy)
-
-
-def compare_records(store: Store, a: int, b: int, policy: Policy) -> dict[str, Any]:
-    """The comparison of two stored records, as the linkage rules see it."""
-    with store.connect() as conn:
-        _require(conn, a)
-        _require(conn, b)
-        loaded = dict(iter_records(conn, [a, b]))
-    return compare(prepare(a, loaded[a]), prepare(b, loaded[b]), policy).as_dict()
 
 
 def split(store: Store, record_id: int, policy: Policy, *, actor: str = "") -> dict[str, Any]:

@@ -5,8 +5,8 @@ Entry points:
 * :func:`build_evidence` — pure: per-outcome inputs (plain dicts and :class:`StudyEffect` lists) -> the
   ``evidence.json`` structure.
 * :func:`evidence_from_workspace` — I/O shell: reconciled extractions (``synth.extraction``) pooled with
-  ``synth.meta`` (through :mod:`synth.evidence.metapool`, the protocol's estimator and test), the gap map,
-  the overview of existing reviews, and optionally PRISMA counts from the store.
+  ``synth.meta`` (through :mod:`synth.analysis.pooled`, the protocol's estimator and test), the gap map,
+  the overview of existing reviews, and the PRISMA counts the caller computed (``synth.prisma``).
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from synth.errors import SynthError
+from synth.evidence import gather as g
 from synth.evidence.gapmap import Evidence, build_gap_map
 from synth.evidence.maturity import Settings, StudyEffect, assess_outcome, conclusion
 
 if TYPE_CHECKING:
     from synth.protocol.model import Protocol
-    from synth.store import Store
     from synth.workspace import Workspace
 
 __all__ = ["Evidence", "Settings", "StudyEffect", "build_evidence", "evidence_from_workspace", "settings_from"]
@@ -86,12 +86,10 @@ def evidence_from_workspace(
     protocol: Protocol,
     protocol_name: str,
     *,
-    store: Store | None = None,
     prisma: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The full evidence report data for the workspace's protocol (reads extractions; PRISMA from ``store``)."""
-    from synth.evidence import gather as g
-
+    """The full evidence report data for the workspace's protocol (reads extractions; ``prisma``: the counts
+    of :func:`synth.prisma.prisma_from_store`, or ``None`` for a report without the flow)."""
     notes: list[str] = []
     outcome_inputs = []
     for o in protocol.outcomes:
@@ -110,10 +108,6 @@ def evidence_from_workspace(
     overview = g.summarise_overview(g.load_overview(overview_path)) if overview_path else []
     if overview_path is None:
         notes.append(f"No data/{protocol_name}/{g.OVERVIEW_NAME} in the workspace: the overview of existing reviews is empty.")
-    if prisma is None and store is not None:
-        from synth.prisma import prisma_from_store
-
-        prisma = prisma_from_store(store, protocol)
     review = {"id": protocol.review.id, "title": protocol.review.title, "question": protocol.review.question,
               "protocol": protocol_name}
     return build_evidence(

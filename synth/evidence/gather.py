@@ -2,7 +2,7 @@
 
 Reads through the extraction module (``synth.extraction``: reconciled files, the tidy table, ``meta_table``
 and ``meta_effects``); the pooling itself is done by the meta-analysis module (``synth.meta``) through
-:mod:`synth.evidence.metapool` when the outcome is assessed. When an outcome has no data, or its data cannot
+:mod:`synth.analysis.pooled` when the outcome is assessed. When an outcome has no data, or its data cannot
 be read, it is reported with k = 0 and a note; nothing is invented.
 """
 
@@ -14,28 +14,19 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from synth.analysis.table import meta_effects, meta_table
+from synth.errors import InputError
 from synth.evidence.gapmap import Evidence
 from synth.evidence.maturity import StudyEffect
+from synth.extraction.files import load_folder
+from synth.extraction.rob import rob_class
+from synth.extraction.table import tidy_rows
 
 if TYPE_CHECKING:
     from synth.protocol.model import Protocol
     from synth.workspace import Workspace
 
 OVERVIEW_NAME = "existing-reviews.toml"
-
-
-def rob_class(value: Any) -> str:
-    """Map RoB 2 / ROBINS-I / EPOC judgements onto low / some-concerns / high / unknown."""
-    text = str(value or "").strip().lower().replace("_", "-").replace(" ", "-")
-    if not text or text in ("nr", "none", "no-information", "unclear"):
-        return "unknown"
-    if text in ("high", "serious", "critical") or text.startswith("high"):
-        return "high"
-    if "some" in text or text in ("moderate", "medium"):
-        return "some-concerns"
-    if text.startswith("low"):
-        return "low"
-    return "unknown"
 
 
 def outcome_dict(o: Any) -> dict[str, Any]:
@@ -57,15 +48,10 @@ def gather_outcome(workspace: Workspace, protocol: Protocol, protocol_name: str,
     """The studies (effects on the protocol measure's analysis scale) for one outcome, at the timepoint the
     extraction module chooses, and that timepoint; problems and excluded studies are appended to ``notes``.
 
-    Effects come from :func:`synth.extraction.meta_bridge.meta_effects`, so an outcome whose data mix event
+    Effects come from :func:`synth.analysis.table.meta_effects`, so an outcome whose data mix event
     counts and published (log) ratios is labelled with the protocol's measure (e.g. RR) rather than the
-    generic ``GEN``; pooling is left to :mod:`synth.evidence.metapool` (synth.meta).
+    generic ``GEN``; pooling is left to :mod:`synth.analysis.pooled` (synth.meta).
     """
-    from synth.errors import InputError
-    from synth.extraction.files import load_folder
-    from synth.extraction.meta_bridge import meta_effects, meta_table
-    from synth.extraction.table import tidy_rows
-
     try:
         frame = meta_table(workspace, protocol, outcome_id, protocol_name=protocol_name)
     except InputError as exc:
@@ -108,9 +94,6 @@ def gather_outcome(workspace: Workspace, protocol: Protocol, protocol_name: str,
 
 def evidence_rows(workspace: Workspace, protocol: Protocol, protocol_name: str) -> list[Evidence]:
     """Study x partnership model x outcome domain rows for the gap map, from every reconciled extraction."""
-    from synth.extraction.files import load_folder
-    from synth.extraction.table import tidy_rows
-
     files, _ = load_folder(workspace.extractions_dir(protocol_name))
     domain_of = {o.id: o.domain for o in protocol.outcomes}
     out = []

@@ -9,7 +9,7 @@ meta-analysis by year with the first year (if any) the evidence became conclusiv
 certainty (:mod:`~synth.evidence.grade`).
 
 Every pooled number comes from the meta-analysis module :mod:`synth.meta` through the adapter
-:mod:`~synth.evidence.metapool`, with the protocol's estimator, CI method, level and prediction interval. A
+:mod:`~synth.analysis.pooled`, with the protocol's estimator, CI method, level and prediction interval. A
 caller may pass a synth.meta result dict (``pool_effects``/``pool_frame`` shape: ``estimate``, ``ci_low``,
 ``ci_high``, ``pi_low``, ``pi_high``, ``tau2``, ``i2``, ``studies`` with percent weights, optional
 ``small_study`` and ``cumulative``) instead. When synth.meta cannot pool, the outcome's estimate, CI, tau^2,
@@ -34,13 +34,18 @@ import statistics
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from synth.analysis.options import pool_options
+from synth.analysis.pooled import cumulative_by_year, egger
+from synth.analysis.pooled import pool as pool_studies
 from synth.errors import InputError
-from synth.evidence import metapool
 from synth.evidence.grade import GradeInputs, rate
 from synth.evidence.ois import information_size
 from synth.evidence.power import meta_power, studies_needed, typical_variance
+
+if TYPE_CHECKING:
+    from synth.meta.pooling import PoolOptions
 
 RANDOMISED = ("rct", "cluster-rct", "randomised", "randomized")
 RATIO = ("RR", "OR")
@@ -83,6 +88,11 @@ class Settings:
     min_k: int = 2
     power_reps: int = 4000
 
+    def pool_options(self) -> PoolOptions:
+        """The pooling options these settings stand for (``pi = "none"``: the engine's default, not reported)."""
+        return pool_options(method=self.method, test=self.ci_method, level=self.level,
+                            pi=None if self.pi == "none" else self.pi)
+
 
 def _share(counter: Mapping[str, float], total: float) -> dict[str, float]:
     return {k: (v / total if total else 0.0) for k, v in sorted(counter.items())}
@@ -101,7 +111,7 @@ def assess_outcome(
     ``outcome`` needs ``id``, ``label``, ``measure``; optional ``domain``, ``direction``
     (``lower-is-better``/``higher-is-better``), ``minimal_important_effect``, ``priority``, ``timepoint`` and
     ``notes`` (notes from gathering the data, kept first). ``pooled``: a synth.meta result for ``studies``
-    (same order), or ``None`` to pool here with synth.meta (:mod:`~synth.evidence.metapool`).
+    (same order), or ``None`` to pool here with synth.meta (:mod:`~synth.analysis.pooled`).
     """
     measure = str(outcome.get("measure", "SMD")).upper()
     mie = outcome.get("minimal_important_effect")
@@ -130,7 +140,8 @@ def assess_outcome(
     vi = [s.vi for s in studies]
     if pooled is None:
         try:
-            pooled = metapool.pool(yi, vi, settings, measure=measure, labels=[s.label for s in studies])
+            pooled = pool_studies(yi, vi, settings.pool_options(), measure=measure, labels=[s.label for s in studies],
+                                   report_pi=settings.pi != "none")
         except InputError as exc:
             notes.append(f"Not pooled: {exc} No estimate, confidence or prediction interval, tau^2, I^2, power, "
                          "information size or cumulative analysis is reported for this outcome, and its certainty "
@@ -159,7 +170,7 @@ def assess_outcome(
         small_study = None
         notes.append(f"Small-study tests not run: k = {len(studies)} < {settings.small_study_min_k}.")
     elif small_study is None:
-        small_study = metapool.egger(yi, vi)
+        small_study = egger(yi, vi)
 
     delta = abs(float(mie)) if mie else None
     power = power_analytic = None
@@ -195,7 +206,8 @@ def assess_outcome(
 
     cum = pooled.get("cumulative")
     if cum is None:
-        cum = metapool.cumulative_by_year([s.year for s in studies], yi, vi, [s.n for s in studies], settings)
+        cum = cumulative_by_year([s.year for s in studies], yi, vi, [s.n for s in studies],
+                                       settings.pool_options())
     cum = list(cum)
     failed = [r for r in cum if r.get("ci_low") is None or r.get("ci_high") is None or r.get("estimate") is None]
     if failed:

@@ -21,6 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from synth.errors import InputError
+from synth.meta.pooling import PoolOptions, pool_batch
+
 
 @dataclass(frozen=True)
 class Power:
@@ -85,9 +88,6 @@ def re_power_simulated(
     method
         synth.meta's tau^2 estimator (``REML``, ``DL``, ``PM``, ...).
     """
-    from synth.errors import InputError
-    from synth.meta.pooling import PoolOptions, pool_batch
-
     vv = np.asarray(v, dtype=float)
     k = vv.size
     if k < 2:

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from synth.extraction.columns import COUNT_COLUMNS, DATA_COLUMNS, NOT_REPORTED
+from synth.extraction.rob import normalise
 from synth.protocol.model import FieldType, Protocol
 
 CATEGORICAL = frozenset({"choice", "boolean", "multichoice", "rob-judgement", "rob-answer"})
@@ -98,8 +99,6 @@ def values_agree(a: Any, b: Any, kind: str, rel_tol: float = DEFAULT_REL_TOL,
     if kind == "multichoice" and isinstance(a, list) and isinstance(b, list):
         return {_norm_text(x) for x in a} == {_norm_text(x) for x in b}
     if kind in ("rob-judgement", "rob-answer") and isinstance(a, str) and isinstance(b, str):
-        from synth.extraction.rob import normalise
-
         return normalise(a) == normalise(b)
     return bool(_norm_text(a) == _norm_text(b))
 

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from synth.extraction.columns import NOT_REPORTED
+from synth.extraction.columns import COUNT_COLUMNS, KINDS_FOR_MEASURE, NOT_REPORTED
 from synth.extraction.files import CONSENSUS, SCHEMA_VERSION
 from synth.protocol.model import FieldType, FormField, Protocol
 
@@ -151,8 +151,6 @@ def _number(ask: Ask, question: str, integer: bool) -> int | float | None:
 
 def prompt_outcomes(protocol: Protocol, ask: Ask) -> list[dict[str, Any]]:
     """Ask for outcome rows until an empty outcome id: outcome, timepoint, data kind, numbers, form fields."""
-    from synth.extraction.columns import COUNT_COLUMNS, KINDS_FOR_MEASURE
-
     known = {o.id: o for o in protocol.outcomes}
     rows: list[dict[str, Any]] = []
     while True:

@@ -174,6 +174,21 @@ def normalise(value: str) -> str:
     return _ALIASES.get(value.strip().lower(), value.strip().lower())
 
 
+def rob_class(value: object) -> str:
+    """The class of an overall judgement across tools: ``low``, ``some-concerns`` (RoB 2 Some concerns, ROBINS-I
+    Moderate), ``high`` (High, Serious, Critical) or ``unknown`` (no information, unclear, not reported, blank)."""
+    text = str(value or "").strip().lower().replace("_", "-").replace(" ", "-")
+    if not text or text in ("nr", "none", "no-information", "unclear"):
+        return "unknown"
+    if text in ("high", "serious", "critical") or text.startswith("high"):
+        return "high"
+    if "some" in text or text in ("moderate", "medium"):
+        return "some-concerns"
+    if text.startswith("low"):
+        return "low"
+    return "unknown"
+
+
 def domain_questions(tool: str, domain: str, effect: str = "assignment") -> tuple[tuple[str, str], ...]:
     if tool.startswith("rob2") and domain == "D2" and effect == "adherence":
         return _D2_ADHERENCE_QUESTIONS

@@ -10,30 +10,27 @@ started in the store (at least one full-text decision or resolution); before tha
 
 from __future__ import annotations
 
-from typing import Any
-
-import sqlalchemy as sa
+from typing import TYPE_CHECKING, Any
 
 from synth.extraction.files import ExtractionFile
 from synth.protocol.model import Protocol
 from synth.records.model import normalise_doi
+from synth.screening.state import stage_outcomes
+from synth.store.records import identifier_rows
+from synth.store.screening import reports
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 FULL_TEXT = "full-text"
 
 
 def included_records(conn: sa.Connection, protocol: Protocol) -> tuple[set[int], dict[int, int]] | None:
     """Record ids included at full text and the report -> study links; None before full-text screening."""
-    from synth.screening.decisions import outcomes
-    from synth.store.screening import active_decisions, reports, resolutions
-
-    decisions = active_decisions(conn, FULL_TEXT)
-    resolved = resolutions(conn, FULL_TEXT)
-    if not decisions and not resolved:
+    ft = stage_outcomes(conn, FULL_TEXT, required=protocol.screening.reviewers_full_text)
+    if not ft.started:
         return None
-    pool = {d.record_id for d in decisions} | set(resolved)
-    result = outcomes(pool, decisions, stage=FULL_TEXT, required=protocol.screening.reviewers_full_text,
-                      resolutions=resolved)
-    included = {rid for rid, o in result.items() if o.status == "include"}
+    included = ft.included
     links = {int(r["record_id"]): int(r["study_id"]) for r in reports(conn) if r.get("study_id") is not None}
     return included, links
 
@@ -41,22 +38,17 @@ def included_records(conn: sa.Connection, protocol: Protocol) -> tuple[set[int],
 def _records_by_study(conn: sa.Connection, files: list[ExtractionFile], ids: set[int]) -> dict[str, set[int]]:
     """For each file's study, the records among ``ids`` that belong to it (the matching rules of the module
     docstring: listed record ids, DOI, PMID, or source record id equal to the study id)."""
-    from synth.store.schema import records
-
     by_doi: dict[str, set[int]] = {}
     by_pmid: dict[str, set[int]] = {}
     by_source: dict[str, set[int]] = {}
-    if ids:
-        query = sa.select(records.c.id, records.c.doi, records.c.pmid, records.c.source_record_id).where(
-            records.c.id.in_(ids))
-        for row in conn.execute(query):
-            rid = int(row.id)
-            if row.doi:
-                by_doi.setdefault(normalise_doi(row.doi) or row.doi, set()).add(rid)
-            if row.pmid:
-                by_pmid.setdefault(str(row.pmid), set()).add(rid)
-            if row.source_record_id:
-                by_source.setdefault(str(row.source_record_id), set()).add(rid)
+    for row in identifier_rows(conn, ids):
+        rid = int(row["id"])
+        if row["doi"]:
+            by_doi.setdefault(normalise_doi(row["doi"]) or row["doi"], set()).add(rid)
+        if row["pmid"]:
+            by_pmid.setdefault(str(row["pmid"]), set()).add(rid)
+        if row["source_record_id"]:
+            by_source.setdefault(str(row["source_record_id"]), set()).add(rid)
     out: dict[str, set[int]] = {}
     for f in files:
         citation: dict[str, Any] = f.data.get("citation") or {}
@@ -85,15 +77,6 @@ def included_studies(conn: sa.Connection, protocol: Protocol, files: list[Extrac
     if accepted is None:
         return None
     return {study for study, ids in _records_by_study(conn, files, accepted).items() if ids}
-
-
-def included_study_ids(c: Any) -> set[str] | None:
-    """For the CLI context ``c``: :func:`included_studies` over the workspace's extraction files."""
-    from synth.extraction.files import load_folder
-
-    files, _ = load_folder(c.workspace.extractions_dir(c.protocol_name))
-    with c.store.connect() as conn:
-        return included_studies(conn, c.protocol, files)
 
 
 def study_record_ids(conn: sa.Connection, protocol: Protocol, files: list[ExtractionFile],

@@ -12,7 +12,7 @@ from typing import Any
 
 from synth.extraction.columns import DATA_COLUMNS, NOT_REPORTED, data_kind
 from synth.extraction.files import ExtractionFile
-from synth.extraction.rob import normalise
+from synth.extraction.rob import TOOLS, normalise
 from synth.protocol.model import Protocol
 
 KEY_COLUMNS = ("study", "outcome", "timepoint")
@@ -45,8 +45,6 @@ def columns(protocol: Protocol) -> list[str]:
 
 
 def _rob_domains(protocol: Protocol) -> list[str]:
-    from synth.extraction.rob import TOOLS
-
     seen: list[str] = []
     for tool in protocol.risk_of_bias.tools.values():
         if tool in TOOLS:
@@ -95,8 +93,21 @@ def tidy_rows(files: list[ExtractionFile], protocol: Protocol, outcome: str | No
     return rows
 
 
-def tidy_frame(files: list[ExtractionFile], protocol: Protocol, outcome: str | None = None) -> Any:
-    """:func:`tidy_rows` as a pandas DataFrame (with the full column set even when empty)."""
-    import pandas as pd
-
-    return pd.DataFrame(tidy_rows(files, protocol, outcome), columns=columns(protocol))
+def rob_rows(files: list[ExtractionFile], tool: str, outcome: str | None = None) -> list[dict[str, Any]]:
+    """One row per assessment with ``tool`` in the reconciled files: label, outcome and judgements."""
+    rows = []
+    for f in files:
+        if not f.reconciled:
+            continue
+        label = (f.data.get("citation") or {}).get("label") or f.study
+        for entry in f.data.get("rob", []) or []:
+            if not isinstance(entry, dict) or entry.get("tool") != tool:
+                continue
+            o = str(entry.get("outcome", "*"))
+            if outcome is not None and o not in (outcome, "*"):
+                continue
+            judgements = {d: normalise(v) for d, v in (entry.get("judgements") or {}).items() if isinstance(v, str)}
+            rows.append({"study": f.study, "label": label, "outcome": o,
+                         "timepoint": str(entry.get("timepoint", "")), "judgements": judgements})
+    rows.sort(key=lambda r: (r["label"], r["outcome"], r["timepoint"]))
+    return rows

@@ -24,6 +24,8 @@ from synth.importers.encoding import Decoded, decode_bytes
 from synth.importers.encoding import check_utf8 as check_utf8_of
 from synth.importers.parallel import MIN_BYTES, PieceResult, parallel_pieces, parse_pieces, rows_of
 from synth.records.model import Record
+from synth.store import events, imports
+from synth.store.records import insert_prepared, insert_records, row_maker
 
 if TYPE_CHECKING:
     from synth.store.records import Prepared
@@ -201,9 +203,6 @@ def _no_gc() -> Iterator[None]:
 def _import(store: Any, path: Path, *, source: str | None, fmt: str, kind: str,
             column_map: dict[str, str] | None, jobs: int | None, check_utf8: bool,
             progress: Progress | None) -> ImportReport:
-    from synth.store import events, imports
-    from synth.store.records import insert_prepared, insert_records, row_maker
-
     parsed = parse_file(path, fmt=fmt, source=source, column_map=column_map, check_utf8=check_utf8)
     pieces = parallel_pieces(parsed.format, parsed.decoded, jobs)
     if pieces is None and not parsed.decoded.checked:  # streamed in this process: check it first

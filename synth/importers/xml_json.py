@@ -8,6 +8,7 @@ from synth.importers.base import ParseContext, Skipped
 from synth.importers.encoding import Decoded
 from synth.importers.openalex_json import openalex_work_to_record, works_from_json
 from synth.importers.pubmed_xml import parse_pubmed_xml
+from synth.records.export import record_from_dict
 from synth.records.model import Record
 
 
@@ -29,8 +30,6 @@ def parse_openalex_file(src: Decoded, ctx: ParseContext) -> Iterator[Record | Sk
 
 def parse_synth_json(src: Decoded, ctx: ParseContext) -> Iterator[Record | Skipped]:
     """Records exported by ``synth records export --format json`` (provenance source replaced by this import's)."""
-    from synth.records.export import record_from_dict
-
     for number, item in enumerate(works_from_json(src.text(), file=ctx.file), 1):
         record = record_from_dict(item)
         record.provenance.file = ctx.file

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import stats
 
-from synth.meta.estimators import Array, Mask, estimate_tau2, q_stat, solve_qgen, weights, wmean
+from synth.errors import InputError
+from synth.meta.estimators import METHODS, Array, Mask, estimate_tau2, q_stat, solve_qgen, weights, wmean
 
 TESTS = ("hksj", "z", "t", "hksj-adhoc")
 PI_TYPES = ("default", "hts")
@@ -37,9 +38,6 @@ class PoolOptions:
     back: str | None = None  # natural-scale transform for GEN data: "exp", "tanh" or "expit"
 
     def validate(self) -> None:
-        from synth.errors import InputError
-        from synth.meta.estimators import METHODS
-
         if self.method not in METHODS:
             raise InputError(f"Unknown --method {self.method!r}. Use one of: {', '.join(METHODS)}.")
         if self.test not in TESTS:

@@ -15,7 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from synth.prisma.counts import ClusterFlow, PrismaInputs, compute_counts
+from synth.prisma.csvtemplate import render_csv
+from synth.prisma.diagram import render_png, render_svg
+from synth.prisma.gather import dedup_summary, gather_inputs, identified_by_source, import_log, search_log
 from synth.prisma.identities import IdentityWarning, check_identities
+from synth.prisma.searchreport import search_report
 
 if TYPE_CHECKING:
     from synth.protocol.model import Protocol
@@ -51,8 +55,6 @@ def prisma_from_store(
     meta_analysis_record_ids: Iterable[int] = (),
 ) -> dict[str, Any]:
     """PRISMA 2020 counts for the review in ``store`` (read-only), with warnings."""
-    from synth.prisma.gather import gather_inputs
-
     with store.connect() as conn:
         inputs = gather_inputs(conn, protocol, previous_studies=previous_studies,
                                previous_reports=previous_reports, meta_analysis_record_ids=meta_analysis_record_ids)
@@ -61,9 +63,6 @@ def prisma_from_store(
 
 def write_outputs(data: dict[str, Any], out_dir: Path | str, *, png: bool = True) -> dict[str, Path]:
     """Write ``prisma.json``, ``prisma.csv``, ``prisma.svg`` (and ``prisma.png``) into ``out_dir``."""
-    from synth.prisma.csvtemplate import render_csv
-    from synth.prisma.diagram import render_png, render_svg
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "prisma.json", "csv": out / "prisma.csv", "svg": out / "prisma.svg"}
@@ -77,9 +76,6 @@ def write_outputs(data: dict[str, Any], out_dir: Path | str, *, png: bool = True
 
 def search_report_from_store(store: Store, protocol: Protocol | None = None) -> str:
     """PRISMA-S Markdown from the stored search runs, imports, dedup events and the protocol's file sources."""
-    from synth.prisma.gather import dedup_summary, identified_by_source, import_log, search_log
-    from synth.prisma.searchreport import search_report
-
     with store.connect() as conn:
         runs = search_log(conn)
         imps = import_log(conn)

@@ -15,6 +15,8 @@ import io
 from collections.abc import Mapping
 from typing import Any
 
+from synth.errors import InputError
+
 COLUMNS = ("data", "node", "box", "description", "boxtext", "tooltips", "url", "n")
 
 _EXCL_DESC = "Reports excluded ({col}): [separate reasons and numbers using ; e.g. Reason1, xxx; Reason2, xxx; Reason3, xxx]"
@@ -115,8 +117,6 @@ def read_csv(text: str) -> dict[str, Any]:
     """Read a PRISMA2020 template CSV back into a ``data`` dict (numbers as ints, lists as dicts)."""
     reader = csv.DictReader(io.StringIO(text))
     if reader.fieldnames is None or tuple(reader.fieldnames) != COLUMNS:
-        from synth.errors import InputError
-
         raise InputError(
             f"PRISMA CSV header is {reader.fieldnames!r}, expected {','.join(COLUMNS)}. "
             "Use the PRISMA2020 template (synth prisma --format csv writes one)."

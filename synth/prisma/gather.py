@@ -23,22 +23,26 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-
 from synth.prisma.counts import ClusterFlow, PrismaInputs
+from synth.screening.state import stage_outcomes
+from synth.store import imports as istore
+from synth.store import records as rstore
+from synth.store import screening as sstore
+from synth.store import searches as search_store
+from synth.store.db import has_table as _has
+from synth.store.events import read as read_events
 
 if TYPE_CHECKING:
+    import sqlalchemy as sa
+
     from synth.protocol.model import Protocol
 
 DBR_KINDS = ("database", "register")
 AUTOMATION_ORIGINS = ("automation", "stopping", "auto")
 TA, FT = "title-abstract", "full-text"
-
-
-def _has(conn: sa.Connection, table: str) -> bool:
-    return sa.inspect(conn).has_table(table)
 
 
 def gather_inputs(
@@ -51,12 +55,8 @@ def gather_inputs(
 ) -> PrismaInputs:
     """Read the store into plain PRISMA inputs (see the module docstring for the rules)."""
     notes: list[str] = []
-    from synth.store.schema import records
-
-    rows = list(conn.execute(sa.select(
-        records.c.id, records.c.source, records.c.source_kind, records.c.cluster_id, records.c.duplicate_of,
-        records.c.search_run_id)))
-    run_labels = _run_labels(conn)
+    rows = [SimpleNamespace(**r) for r in rstore.flow_rows(conn)]
+    run_labels = search_store.run_labels(conn)
     if not rows:
         notes.append("No records in the store: import or search first (synth import / synth search).")
 
@@ -158,18 +158,15 @@ def _screening(
         notes.append("Screening tables are not in this store yet: records screened = 0 and every unique record is "
                      "reported as not yet screened.")
         return {}, set(), {}, labels, False, set()
-    from synth.screening.decisions import outcomes
-    from synth.store import screening as sstore
-
-    decisions = sstore.active_decisions(conn)
-    if not decisions and not any(sstore.resolutions(conn, stage) for stage in (TA, FT)):
+    stages = {stage: stage_outcomes(conn, stage, required=req, pool=pool, criteria_order=criteria)
+              for stage, req in ((TA, req_ta), (FT, req_ft))}
+    if not any(st.started for st in stages.values()):
         notes.append("No screening decisions recorded yet.")
-    auto_ids = _automation_ids(conn)
+    auto_ids = sstore.automation_excluded_ids(conn, TA, AUTOMATION_ORIGINS)
     result: dict[str, dict[int, tuple[str, str | None]]] = {}
-    for stage, req in ((TA, req_ta), (FT, req_ft)):
+    for stage, st in stages.items():
         # Automation decisions stand alone: a record excluded by a tool needs no second human reviewer.
-        res = sstore.resolutions(conn, stage)
-        outs = outcomes(pool, decisions, stage=stage, required=req, resolutions=res, criteria_order=criteria)
+        outs = st.outcomes
         per: dict[int, tuple[str, str | None]] = {}
         for rid, o in outs.items():
             if o.status in ("include", "exclude"):
@@ -180,73 +177,45 @@ def _screening(
         if conflicts:
             notes.append(f"{conflicts} records have unresolved conflicts at {stage}: they count as not yet decided.")
         result[stage] = per
-    touched = {d.record_id for d in decisions if d.stage == TA}
+    touched = {d.record_id for d in stages[TA].decisions}
     stops = sstore.stops(conn, TA) if _has(conn, "screening_stops") else []
     stopped = bool(stops)
     return result[TA], auto_ids, result[FT], labels, stopped, touched
-
-
-def _automation_ids(conn: sa.Connection) -> set[int]:
-    from synth.store.schema import screening_decisions as sd
-
-    query = sa.select(sd.c.record_id).where(
-        sd.c.active.is_(True), sd.c.stage == TA, sd.c.decision == "exclude", sd.c.origin.in_(AUTOMATION_ORIGINS))
-    return {int(r[0]) for r in conn.execute(query)}
 
 
 def _fulltext(conn: sa.Connection, notes: list[str]) -> tuple[dict[int, str], dict[int, int]]:
     if not _has(conn, "fulltext_reports"):
         notes.append("Full-text retrieval table is not in this store yet: retrieval status unknown.")
         return {}, {}
-    from synth.store.schema import fulltext_reports as fr
-
     status: dict[int, str] = {}
     study: dict[int, int] = {}
-    for r in conn.execute(sa.select(fr.c.record_id, fr.c.status, fr.c.study_id)):
-        status[int(r.record_id)] = r.status
-        if r.study_id is not None:
-            study[int(r.record_id)] = int(r.study_id)
+    for r in sstore.fulltext_rows(conn):
+        status[int(r["record_id"])] = r["status"]
+        if r["study_id"] is not None:
+            study[int(r["record_id"])] = int(r["study_id"])
     return status, study
 
 
 def search_log(conn: sa.Connection) -> list[dict[str, Any]]:
     """Search runs as plain dicts (empty when the search tables are absent)."""
-    if not _has(conn, "search_runs"):
-        return []
-    from synth.store.schema import search_runs
-
-    return [dict(r._mapping) for r in conn.execute(sa.select(search_runs).order_by(search_runs.c.id))]
-
-
-def _run_labels(conn: sa.Connection) -> dict[int, str]:
-    if not _has(conn, "search_runs"):
-        return {}
-    from synth.store.schema import search_runs
-
-    return {int(r.id): str(r.database) for r in conn.execute(sa.select(search_runs.c.id, search_runs.c.database))}
+    return search_store.list_runs(conn)
 
 
 def identified_by_source(conn: sa.Connection) -> dict[str, int]:
     """Records stored per source before dedup, named as the search log names them (a record from a search run
     under the run's database label, e.g. "PubMed (MEDLINE)"; an imported record under its source)."""
-    from synth.store.schema import records
-
-    labels = _run_labels(conn)
+    labels = search_store.run_labels(conn)
     out: dict[str, int] = defaultdict(int)
-    for r in conn.execute(sa.select(records.c.source, records.c.search_run_id)):
+    for r in (SimpleNamespace(**x) for x in rstore.flow_rows(conn)):
         name = labels.get(int(r.search_run_id), r.source) if r.search_run_id is not None else r.source
         out[name or "unnamed source"] += 1
     return dict(out)
 
 
 def import_log(conn: sa.Connection) -> list[dict[str, Any]]:
-    from synth.store.schema import imports
-
-    return [dict(r._mapping) for r in conn.execute(sa.select(imports).order_by(imports.c.id))]
+    return istore.list_imports(conn)
 
 
 def dedup_summary(conn: sa.Connection) -> Mapping[str, Any]:
     """Dedup events (tool, parameters) for PRISMA-S item 16, newest last."""
-    from synth.store.events import read
-
-    return {"events": [e for e in read(conn) if str(e["kind"]).startswith("dedup")]}
+    return {"events": [e for e in read_events(conn) if str(e["kind"]).startswith("dedup")]}

@@ -397,6 +397,3 @@ class Protocol(Strict):
             if outcome.id == outcome_id:
                 return outcome
         raise KeyError(outcome_id)
-
-    def criterion_ids(self) -> list[str]:
-        return [c.id for c in self.criteria]

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from synth.records.model import Author, Record
+from synth.records.model import Author, Provenance, Record
 
 __all__ = ["CSV_COLUMNS", "EXPORT_FORMATS", "export_records", "record_row"]
 
@@ -144,8 +144,6 @@ def export_records(items: Iterable[Item], fmt: str) -> str:
 
 def record_from_dict(data: dict[str, Any]) -> Record:
     """Inverse of the JSON export (``Record.to_dict`` plus ``id``/``cluster``/``duplicate_of``, which are ignored)."""
-    from synth.records.model import Provenance
-
     fields = {k: v for k, v in data.items() if k in Record.__dataclass_fields__}
     fields["authors"] = [Author(**a) for a in data.get("authors") or []]
     prov = data.get("provenance") or {}

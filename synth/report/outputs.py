@@ -1,9 +1,16 @@
-"""One call for ``synth run``: every report file of a review into ``out/<protocol>/``."""
+"""The I/O shell of the report: the evidence data of a workspace with its PRISMA flow, and the figures drawn
+from the workspace's extractions."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+
+from synth.analysis.options import pool_options
+from synth.analysis.table import meta_effects, meta_table
+from synth.evidence import evidence_from_workspace
+from synth.figures.forest import forest_svg
+from synth.prisma import prisma_from_store
 
 if TYPE_CHECKING:
     from synth.protocol.model import Protocol
@@ -11,35 +18,22 @@ if TYPE_CHECKING:
     from synth.workspace import Workspace
 
 
-def write_review_outputs(
-    workspace: Workspace,
-    protocol: Protocol,
-    protocol_name: str,
-    store: Store,
-    out_dir: Path | str,
-    *,
-    png: bool = True,
-    previous_studies: int | None = None,
-    previous_reports: int | None = None,
-) -> dict[str, Any]:
-    """Write ``prisma.json``, ``prisma.csv``, ``prisma.svg`` (+ ``prisma.png``), ``evidence.json``,
-    ``report.md``, ``report.html`` and ``search-report.md`` into ``out_dir``.
+def evidence_report(workspace: Workspace, protocol: Protocol, protocol_name: str,
+                    store: Store | None = None) -> dict[str, Any]:
+    """The evidence report data (``evidence.json``); with the PRISMA flow computed from ``store`` when given."""
+    prisma = prisma_from_store(store, protocol) if store is not None else None
+    return evidence_from_workspace(workspace, protocol, protocol_name, prisma=prisma)
 
-    Returns ``{"paths": {name: Path}, "prisma": counts, "evidence": evidence, "warnings": [...]}`` so the caller
-    can print a summary (``evidence["conclusion"]["text"]``) and the PRISMA warnings.
-    """
-    from synth.evidence import evidence_from_workspace
-    from synth.prisma import prisma_from_store, search_report_from_store, write_outputs
-    from synth.report.render import write_report
 
-    out = Path(out_dir)
-    prisma = prisma_from_store(store, protocol, previous_studies=previous_studies, previous_reports=previous_reports)
-    paths: dict[str, Path] = {f"prisma.{k}": v for k, v in write_outputs(prisma, out, png=png).items()}
-    ev = evidence_from_workspace(workspace, protocol, protocol_name, prisma=prisma)
-    paths.update({{"json": "evidence.json", "md": "report.md", "html": "report.html"}[k]: v
-                  for k, v in write_report(ev, out).items()})
-    search = out / "search-report.md"
-    search.write_text(search_report_from_store(store, protocol), encoding="utf-8")
-    paths["search-report.md"] = search
-    return {"paths": paths, "prisma": prisma, "evidence": ev,
-            "warnings": list(prisma.get("warnings", [])) + list(ev.get("notes", []))}
+def outcome_forests(workspace: Workspace, protocol: Protocol, protocol_name: str,
+                    ev: Mapping[str, Any]) -> dict[str, str]:
+    """The forest plot of every outcome of the report with studies (outcome id -> SVG text), drawn from the
+    outcome's effect table at the report's timepoint with the protocol's pooling options: the drawing
+    ``synth run`` writes as ``figures/forest-<outcome>.svg``."""
+    opts = pool_options(protocol.analysis)
+    out = {}
+    for o in ev["outcomes"]:
+        if o["k"]:
+            frame = meta_table(workspace, protocol, o["id"], o.get("timepoint"), protocol_name=protocol_name)
+            out[o["id"]] = forest_svg(meta_effects(frame), opts)
+    return out

@@ -16,6 +16,12 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from synth.figures.cumulative import cumulative
+from synth.figures.funnel import funnel_svg
+from synth.figures.gapmap import gap_map
+from synth.figures.rob import rob_profile
+from synth.prisma.diagram import render_svg
+
 RATIO = ("RR", "OR", "ROM")
 
 
@@ -190,27 +196,33 @@ def figure_ids(ev: Mapping[str, Any]) -> list[str]:
     return ids
 
 
-def figure_svgs(ev: Mapping[str, Any]) -> dict[str, str]:
+def figure_svgs(ev: Mapping[str, Any], forests: Mapping[str, str] | None = None) -> dict[str, str]:
     """Every report figure as SVG text, keyed by its ``data-figure`` id (the PRISMA diagram is written by
-    :mod:`synth.prisma` as ``prisma.svg``)."""
-    from synth.report import figures
+    :mod:`synth.prisma` as ``prisma.svg``).
 
-    out = {"gap-map": figures.gap_map(ev["gap_map"]), "rob": figures.rob_profile(ev["outcomes"])}
+    ``forests`` maps outcome ids to the forest plot of :func:`synth.figures.forest.forest_svg` (drawn from the
+    outcome's effect table, see :func:`synth.report.outputs.outcome_forests`); an outcome without one has no
+    forest in the report."""
+    out = {"gap-map": gap_map(ev["gap_map"]), "rob": rob_profile(ev["outcomes"])}
     for o in ev["outcomes"]:
         if o["k"]:
-            out[f"forest-{o['id']}"] = figures.forest(o)
+            if forests and o["id"] in forests:
+                out[f"forest-{o['id']}"] = forests[o["id"]]
             if o["k"] >= 2:
-                out[f"funnel-{o['id']}"] = figures.funnel(o)
-            out[f"cumulative-{o['id']}"] = figures.cumulative(o)
+                out[f"funnel-{o['id']}"] = funnel_svg(o)
+            out[f"cumulative-{o['id']}"] = cumulative(o)
     return out
 
 
 def write_figures(ev: Mapping[str, Any], folder: Path | str, svgs: Mapping[str, str] | None = None) -> list[Path]:
-    """Write each report figure as ``<id>.svg`` into ``folder`` (report figures open on their own, too)."""
+    """Write each report figure as ``report-<id>.svg`` into ``folder`` (report figures open on their own, too);
+    forest plots are left out, as ``synth run`` writes each as ``forest-<outcome>.svg``."""
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, svg in (svgs or figure_svgs(ev)).items():
+        if name.startswith("forest-"):
+            continue
         path = out / f"report-{name}.svg"
         path.write_text(svg, encoding="utf-8")
         paths.append(path)
@@ -231,8 +243,6 @@ def to_html(ev: Mapping[str, Any], svgs: Mapping[str, str] | None = None) -> str
     parts.append('<h2 id="glance">Outcomes at a glance</h2>' + _table(outcome_rows(ev)))
     p = ev.get("prisma")
     if p:
-        from synth.prisma.diagram import render_svg
-
         parts.append('<h2 id="prisma">PRISMA 2020 flow diagram</h2>')
         parts.append(f'<figure data-figure="prisma">{render_svg(p)}<figcaption>Counts computed from the event log; '
                      "accounting identities checked.</figcaption></figure>")
@@ -274,8 +284,11 @@ def to_html(ev: Mapping[str, Any], svgs: Mapping[str, str] | None = None) -> str
                                   "Model": str(x.get("model") or ""), "RoB": str(x.get("rob") or ""),
                                   "Effect": _disp(str(o["measure"]), x["yi"]), "Weight": _pct(x.get("weight"))}
                                  for x in o.get("studies", [])]))
-            parts.append(f'<figure data-figure="forest-{escape(o["id"])}">{_img(fig["forest-" + o["id"]], "Forest plot")}'
-                         "<figcaption>Forest plot (95% CIs; dashed: prediction interval).</figcaption></figure>")
+            if "forest-" + o["id"] in fig:
+                parts.append(f'<figure data-figure="forest-{escape(o["id"])}">{_img(fig["forest-" + o["id"]], "Forest plot")}'
+                             "<figcaption>Forest plot: study effects with confidence intervals and weights, the pooled "
+                             "diamond and the prediction interval (red line), with the risk-of-bias judgements "
+                             "where assessed.</figcaption></figure>")
             if o["k"] >= 2:
                 parts.append(f'<figure data-figure="funnel-{escape(o["id"])}">{_img(fig["funnel-" + o["id"]], "Funnel plot")}'
                              "<figcaption>Funnel plot" + ("" if o["k"] >= 10 else " (fewer than 10 studies: no test)")

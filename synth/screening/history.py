@@ -35,6 +35,8 @@ from typing import TYPE_CHECKING
 from synth.errors import InputError
 from synth.screening.decisions import STAGES, check_decision
 from synth.screening.interop import find_record
+from synth.screening.state import resolutions
+from synth.store import screening as db
 
 if TYPE_CHECKING:
     from synth.screening.service import Settings
@@ -94,13 +96,11 @@ def read_history(path: Path) -> list[HistoryRow]:
 
 def apply_history(store: Store, settings: Settings, path: Path) -> HistoryReport:
     """Record every row not yet recorded (one transaction); rows that name no record are reported, not guessed."""
-    from synth.store import screening as db
-
     rows = read_history(path)
     report = HistoryReport(rows=len(rows))
     with store.begin() as conn:
         index = db.record_index(conn)
-        done = {stage: db.resolutions(conn, stage) for stage in STAGES}
+        done = {stage: resolutions(conn, stage) for stage in STAGES}
         ft_status = {int(r["record_id"]): r["status"] for r in db.reports(conn)}
         for row in sorted(rows, key=lambda r: (STAGES.index(r.stage), r.line)):
             rid, err = find_record(row.record, index)

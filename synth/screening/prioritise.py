@@ -17,6 +17,8 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from synth.screening.stopping import hypergeometric_p
+
 MODELS = ("svm", "logistic", "nb")
 BALANCE_RATIO = 9.8
 
@@ -108,8 +110,6 @@ class Prioritiser:
         return [int(c) for c in cand[order]]
 
     def stop_p(self, labels: Sequence[int], n_total: int, recall: float) -> float:
-        from synth.screening.stopping import hypergeometric_p
-
         return hypergeometric_p(labels, n_total, recall)
 
     def close(self) -> None:

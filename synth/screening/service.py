@@ -22,11 +22,12 @@ from synth.screening.decisions import (
     Stage,
     check_decision,
     group_by_record,
-    outcomes,
 )
 from synth.screening.queue import pending_for, stage_pool
+from synth.screening.state import active_decisions, open_access_links, stage_outcomes
 from synth.screening.stopping import heuristic_check, hypergeometric_check
 from synth.store import screening as db
+from synth.store.records import iter_records
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -101,19 +102,15 @@ class StageState:
 def stage_state(conn: sa.Connection, settings: Settings, stage: str) -> StageState:
     """Everything about one stage: its pool of records, active decisions, resolutions and outcomes."""
     reps = db.screenable_ids(conn)
-    ta_decisions = db.active_decisions(conn, Stage.title_abstract)
-    ta_res = db.resolutions(conn, Stage.title_abstract)
-    ta_out = outcomes(reps, ta_decisions, stage=Stage.title_abstract,
-                      required=settings.required[Stage.title_abstract], resolutions=ta_res,
-                      criteria_order=settings.criteria_order())
+    ta = stage_outcomes(conn, Stage.title_abstract, required=settings.required[Stage.title_abstract], pool=reps,
+                        criteria_order=settings.criteria_order())
     if stage == Stage.title_abstract:
-        return StageState(stage, reps, ta_decisions, ta_res, ta_out)
-    pool = stage_pool(stage, reps, ta_out)
-    decisions = [d for d in db.active_decisions(conn, stage) if d.record_id in set(pool)]
-    res = db.resolutions(conn, stage)
-    outs = outcomes(pool, decisions, stage=stage, required=settings.required[stage], resolutions=res,
-                    criteria_order=settings.criteria_order())
-    return StageState(stage, pool, decisions, res, outs)
+        return StageState(stage, reps, ta.decisions, ta.resolutions, ta.outcomes)
+    pool = stage_pool(stage, reps, ta.outcomes)
+    st = stage_outcomes(conn, stage, required=settings.required[stage], pool=pool,
+                        criteria_order=settings.criteria_order())
+    members = set(pool)
+    return StageState(stage, pool, [d for d in st.decisions if d.record_id in members], st.resolutions, st.outcomes)
 
 
 def known_reviewers(conn: sa.Connection, settings: Settings, extra: Sequence[str] = ()) -> set[str]:
@@ -252,7 +249,7 @@ def export_rows(store: Store, settings: Settings, stage: str | None = None) -> l
     """One row per active decision (CSV export), in record then reviewer order."""
     rows: list[dict[str, Any]] = []
     with store.connect() as conn:
-        decisions = [d for s in ([stage] if stage else STAGES) for d in db.active_decisions(conn, s)]
+        decisions = [d for s in ([stage] if stage else STAGES) for d in active_decisions(conn, s)]
         meta = _meta(conn, sorted({d.record_id for d in decisions}))
     for d in sorted(decisions, key=lambda d: (d.record_id, STAGES.index(d.stage), d.reviewer)):
         m = meta.get(d.record_id, {})
@@ -263,8 +260,6 @@ def export_rows(store: Store, settings: Settings, stage: str | None = None) -> l
 
 
 def _meta(conn: sa.Connection, ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    from synth.store.records import iter_records
-
     return {
         rid: {"title": r.title, "year": r.year, "doi": r.doi or "", "pmid": r.pmid or "", "abstract": r.abstract,
               "journal": r.journal, "authors": [a.display() for a in r.authors]}
@@ -346,7 +341,7 @@ def retrieval_list(store: Store, settings: Settings) -> list[dict[str, Any]]:
         st = stage_state(conn, settings, Stage.full_text)
         stored = {int(r["record_id"]): r for r in db.reports(conn)}
         ids = sorted(set(st.pool) | set(stored))
-        oa = db.open_access_links(conn, ids)
+        oa = open_access_links(conn, ids)
         titles = db.titles(conn, ids)
     rows = []
     for rid in ids:
@@ -366,7 +361,7 @@ def retrieval_list(store: Store, settings: Settings) -> list[dict[str, Any]]:
 def set_retrieval(store: Store, record_id: int, *, status: str, location: str = "", reason: str = "",
                   by: str = "") -> None:
     with store.begin() as conn:
-        oa = db.open_access_links(conn, [record_id]).get(record_id, "")
+        oa = open_access_links(conn, [record_id]).get(record_id, "")
         db.set_retrieval(conn, record_id, status=status, location=location, reason=reason, oa_url=oa, by=by)
 
 

@@ -16,9 +16,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from synth.screening.decisions import Choice, Stage
+from synth.screening.prioritise import BackgroundRanker, Prioritiser, ProcessPrioritiser
 from synth.screening.queue import ScreeningQueue, pending_for, visible_decisions
 from synth.screening.service import Settings, decide, stage_state
+from synth.screening.state import open_access_links
+from synth.screening.state import texts as ranking_texts
+from synth.screening.stopping import heuristic_check
 from synth.store import screening as db
+from synth.store.records import iter_records
 
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
@@ -137,12 +142,10 @@ class ScreenSession:
             self._start_ranker(pending)
 
     def _start_ranker(self, pending: list[int]) -> None:
-        from synth.screening.prioritise import BackgroundRanker, Prioritiser, ProcessPrioritiser
-
         with self.store.connect() as conn:
-            texts = db.texts(conn, self.pool)
-        prioritiser = (ProcessPrioritiser(texts, self.model) if self.ranker_process
-                       else Prioritiser(texts, self.model))
+            docs = ranking_texts(conn, self.pool)
+        prioritiser = (ProcessPrioritiser(docs, self.model) if self.ranker_process
+                       else Prioritiser(docs, self.model))
         self.ranker = BackgroundRanker(prioritiser, self._on_ranked)
         self._request_rank()
 
@@ -165,8 +168,6 @@ class ScreenSession:
     def _update_estimates(self) -> None:
         """Estimated recall (conservative: assumes the rest holds includes at the rate of the last 50 screened,
         which prioritisation makes an over-estimate) and the stopping rules; run in the background thread."""
-        from synth.screening.stopping import heuristic_check
-
         seq = list(self.sequence)
         found = sum(seq)
         remaining = self.total - len(seq)
@@ -199,14 +200,12 @@ class ScreenSession:
         from rich.table import Table
         from rich.text import Text
 
-        from synth.store.records import iter_records
-
         with self.store.connect() as conn:
             found = list(iter_records(conn, [rid]))
             report = oa_link = None
             if self.stage == Stage.full_text:
                 report = next((r for r in db.reports(conn) if r["record_id"] == rid), None)
-                oa_link = db.open_access_links(conn, [rid]).get(rid)
+                oa_link = open_access_links(conn, [rid]).get(rid)
         record = found[0][1] if found else None
         p = self.progress
         head = Text()
@@ -397,11 +396,9 @@ class ScreenSession:
         return self.progress
 
 
-def run_screen(store: Store, settings: Settings, *, stage: str, reviewer: str, model: str = "svm") -> None:
-    """Open the interactive screen on the terminal."""
-    from synth.cli.output import info
-
+def run_screen(store: Store, settings: Settings, *, stage: str, reviewer: str, model: str = "svm") -> str:
+    """Open the interactive screen on the terminal; returns the closing line to show (progress saved)."""
     session = ScreenSession(store, settings, stage, reviewer, model=model)
     progress = session.run()
-    info(f"Saved. {reviewer} at {stage}: {progress.screened}/{progress.total} screened, "
-         f"{progress.includes} included.")
+    return (f"Saved. {reviewer} at {stage}: {progress.screened}/{progress.total} screened, "
+            f"{progress.includes} included.")

@@ -64,10 +64,6 @@ class Response:
     body: bytes
     from_cache: bool = False
 
-    @property
-    def content_type(self) -> str:
-        return str(self.headers.get("content-type", self.headers.get("Content-Type", ""))).lower()
-
     def text(self) -> str:
         return self.body.decode("utf-8", errors="replace")
 

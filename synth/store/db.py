@@ -96,3 +96,8 @@ def open_store(url: str) -> Store:
             "Check that the file is a synth SQLite database and is writable, or pass another --db URL."
         ) from exc
     return store
+
+
+def has_table(conn: sa.Connection, table: str) -> bool:
+    """Whether ``table`` exists in the store (a stage whose tables are absent has not been used)."""
+    return sa.inspect(conn).has_table(table)

@@ -319,3 +319,27 @@ def get_record(conn: sa.Connection, record_id: int) -> tuple[Record, dict[str, A
     extra = {k: row._mapping[k] for k in ("id", "import_id", "source_kind", "cluster_id", "duplicate_of",
                                           "content_hash", "source_record_number")}
     return row_to_record(row), extra
+
+
+def flow_rows(conn: sa.Connection) -> list[dict[str, Any]]:
+    """Every stored record's place in the flow: ``id``, ``source``, ``source_kind``, ``cluster_id``,
+    ``duplicate_of``, ``search_run_id``."""
+    query = sa.select(records.c.id, records.c.source, records.c.source_kind, records.c.cluster_id,
+                      records.c.duplicate_of, records.c.search_run_id)
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def identifier_rows(conn: sa.Connection, ids: Iterable[int]) -> list[dict[str, Any]]:
+    """``id``, ``doi``, ``pmid`` and ``source_record_id`` of the records ``ids``."""
+    wanted = list(ids)
+    if not wanted:
+        return []
+    query = sa.select(records.c.id, records.c.doi, records.c.pmid, records.c.source_record_id).where(
+        records.c.id.in_(wanted))
+    return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def open_access_rows(conn: sa.Connection, ids: Iterable[int]) -> list[dict[str, Any]]:
+    """``id``, ``pmcid`` and the source's ``raw`` metadata of the records ``ids`` (for open-access links)."""
+    query = sa.select(records.c.id, records.c.pmcid, records.c.raw).where(records.c.id.in_(list(ids)))
+    return [dict(r._mapping) for r in conn.execute(query)]

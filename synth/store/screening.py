@@ -14,7 +14,6 @@ from typing import Any
 import sqlalchemy as sa
 
 from synth.errors import InputError
-from synth.screening.decisions import Decision, Resolution
 from synth.store.events import EventKind, append, utc_now
 from synth.store.schema import (
     fulltext_reports,
@@ -101,24 +100,15 @@ def record_index(conn: sa.Connection) -> RecordIndex:
     return index
 
 
-def texts(conn: sa.Connection, ids: Iterable[int] | None = None) -> dict[int, str]:
-    """The text each record is ranked on (:func:`synth.screening.prioritise.document`)."""
-    from synth.screening.prioritise import document
-
+def title_abstracts(conn: sa.Connection, ids: Iterable[int] | None = None) -> dict[int, tuple[str, str]]:
+    """Record id -> (title, abstract), of ``ids`` or of every record."""
     query = sa.select(records.c.id, records.c.title, records.c.abstract)
     if ids is not None:
         query = query.where(records.c.id.in_(list(ids)))
-    return {int(r.id): document(r.title, r.abstract) for r in conn.execute(query)}
+    return {int(r.id): (r.title, r.abstract) for r in conn.execute(query)}
 
 
 # --- decisions -----------------------------------------------------------------------------------------
-
-def _to_decision(row: Any) -> Decision:
-    return Decision(
-        record_id=int(row.record_id), stage=row.stage, reviewer=row.reviewer, decision=row.decision,
-        reason=row.reason, note=row.note or "", at=row.at, id=int(row.id),
-    )
-
 
 def record_decision(
     conn: sa.Connection,
@@ -187,23 +177,24 @@ def retract_decision(conn: sa.Connection, decision_id: int, *, reviewer: str) ->
     )
 
 
-def active_decisions(
-    conn: sa.Connection, stage: str | None = None, reviewer: str | None = None
-) -> list[Decision]:
+def decision_rows(conn: sa.Connection, stage: str | None = None, reviewer: str | None = None) -> list[dict[str, Any]]:
+    """The active decisions (optionally of one stage and reviewer), oldest first: ``id``, ``record_id``,
+    ``stage``, ``reviewer``, ``decision``, ``reason``, ``note``, ``at``."""
     query = sa.select(screening_decisions).where(screening_decisions.c.active.is_(True))
     if stage is not None:
         query = query.where(screening_decisions.c.stage == stage)
     if reviewer is not None:
         query = query.where(screening_decisions.c.reviewer == reviewer)
-    return [_to_decision(r) for r in conn.execute(query.order_by(screening_decisions.c.id))]
+    return [{"id": int(r.id), "record_id": int(r.record_id), "stage": r.stage, "reviewer": r.reviewer,
+             "decision": r.decision, "reason": r.reason, "note": r.note or "", "at": r.at}
+            for r in conn.execute(query.order_by(screening_decisions.c.id))]
 
 
-def reviewed_ids(conn: sa.Connection, stage: str, reviewer: str) -> set[int]:
-    query = sa.select(screening_decisions.c.record_id).where(
-        screening_decisions.c.active.is_(True),
-        screening_decisions.c.stage == stage,
-        screening_decisions.c.reviewer == reviewer,
-    )
+def automation_excluded_ids(conn: sa.Connection, stage: str, origins: Sequence[str]) -> set[int]:
+    """Records with an active *exclude* at ``stage`` whose origin is one of ``origins`` (automation tools)."""
+    sd = screening_decisions
+    query = sa.select(sd.c.record_id).where(
+        sd.c.active.is_(True), sd.c.stage == stage, sd.c.decision == "exclude", sd.c.origin.in_(list(origins)))
     return {int(r[0]) for r in conn.execute(query)}
 
 
@@ -234,17 +225,15 @@ def resolve(
     )
 
 
-def resolutions(conn: sa.Connection, stage: str) -> dict[int, Resolution]:
+def resolution_rows(conn: sa.Connection, stage: str) -> list[dict[str, Any]]:
+    """The active resolutions of ``stage``: ``record_id``, ``stage``, ``decision``, ``reason``, ``method``,
+    ``resolved_by``, ``note``, ``at``."""
     query = sa.select(screening_resolutions).where(
         screening_resolutions.c.active.is_(True), screening_resolutions.c.stage == stage
     )
-    return {
-        int(r.record_id): Resolution(
-            record_id=int(r.record_id), stage=r.stage, decision=r.decision, reason=r.reason, method=r.method,
-            resolved_by=r.resolved_by, note=r.note or "", at=r.at,
-        )
-        for r in conn.execute(query)
-    }
+    return [{"record_id": int(r.record_id), "stage": r.stage, "decision": r.decision, "reason": r.reason,
+             "method": r.method, "resolved_by": r.resolved_by, "note": r.note or "", "at": r.at}
+            for r in conn.execute(query)]
 
 
 # --- full text -----------------------------------------------------------------------------------------
@@ -299,26 +288,10 @@ def reports(conn: sa.Connection) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in conn.execute(query)]
 
 
-def open_access_links(conn: sa.Connection, ids: Sequence[int]) -> dict[int, str]:
-    """An open-access link per record where its OpenAlex/Europe PMC metadata has one (raw ``best_oa_location``,
-    ``open_access.oa_url`` or a PMCID), else nothing."""
-    links: dict[int, str] = {}
-    query = sa.select(records.c.id, records.c.pmcid, records.c.raw).where(records.c.id.in_(list(ids)))
-    for row in conn.execute(query):
-        url = ""
-        raw = row.raw
-        if isinstance(raw, dict):
-            oa = raw.get("open_access") or {}
-            best = raw.get("best_oa_location") or {}
-            if isinstance(oa, dict):
-                url = oa.get("oa_url") or ""
-            if not url and isinstance(best, dict):
-                url = best.get("pdf_url") or best.get("landing_page_url") or ""
-        if not url and row.pmcid:
-            url = f"https://europepmc.org/article/PMC/{row.pmcid.removeprefix('PMC')}"
-        if url:
-            links[int(row.id)] = url
-    return links
+def fulltext_rows(conn: sa.Connection) -> list[dict[str, Any]]:
+    """Every full-text report: ``record_id``, ``status`` and the ``study_id`` it is linked to."""
+    query = sa.select(fulltext_reports.c.record_id, fulltext_reports.c.status, fulltext_reports.c.study_id)
+    return [dict(r._mapping) for r in conn.execute(query)]
 
 
 # --- stopping ------------------------------------------------------------------------------------------

@@ -40,7 +40,17 @@ def find_run(conn: sa.Connection, source: str, fingerprint: str, *, mode: str,
 
 
 def list_runs(conn: sa.Connection) -> list[dict[str, Any]]:
+    """Every search run, oldest first (empty when the search tables are absent)."""
+    if not sa.inspect(conn).has_table("search_runs"):
+        return []
     return [dict(r._mapping) for r in conn.execute(sa.select(search_runs).order_by(search_runs.c.id))]
+
+
+def run_labels(conn: sa.Connection) -> dict[int, str]:
+    """Search run id -> the database label it searched (empty when the search tables are absent)."""
+    if not sa.inspect(conn).has_table("search_runs"):
+        return {}
+    return {int(r.id): str(r.database) for r in conn.execute(sa.select(search_runs.c.id, search_runs.c.database))}
 
 
 def pages(conn: sa.Connection, run_id: int) -> list[dict[str, Any]]:

@@ -1,9 +1,10 @@
-"""Adapter between the evidence report and the meta-analysis engine :mod:`synth.meta`: arrays in, plain dicts out.
+"""Pooling for the evidence report with the meta-analysis engine :mod:`synth.meta`: arrays in, plain dicts out.
 
 Every pooled number in the evidence report (estimate, CI, prediction interval, tau^2, I^2, study weights,
 Egger's test, the cumulative meta-analysis) is computed by :mod:`synth.meta` (validated against metafor) with
-the protocol's tau^2 estimator, test/CI method, level and prediction-interval convention; this module only
-converts arrays to the engine's input and its results to the dicts :mod:`~synth.evidence.maturity` reads.
+the protocol's tau^2 estimator, test/CI method, level and prediction-interval convention (the options of
+:func:`synth.analysis.options.pool_options`); this module only converts arrays to the engine's input and its
+results to the dicts :mod:`synth.evidence.maturity` reads.
 There is no second implementation: when :mod:`synth.meta` cannot pool (an estimator that does not converge,
 invalid variances) :class:`~synth.errors.InputError` is raised with the reason, and the report says so
 instead of computing a number another way.
@@ -15,41 +16,30 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from synth.errors import InputError
+from synth.meta.analysis import pool_effects
+from synth.meta.bias import egger as meta_egger
+from synth.meta.effects import compute_effects, effects_frame
+from synth.meta.sensitivity import cumulative
 
 if TYPE_CHECKING:
-    from synth.evidence.maturity import Settings
     from synth.meta.pooling import PoolOptions
 
 TEST_LABEL = {"hksj": "HKSJ CI", "hksj-adhoc": "HKSJ (ad hoc) CI", "z": "Wald z CI", "t": "t CI"}
 
 
-def options(settings: Settings) -> PoolOptions:
-    """:class:`synth.meta.pooling.PoolOptions` from the report settings (the protocol's ``[analysis]``)."""
-    from synth.meta.pooling import PoolOptions
-
-    opts = PoolOptions(method=settings.method, test=settings.ci_method, level=settings.level,
-                       pi="default" if settings.pi == "none" else settings.pi)
-    opts.validate()
-    return opts
-
-
-def pool(yi: Sequence[float], vi: Sequence[float], settings: Settings, *, measure: str = "GEN",
-         labels: Sequence[str] | None = None) -> dict[str, Any]:
+def pool(yi: Sequence[float], vi: Sequence[float], opts: PoolOptions, *, measure: str = "GEN",
+         labels: Sequence[str] | None = None, report_pi: bool = True) -> dict[str, Any]:
     """Pool one outcome with :func:`synth.meta.analysis.pool_effects`.
 
     ``yi``/``vi`` are on the analysis scale of ``measure`` (log for RR/OR/ROM); the result is labelled with
     ``measure`` so ``back`` holds the natural-scale estimate, CI and PI. Returns synth.meta's result dict
     (``k``, ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``p``, ``tau2``, ``i2``, ``q``, ``pi_low``,
     ``pi_high``, ``back``, ``studies`` with percent weights, ``warnings``, ``methods``, ...) plus
-    ``weights`` (fractions, in input order) and a short ``pooled_method``. With ``settings.pi == "none"``
-    the prediction interval is not reported. k = 1 gives the single study with its Wald CI (nothing pooled).
+    ``weights`` (fractions, in input order) and a short ``pooled_method``. With ``report_pi=False`` (the
+    protocol's ``prediction_interval = "none"``) the prediction interval is not reported. k = 1 gives the single study with its Wald CI (nothing pooled).
 
     Raises :class:`InputError` when synth.meta cannot give a pooled result for k >= 2.
     """
-    from synth.meta.analysis import pool_effects
-    from synth.meta.effects import compute_effects, effects_frame
-
-    opts = options(settings)
     table = compute_effects(effects_frame(list(yi), list(vi), labels), "GEN")
     table.measure = measure  # the effects are already on this measure's analysis scale
     res = dict(pool_effects(table, opts))
@@ -59,7 +49,7 @@ def pool(yi: Sequence[float], vi: Sequence[float], settings: Settings, *, measur
         raise InputError(f"synth.meta could not pool the {k} studies with {opts.method}/{opts.test} ({why}). "
                          "Check the studies' effects and variances, or choose another estimator in the protocol's "
                          "[analysis] estimator.")
-    if settings.pi == "none":
+    if not report_pi:
         res["pi_low"] = res["pi_high"] = None
         if res.get("back"):
             res["back"] = {**res["back"], "pi_low": None, "pi_high": None}
@@ -75,14 +65,12 @@ def egger(yi: Sequence[float], vi: Sequence[float]) -> dict[str, Any]:
     """Egger's regression test from :func:`synth.meta.bias.egger` (needs k >= 3), plus ``test`` and ``k``."""
     import numpy as np
 
-    from synth.meta.bias import egger as meta_egger
-
     res = meta_egger(np.asarray(yi, dtype=float), np.asarray(vi, dtype=float))
     return {"test": "egger", "k": len(yi), **res}
 
 
 def cumulative_by_year(years: Sequence[int | None], yi: Sequence[float], vi: Sequence[float], n: Sequence[int],
-                       settings: Settings) -> list[dict[str, Any]]:
+                       opts: PoolOptions) -> list[dict[str, Any]]:
     """Cumulative meta-analysis by year (Lau et al. 1992) with :func:`synth.meta.sensitivity.cumulative`.
 
     Studies are added in year order (undated last, ties in input order); one row per year, the state after
@@ -91,9 +79,6 @@ def cumulative_by_year(years: Sequence[int | None], yi: Sequence[float], vi: Seq
     """
     import numpy as np
 
-    from synth.meta.sensitivity import cumulative
-
-    opts = options(settings)
     order = sorted(range(len(yi)), key=lambda i: (years[i] if years[i] is not None else 9999, i))
     rows = cumulative(np.asarray(yi, dtype=float), np.asarray(vi, dtype=float), opts, np.array(order, dtype=int))
     out: list[dict[str, Any]] = []

@@ -1,10 +1,11 @@
-"""Forest plot (RevMan style) and contour-enhanced funnel plot (Peters et al. 2008), as SVG or PNG.
-
-matplotlib is imported lazily (Agg backend) so importing :mod:`synth.meta` stays fast.
+"""The RevMan-style forest plot of an effect table: study effects with CIs and weights, per-arm data, subgroup
+blocks, the pooled diamond, the prediction interval and, when judged, the risk-of-bias marks per domain (robvis
+palette). :func:`forest_svg` returns the SVG text; :func:`forest_plot` writes a .svg or .png file.
 """
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,34 +13,15 @@ import numpy as np
 from scipy import stats
 
 from synth.errors import InputError
+from synth.figures import mpl, palette
+from synth.figures.axes import LABELS
 from synth.meta.analysis import pool_by, pool_effects
 from synth.meta.effects import back_transform
 from synth.meta.pooling import PoolOptions
+from synth.meta.subgroup import subgroup_analysis
 
 if TYPE_CHECKING:
     from synth.meta.effects import EffectTable
-
-LABELS = {"OR": "Odds ratio", "RR": "Risk ratio", "RD": "Risk difference", "MD": "Mean difference",
-          "SMD": "Std. mean difference (Hedges' g)", "ROM": "Ratio of means", "ZCOR": "Correlation",
-          "COR": "Correlation", "PLO": "Proportion", "PR": "Proportion", "GEN": "Effect"}
-
-
-def _check_output(path: Path) -> str:
-    ext = path.suffix.lower().lstrip(".")
-    if ext not in ("svg", "png"):
-        raise InputError(f"{path}: the plot file must end in .svg or .png. Choose one of those extensions.")
-    return ext
-
-
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams["svg.hashsalt"] = "synth"  # reproducible SVG ids
-    return plt
-
 
 _KIND: dict[str, str | None] = {"kind": None}
 
@@ -93,10 +75,6 @@ def _arm_columns(frame: Any, measure: str) -> list[tuple[str, str]] | None:
     return None
 
 
-ROB_MARKS = {"low": ("+", "#2e7d32"), "some-concerns": ("?", "#f9a825"), "moderate": ("?", "#f9a825"),
-             "serious": ("\u2212", "#c62828"), "high": ("\u2212", "#c62828"), "critical": ("\u2212", "#7f0000")}
-
-
 def _rob_columns(frame: Any) -> list[str]:
     """Risk-of-bias columns with at least one judgement (``rob_D1``... then ``rob_overall``), in plot order."""
     cols = [c for c in frame.columns if c.startswith("rob_") and c != "rob_tool"
@@ -105,19 +83,36 @@ def _rob_columns(frame: Any) -> list[str]:
 
 
 def _rob_cell(value: Any) -> tuple[str, str]:
-    key = str(value).strip().lower().replace(" ", "-") if isinstance(value, str) else ""
-    return ROB_MARKS.get(key, ("", "#9e9e9e"))
+    style = palette.rob_style(value)
+    return (style[1], style[0]) if style else ("", palette.NOT_ASSESSED)
 
 
 def forest_plot(table: EffectTable, output: str | Path, opts: PoolOptions, by: str | None = None) -> dict[str, Any]:
-    """Draw a RevMan-style forest plot of ``table`` to ``output`` (.svg/.png); returns the pooled result.
+    """Draw the forest plot of ``table`` to ``output`` (.svg/.png); returns the pooled result."""
+    path = Path(output)
+    ext = mpl.check_suffix(path)
+    if ext == "svg":
+        svg, overall = _forest(table, opts, by, svg=True)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(svg, encoding="utf-8")
+        return overall
+    fig, overall = _forest(table, opts, by)
+    mpl.save(fig, path)
+    return overall
+
+
+def forest_svg(table: EffectTable, opts: PoolOptions, by: str | None = None) -> str:
+    """The forest plot of ``table`` as SVG text (the same drawing :func:`forest_plot` writes to a .svg file)."""
+    return str(_forest(table, opts, by, svg=True)[0])
+
+
+def _forest(table: EffectTable, opts: PoolOptions, by: str | None, *, svg: bool = False) -> tuple[Any, dict[str, Any]]:
+    """The figure (or, with ``svg``, its SVG text) and the pooled result.
 
     When the data carry risk-of-bias judgements (``rob_D1``..., ``rob_overall``, as
-    :func:`synth.extraction.meta_bridge.meta_table` gives them), a RevMan-style column of coloured marks per
-    domain follows the effect column (+ low, ? some concerns, \u2212 high).
+    :func:`synth.analysis.table.meta_table` gives them), a RevMan-style column of marks per domain follows
+    the effect column, in the robvis palette of :mod:`synth.figures.palette`.
     """
-    path = Path(output)
-    ext = _check_output(path)
     measure = table.measure
     _KIND["kind"] = opts.back
     overall = pool_effects(table, opts)
@@ -159,13 +154,11 @@ def forest_plot(table: EffectTable, output: str | Path, opts: PoolOptions, by: s
     rows.append({"kind": "text", "label": _het_line(overall)})
     rows.append({"kind": "text", "label": _overall_line(overall)})
     if by and len(blocks) >= 2:
-        from synth.meta.subgroup import subgroup_analysis
-
         t = subgroup_analysis(table, by, opts)["test_separate"]
         rows.append({"kind": "text", "label": f"Test for subgroup differences: Chi\u00b2 = {t['q']:.2f}, df = {t['df']} "
                                               f"(P {_p(t['p'])})"})
 
-    plt = _pyplot()
+    plt = mpl.pyplot()
     n = len(rows)
     height = 0.32 * (n + 3) + 1.0
     # with risk-of-bias columns the figure is wider and the plot panel narrower, so the marks fit on the right
@@ -214,7 +207,7 @@ def forest_plot(table: EffectTable, output: str | Path, opts: PoolOptions, by: s
         elif kind == "study":
             ax.plot([r["lo"], r["hi"]], [i, i], color="black", lw=0.8)
             size = 3 + 7 * np.sqrt(r["w"] / wmax)
-            ax.plot([r["est"]], [i], marker="s", color="#2b6cb0", markersize=size, lw=0)
+            ax.plot([r["est"]], [i], marker="s", color=palette.EFFECT, markersize=size, lw=0)
             ax.text(-1.34, i, r["label"], transform=tr, fontsize=fs, va="center")
             if r["arms"]:
                 ax.text(-0.42, i, r["arms"][0], transform=tr, fontsize=fs, va="center", ha="right")
@@ -225,7 +218,7 @@ def forest_plot(table: EffectTable, output: str | Path, opts: PoolOptions, by: s
                 ax.plot([x], [i], transform=tr, marker="o", markersize=9, color=colour if mark else "white",
                         markeredgecolor=colour, clip_on=False, lw=0)
                 if mark:
-                    ax.text(x, i, mark, transform=tr, fontsize=fs, ha="center", va="center", color="white",
+                    ax.text(x, i, mark, transform=tr, fontsize=fs, ha="center", va="center", color="black",
                             weight="bold")
         elif kind == "diamond":
             res = r["res"]
@@ -238,56 +231,16 @@ def forest_plot(table: EffectTable, output: str | Path, opts: PoolOptions, by: s
             ax.text(-1.38, i, r["label"], transform=tr, fontsize=fs, va="center", weight="bold")
         elif kind == "pi":
             res = r["res"]
-            ax.plot([res["pi_low"], res["pi_high"]], [i, i], color="#c53030", lw=2)
+            ax.plot([res["pi_low"], res["pi_high"]], [i, i], color=palette.INTERVAL, lw=2)
             ax.text(-1.38, i, r["label"], transform=tr, fontsize=fs, va="center")
             ax.text(1.25, i, _fmt_ci(measure, res["estimate"], res["pi_low"], res["pi_high"]), transform=tr,
                     fontsize=fs, va="center")
         elif kind == "text" and r["label"]:
             ax.text(-1.38, i, r["label"], transform=tr, fontsize=fs - 1, va="center")
-    import textwrap
-
     foot = overall.get("methods", "")
     if rob_cols:
         tool = next((str(v) for v in inc_frame.get("rob_tool", []) if isinstance(v, str) and v), "")
-        foot += (f" Risk of bias{f' ({tool})' if tool else ''}: + low, ? some concerns, \u2212 high; "
-                 "empty circle: not assessed.")
+        foot += f" Risk of bias{f' ({tool})' if tool else ''}: {palette.ROB_LEGEND}."
     fig.text(0.01, 0.01, "\n".join(textwrap.wrap(foot, 190)), fontsize=6, va="bottom")
-    fig.savefig(path, format=ext, dpi=150)
-    plt.close(fig)
-    return overall
+    return (mpl.svg_text(fig, tight=False) if svg else fig), overall
 
-
-def funnel_plot(table: EffectTable, output: str | Path, opts: PoolOptions) -> dict[str, Any]:
-    """Contour-enhanced funnel plot: effects vs standard error (inverted), shaded by the two-sided p-value
-    regions 0.10 > p > 0.05, 0.05 > p > 0.01 and p < 0.01 around 0, with the pooled estimate and its pseudo
-    95% limits."""
-    path = Path(output)
-    ext = _check_output(path)
-    res = pool_effects(table, opts)
-    inc = table.included
-    y, se = table.yi[inc], np.sqrt(table.vi[inc])
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6.5, 5))
-    smax = float(se.max()) * 1.1
-    s = np.linspace(0, smax, 100)
-    xmax = max(float(np.max(np.abs(y))) * 1.1, stats.norm.isf(0.005) * smax)
-    ax.fill_betweenx(s, -xmax, xmax, color="#bdbdbd", label="p < 0.01")
-    for p, col, lab in ((0.01, "#d9d9d9", "0.01 < p < 0.05"), (0.05, "#f0f0f0", "0.05 < p < 0.10"),
-                        (0.10, "white", "p > 0.10")):
-        zc = stats.norm.isf(p / 2)
-        ax.fill_betweenx(s, -zc * s, zc * s, color=col, label=lab)
-    mu = res["estimate"]
-    if mu is not None:
-        ax.plot([mu, mu], [0, smax], color="black", lw=1)
-        ax.plot([mu - 1.96 * smax, mu, mu + 1.96 * smax], [smax, 0, smax], color="black", lw=0.8, ls="--")
-    ax.scatter(y, se, color="#2b6cb0", zorder=3, s=22, edgecolor="black", lw=0.5)
-    ax.set_ylim(smax, 0)
-    ax.set_xlim(-xmax, xmax)
-    ax.set_ylabel("Standard error")
-    ax.set_xlabel(LABELS.get(table.measure, table.measure) + (" (log scale)" if table.measure in ("OR", "RR", "ROM") else ""))
-    ax.legend(loc="lower right", fontsize=7, frameon=True)
-    ax.set_title(f"Contour-enhanced funnel plot (k = {int(inc.sum())})", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, format=ext, dpi=150)
-    plt.close(fig)
-    return res

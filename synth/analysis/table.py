@@ -1,4 +1,4 @@
-"""From the reconciled extractions to the per-study DataFrame :mod:`synth.meta` pools.
+"""One outcome's per-study DataFrame, from the reconciled extractions, ready for :mod:`synth.meta` to pool.
 
 ``meta_table(workspace, protocol, outcome_id)`` returns one row per study for one outcome and timepoint.
 When every row holds the same kind of group data that the outcome's measure needs (e.g. all binary for RR),
@@ -22,6 +22,8 @@ from synth.extraction.columns import RATIO_MEASURES
 from synth.extraction.files import load_folder
 from synth.extraction.table import tidy_rows
 from synth.extraction.validate import validate_files
+from synth.meta.effects import compute_effects
+from synth.meta.io import MEASURE_COLUMNS
 from synth.protocol.model import Protocol
 from synth.workspace import Workspace
 
@@ -101,8 +103,6 @@ def meta_table(workspace: Workspace, protocol: Protocol, outcome_id: str, timepo
     excluded: list[dict[str, str]] = []
     native = next((k for k, ms in NATIVE.items() if measure in ms), None)
     if kinds == {native}:
-        from synth.meta.io import MEASURE_COLUMNS
-
         cols = [*KEEP, *MEASURE_COLUMNS[measure], *subgroup_cols]
         frame = pd.DataFrame([{c: r.get(c) for c in cols} for r in rows], columns=cols)
         used = measure
@@ -116,9 +116,6 @@ def meta_table(workspace: Workspace, protocol: Protocol, outcome_id: str, timepo
 
 def _to_generic(rows: list[dict[str, Any]], measure: str, keep: list[str]) -> tuple[pd.DataFrame, list[dict[str, str]]]:
     import pandas as pd
-
-    from synth.meta.effects import compute_effects
-    from synth.meta.io import MEASURE_COLUMNS
 
     out: list[dict[str, Any]] = []
     excluded: list[dict[str, str]] = []
@@ -147,102 +144,8 @@ def meta_effects(df: pd.DataFrame) -> Any:
     log RR), so the :class:`synth.meta.effects.EffectTable` is relabelled with ``effect_measure`` and pooled
     results are reported and back-transformed as that measure.
     """
-    from synth.meta.effects import compute_effects
-
     table = compute_effects(df, df.attrs.get("measure"))
     effect_measure = df.attrs.get("effect_measure")
     if table.measure == "GEN" and effect_measure:
         table.measure = effect_measure
     return table
-
-
-def plan_options(protocol: Protocol, *, method: str | None = None, test: str | None = None,
-                 level: float | None = None, pi: str | None = None, back: str | None = None) -> Any:
-    """Pooling options from the protocol's ``[analysis]``; an explicit argument wins over the plan."""
-    from synth.meta.pooling import PoolOptions
-
-    a = protocol.analysis
-    plan_pi = a.prediction_interval if a.prediction_interval != "none" else "default"
-    opts = PoolOptions(method=(method or a.estimator.value).upper(), test=(test or a.ci_method).lower(),
-                       level=float(level if level is not None else a.level), pi=(pi or plan_pi).lower(),
-                       back=back.lower() if back else None)
-    opts.validate()
-    return opts
-
-
-def without_high_risk(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """The rows whose overall risk of bias is not high (serious and critical count as high), and the labels of
-    the rows left out."""
-    from synth.evidence.gather import rob_class
-
-    if "rob_overall" not in df.columns:
-        return df, []
-    high = df["rob_overall"].map(lambda v: rob_class(v) == "high")
-    kept = df.loc[~high].reset_index(drop=True)
-    kept.attrs.update(df.attrs)
-    return kept, [str(s) for s in df.loc[high, "study"]]
-
-
-def planned_subgroups(protocol: Protocol, df: pd.DataFrame) -> list[tuple[str, str, str]]:
-    """``(id, label, column)`` of the protocol's planned subgroup analyses whose field has at least two
-    reported values in ``df`` ("NR" and blanks do not form a subgroup)."""
-    out = []
-    for s in protocol.analysis.subgroups:
-        if s.field in df.columns:
-            values = {str(v).strip() for v in df[s.field] if _reported(v)}
-            if len(values) >= 2:
-                out.append((s.id, s.label, s.field))
-    return out
-
-
-def _reported(value: Any) -> bool:
-    """A subgroup value that says something ("NR", blanks and missing cells do not)."""
-    return value is not None and str(value).strip() not in ("", "NR", "nan")
-
-
-def high_risk_sensitivity(df: pd.DataFrame, opts: Any) -> dict[str, Any]:
-    """The analysis of :func:`meta_table` rows without the studies at high risk of bias: ``left_out`` and the
-    pooled result, or ``k`` with a ``note`` when no study (or every study) is at high risk."""
-    from synth.meta.analysis import pool_effects
-
-    kept, dropped = without_high_risk(df)
-    if not dropped:
-        return {"left_out": [], "k": len(df), "note": "no study at high risk of bias"}
-    sub = meta_effects(kept) if len(kept) else None
-    if sub is None or not sub.included.any():
-        return {"left_out": dropped, "k": 0, "note": "every study is at high risk of bias"}
-    return {"left_out": dropped, **pool_effects(sub, opts)}
-
-
-def outcome_analysis(workspace: Workspace, protocol: Protocol, outcome_id: str, *, protocol_name: str | None = None,
-                     timepoint: str | None = None, opts: Any = None, frame: pd.DataFrame | None = None,
-                     table: Any = None) -> dict[str, Any]:
-    """The analysis plan for one outcome: the pooled result (``pool``), the sensitivity analysis without
-    high-risk studies when the protocol asks for it (``without_high_risk``, see :func:`high_risk_sensitivity`),
-    and the planned subgroup analyses (``subgroups``); with ``frame`` and ``table`` for plots. ``frame`` and
-    ``table`` may be passed when the caller already read them. Raises :class:`InputError` when nothing was
-    extracted for the outcome."""
-    from synth.meta.analysis import pool_effects
-    from synth.meta.effects import ensure_k
-    from synth.meta.subgroup import subgroup_analysis
-
-    opts = opts or plan_options(protocol)
-    df = frame if frame is not None else meta_table(workspace, protocol, outcome_id, timepoint,
-                                                    protocol_name=protocol_name)
-    table = table if table is not None else meta_effects(df)
-    ensure_k(table)
-    result: dict[str, Any] = {"outcome": outcome_id, "timepoint": df.attrs["timepoint"], "scale": df.attrs["scale"],
-                              "pool": pool_effects(table, opts), "frame": df, "table": table,
-                              "excluded": list(df.attrs.get("excluded", [])), "without_high_risk": None,
-                              "subgroups": []}
-    if protocol.analysis.exclude_high_risk_sensitivity:
-        result["without_high_risk"] = high_risk_sensitivity(df, opts)
-    if int(table.included.sum()) >= 2:
-        for sid, label, field in planned_subgroups(protocol, df):
-            reported = df[field].map(_reported)
-            sub_df = df.loc[reported].reset_index(drop=True)
-            sub_df.attrs.update(df.attrs)
-            res = subgroup_analysis(meta_effects(sub_df), field, opts)
-            left_out = [str(x) for x in df.loc[~reported, "study"]]
-            result["subgroups"].append({"id": sid, "label": label, "field": field, "not_reported": left_out, **res})
-    return result
