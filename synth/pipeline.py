@@ -92,13 +92,7 @@ def _store(rc: RunContext) -> StageResult:
 
     with rc.store.connect() as conn:
         n = count_records(conn)
-    return StageResult("store", "done", f"{n} records in the store", {"records": n, "db": _safe_url(rc.db_url)})
-
-
-def _safe_url(url: str) -> str:
-    import sqlalchemy as sa
-
-    return sa.engine.make_url(url).render_as_string(hide_password=True)
+    return StageResult("store", "done", f"{n} records in the store", {"records": n, "db": rc.store.display_url})
 
 
 def _ready(rc: RunContext) -> tuple[Protocol, Store]:

@@ -22,6 +22,11 @@ class Store:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
 
+    @property
+    def display_url(self) -> str:
+        """The database URL with any password hidden (safe to print and to write in summaries)."""
+        return self.engine.url.render_as_string(hide_password=True)
+
     @contextmanager
     def begin(self) -> Iterator[sa.Connection]:
         """One transaction: committed when the block ends, rolled back on any exception."""
