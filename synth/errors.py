@@ -30,6 +30,14 @@ class StoreError(SynthError):
     """The database could not be opened or is in an unexpected state."""
 
 
+class StoreBusy(StoreError):
+    """Another process kept the store locked past the wait; the change was not saved (safe to try again)."""
+
+
+class DecisionConflict(StoreError):
+    """The reviewer's decision on a record changed in another session since this one last saw it."""
+
+
 class InputError(SynthError):
     """A data file (import, CSV, extraction form) is malformed or holds impossible values."""
 

@@ -53,6 +53,7 @@ class RunContext:
     files: list[Any] = field(default_factory=list)
     ma_studies: set[str] = field(default_factory=set)
     forests: dict[str, str] = field(default_factory=dict)
+    notify: Callable[[str], None] | None = None
     prisma: dict[str, Any] | None = None
     conclusion: str = ""
     warnings: list[str] = field(default_factory=list)
@@ -110,7 +111,7 @@ def _search(rc: RunContext) -> StageResult:
     if not configured:
         return StageResult("search", "skipped", "the protocol has no enabled API sources")
 
-    client = make_client(None)
+    client = make_client(None, notify=rc.notify)
     results: list[Any] = []
     errors: list[str] = []
     unreached: list[str] = []
@@ -140,7 +141,8 @@ def _search(rc: RunContext) -> StageResult:
     if errors:
         parts.append(f"{len(errors)} failed" + (" (network unreachable: stored records used)" if unreached else "")
                      + "; see the warnings")
-    return StageResult("search", "failed" if errors and not results else "done", "; ".join(parts), details)
+    # a source that could not be searched leaves the search the protocol asked for incomplete
+    return StageResult("search", "failed" if errors else "done", "; ".join(parts), details)
 
 
 def _import(rc: RunContext) -> StageResult:
@@ -306,10 +308,12 @@ def run(
     *,
     offline: bool = True,
     on_stage: Callable[[str], None] | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> RunSummary:
-    """Run every stage in order and write the summary to ``out/<protocol>/``."""
+    """Run every stage in order and write the summary to ``out/<protocol>/``; ``notify`` is told about
+    waits (an API retrying) while a stage runs."""
     started = utc_now()
-    rc = RunContext(workspace, protocol_path, db_url, offline=offline)
+    rc = RunContext(workspace, protocol_path, db_url, offline=offline, notify=notify)
     rc.out_dir = workspace.out_dir(protocol_path.stem)
     rc.out_dir.mkdir(parents=True, exist_ok=True)
     results: list[StageResult] = []

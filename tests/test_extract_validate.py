@@ -212,3 +212,17 @@ def test_row_extras_are_typed(tmp_path: Path, protocol: Protocol) -> None:
     problems = _problems(tmp_path, protocol, _row(body))
     assert problems == [("outcomes[1].adjusted", "expected true or false, got 'yes'"),
                         ("outcomes[1].notes", "expected text, got 3")]
+
+
+@pytest.mark.parametrize(("body", "field", "value"), [
+    ("events_t = nan\nn_t = 10\nevents_c = 2\nn_c = 10", "events_t", "nan"),
+    ("mean_t = 1\nsd_t = nan\nn_t = 5\nmean_c = 1\nsd_c = 1\nn_c = 5", "sd_t", "nan"),
+    ("mean_t = inf\nsd_t = 1\nn_t = 5\nmean_c = 1\nsd_c = 1\nn_c = 5", "mean_t", "inf"),
+    ("yi = 0.2\nsei = -inf", "sei", "-inf"),
+])
+def test_non_finite_numbers_are_problems_at_check_time(tmp_path: Path, protocol: Protocol, body: str, field: str,
+                                                       value: str) -> None:
+    """TOML accepts nan and inf; no reported figure is either, so each is one problem naming the field."""
+    problems = _problems(tmp_path, protocol, _row(body, "quality-of-life", "12 months"))
+    assert (f"outcomes[1].{field}",
+            f"{field} of outcome 'quality-of-life' at '12 months' is {value}, not a finite number") in problems

@@ -223,7 +223,12 @@ def test_online_run_without_network_uses_what_is_stored(tmp_path: Path, monkeypa
         monkeypatch.setenv(var, f"http://127.0.0.1:{port}/api")
     ws = _copy_flagship(tmp_path / "ws")
     result = runner.invoke(app, ["-w", str(ws), "run", "--online", "--format", "json"])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 1, result.output  # a stage the user asked for failed: said, after writing it all
+    assert [line for line in result.stderr.splitlines() if line.startswith("Error:")] == [
+        "Error: the search stage failed (0 source(s) searched, 0 new records; 1 failed (network unreachable: stored "
+        "records used); see the warnings); the results were written from what is stored. Fix the cause above and "
+        "run again."]
+    assert "pubmed: ConnectionError" in result.stderr and "retry 2 of 6 in" in result.stderr  # waits are shown
     summary = json.loads(result.stdout)
     search = _stage(summary, "search")
     assert search["status"] == "failed" and search["details"]["runs"] == []

@@ -27,6 +27,7 @@ from synth.cli import (
 )
 from synth.cli.context import Context
 from synth.errors import SynthError
+from synth.secrets import redact_text
 
 if TYPE_CHECKING:
     from typer._click import Context as ClickContext
@@ -50,18 +51,25 @@ class SynthGroup(TyperGroup):
         except SynthError as exc:
             if isinstance(ctx.obj, Context) and ctx.obj.debug:
                 raise
-            typer.echo(f"Error: {exc}", err=True)
+            typer.echo(f"Error: {redact_text(str(exc))}", err=True)
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
             typer.echo("Interrupted. Everything saved so far is kept.", err=True)
             raise typer.Exit(130) from None
         except (typer.Exit, typer.Abort, TyperException):
             raise
+        except OSError as exc:  # the machine's files, not synth's logic: a folder that is read-only, full, absent
+            if isinstance(ctx.obj, Context) and ctx.obj.debug:
+                raise
+            where = f" ({exc.filename})" if exc.filename else ""
+            typer.echo(f"Error: {redact_text(str(exc.strerror or exc))}{where}. Check that the folder exists, is writable and has "
+                       "free space, then run again.", err=True)
+            raise typer.Exit(1) from None
         except Exception as exc:
             if isinstance(ctx.obj, Context) and ctx.obj.debug:
                 raise
             typer.echo(
-                f"Error: internal error ({type(exc).__name__}: {exc}). This is a bug in synth; "
+                f"Error: internal error ({type(exc).__name__}: {redact_text(str(exc))}). This is a bug in synth; "
                 "re-run with --debug for the traceback and report it.",
                 err=True,
             )

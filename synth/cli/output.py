@@ -12,6 +12,9 @@ from typing import Any
 
 import typer
 
+from synth.safetext import spreadsheet_safe, visible
+from synth.secrets import redact_text
+
 
 class Format(StrEnum):
     table = "table"
@@ -32,14 +35,25 @@ def emit_csv(rows: list[dict[str, Any]], columns: list[str] | None = None) -> No
     writer = csv.DictWriter(buffer, fieldnames=cols, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: _cell(v) for k, v in row.items()})
-    typer.echo(buffer.getvalue(), nl=False)
+        writer.writerow({k: _csv_cell(v) for k, v in row.items()})
+    text = buffer.getvalue()
+    typer.echo(visible(text) if sys.stdout.isatty() else text, nl=False)
+
+
+def _csv_cell(value: Any) -> Any:
+    cell = _cell(value)
+    return spreadsheet_safe(cell) if isinstance(cell, str) else cell
 
 
 def _cell(value: Any) -> Any:
     if isinstance(value, (list, dict)):
         return json.dumps(value, ensure_ascii=False)
     return "" if value is None else value
+
+
+def _shown(value: Any) -> str:
+    """A table cell as a terminal shows it: control characters visible, never obeyed."""
+    return visible(str(_cell(value)))
 
 
 def emit_table(rows: list[dict[str, Any]], columns: list[str] | None = None, title: str | None = None) -> None:
@@ -51,7 +65,7 @@ def emit_table(rows: list[dict[str, Any]], columns: list[str] | None = None, tit
     for col in cols:
         table.add_column(col)
     for row in rows:
-        table.add_row(*(str(_cell(row.get(c))) for c in cols))
+        table.add_row(*(_shown(row.get(c)) for c in cols))
     Console(file=sys.stdout, soft_wrap=True).print(table)
 
 
@@ -68,4 +82,4 @@ def emit(fmt: Format, rows: list[dict[str, Any]], columns: list[str] | None = No
 
 def info(message: str) -> None:
     """A progress or log line for people: stderr, never mixed into machine output."""
-    typer.echo(message, err=True)
+    typer.echo(visible(redact_text(message)), err=True)

@@ -12,6 +12,7 @@ import typer
 from synth.cli.context import get
 from synth.cli.output import Format, emit, emit_json, info
 from synth.errors import InputError
+from synth.safetext import visible
 
 # Library modules are imported inside the commands that use them, so `synth --help` loads none of them.
 
@@ -92,12 +93,12 @@ def register(app: typer.Typer) -> None:
                 value = ", ".join(f"{k}={v}" for k, v in value.items() if v not in (None, ""))
             elif isinstance(value, list):
                 value = "; ".join(map(str, value))
-            typer.echo(f"{key}: {'' if value is None else value}")
+            typer.echo(visible(f"{key}: {'' if value is None else value}"))
         typer.echo("raw:")
         raw = record.raw
         pairs = raw if isinstance(raw, list) else list(raw.items())
         for tag, value in pairs:
-            typer.echo(f"  {tag}: {value}")
+            typer.echo(visible(f"  {tag}: {value}"))
 
     @group.command("export")
     def export(

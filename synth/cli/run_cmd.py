@@ -36,7 +36,8 @@ def register(app: typer.Typer) -> None:
 
         c = context.get(ctx)
         with stage_progress(len(pipeline.STAGES), "synth run") as advance:
-            summary = pipeline.run(c.workspace, c.protocol_path, c.db_url, offline=offline, on_stage=advance)
+            summary = pipeline.run(c.workspace, c.protocol_path, c.db_url, offline=offline, on_stage=advance,
+                                   notify=info)
         rows = [{"stage": r.stage, "status": r.status, "result": r.message} for r in summary.stages]
         emit(fmt, rows, ["stage", "status", "result"], title=f"synth run: {summary.protocol}", json_data=asdict(summary))
         for w in summary.warnings:
@@ -44,3 +45,9 @@ def register(app: typer.Typer) -> None:
         if summary.conclusion:
             info(f"Conclusion: {summary.conclusion}")
         info(f"Wrote {summary.out_dir}/report.html and the rest of the results (summary.md lists the stages)")
+        failed = [r for r in summary.stages if r.status == "failed"]
+        if failed:  # everything that could be written was; the exit code still says a stage asked for failed
+            from synth.errors import InputError
+
+            raise InputError(f"the {', '.join(r.stage for r in failed)} stage failed ({failed[0].message}); the "
+                             "results were written from what is stored. Fix the cause above and run again.")

@@ -49,7 +49,7 @@ def _run(ctx: typer.Context, sources: list[str] | None, max_records: int | None,
 
     c = get(ctx)
     strategies = select_strategies(c.protocol, sources or [], max_records)
-    client = make_client(c.workspace.state_dir / "search-cache" if cache else None)
+    client = make_client(c.workspace.state_dir / "search-cache" if cache else None, notify=info)
     console = Console(file=sys.stderr)
     columns = [TextColumn("{task.description:<15}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("records  {task.fields[rate]:>7.1f}/s"), TimeElapsedColumn()]

@@ -298,7 +298,9 @@ def _conclusive(rows: list[dict[str, Any]], mie: float | None, ris: float | None
         lo, hi = r["ci_low"], r["ci_high"]
         excludes_null = lo > 0 or hi < 0
         enough = ris is not None and math.isfinite(ris) and r.get("participants", 0) >= ris
-        if excludes_null and enough:
+        if int(r.get("k") or 0) >= 2 and hi == lo:  # a zero-width interval from studies that agree exactly
+            status = "inconclusive"
+        elif excludes_null and enough:
             status = "conclusive-effect"
         elif mie and -mie < lo and hi < mie:
             status = "conclusive-no-important-effect"

@@ -81,6 +81,8 @@ def toml_error_position(exc: tomllib.TOMLDecodeError, text: str) -> tuple[int, i
 
 SYNTAX_FIX = ("Fix the syntax there (text needs quotes, tables are [name], outcome rows [[outcomes]]) "
               "and save again")
+NESTED = "arrays or tables are nested too deeply to read"
+NESTED_FIX = "Flatten the nesting (an extraction file needs a few levels at most)"
 
 
 def syntax_problem(exc: tomllib.TOMLDecodeError, text: str) -> str:
@@ -97,6 +99,8 @@ def parse_text(text: str, source: str) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         line, col = toml_error_position(exc, text)
         raise InputError(f"{source}:{line}:{col}: {syntax_problem(exc, text)}. {SYNTAX_FIX}.") from None
+    except RecursionError:
+        raise InputError(f"{source}: {NESTED}. {NESTED_FIX}.") from None
 
 
 def read_file(path: Path) -> ExtractionFile:
@@ -137,6 +141,9 @@ def load_folder(folder: Path) -> tuple[list[ExtractionFile], list[Problem]]:
             continue
         except tomllib.TOMLDecodeError as exc:
             problems.append(Problem(str(path), "", syntax_problem(exc, text), SYNTAX_FIX))
+            continue
+        except RecursionError:
+            problems.append(Problem(str(path), "", NESTED, NESTED_FIX))
             continue
         study, reviewer = split_name(path)  # type: ignore[misc]
         files.append(ExtractionFile(path, study, reviewer, data))

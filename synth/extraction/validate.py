@@ -13,6 +13,7 @@ reconciled files for one study and, when screening results are available, studie
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -73,6 +74,8 @@ def _check_field(field: FormField, value: Any, path: str, add: Any) -> None:
         add(path, f"expected a whole number, got {value!r}", "Write digits only, without quotes or units")
     elif t is FieldType.number and (isinstance(value, bool) or not isinstance(value, (int, float))):
         add(path, f"expected a number, got {value!r}", f"Write a number without quotes{f' (in {field.unit})' if field.unit else ''}")
+    elif t is FieldType.number and not math.isfinite(value):
+        add(path, f"{value} is not a finite number", "Write the number reported in the source, or \"NR\" if it is not reported")
     elif t is FieldType.boolean and not isinstance(value, bool):
         add(path, f"expected true or false, got {value!r}", "Write true or false (no quotes)")
     elif t is FieldType.date and not isinstance(value, dt.date):
@@ -101,6 +104,10 @@ def _check_numbers(row: dict[str, Any], path: str, measure: str, add: Any) -> No
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             add(f"{path}.{col}", f"expected a number, got {value!r}", "Write the number without quotes; leave the key out if not reported")
+            continue
+        if not math.isfinite(value):  # TOML allows nan and inf; no reported figure is either
+            add(f"{path}.{col}", f"{col} of outcome {row.get('outcome')!r} at {row.get('timepoint')!r} is {value}, "
+                "not a finite number", "Write the number reported in the source; leave the key out if it is not reported")
             continue
         if col in COUNT_COLUMNS and float(value) != int(value):
             add(f"{path}.{col}", f"a count must be a whole number, got {value}", "Write a whole number of people or events")

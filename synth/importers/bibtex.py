@@ -138,7 +138,11 @@ def _entry_body(text: str, pos: int, close: str, macros: dict[str, str],
             next_entry = _NEXT_AT.search(text, pos + 1)
             if resync is None or (next_entry is not None and next_entry.start() < resync.start()):
                 raise
-            fields.append(("_unparsed", text[pos:resync.start()]))
+            broken = text[pos:resync.start()]
+            if fm:  # keep the field's text as found (minus its opening delimiter), so nothing is lost
+                value = text[fm.end():resync.start()].strip().rstrip(",").strip()
+                fields.append((fm.group(1).replace("\xa0", " ").strip().lower(), value[1:] if value[:1] in "{\"" else value))
+            fields.append(("_unparsed", broken))
             pos = resync.end()
     raise _Broken("entry never closes")
 
@@ -194,6 +198,10 @@ def parse_bibtex(src: Decoded, ctx: ParseContext) -> Iterator[Record | Skipped]:
         repeated = sorted({f for f in names if names.count(f) > 1})
         if repeated:
             ctx.warn(f"entry {number} (line {line}) repeats field(s) {', '.join(repeated)}; all values kept in raw")
+        if "_unparsed" in names:
+            damaged = [n for n, v in fields if n != "_unparsed" and any(v and v in u for k, u in fields if k == "_unparsed")]
+            ctx.warn(f"entry {number} (line {line}) '{key}': unbalanced braces or quotes in "
+                     f"{', '.join(damaged) or 'a field'}; the text was kept as found (check the export)")
         if kind in _GROUPING:
             yield Skipped(number, line, f"@{kind} entry only groups other entries; not a bibliographic record")
             continue

@@ -30,6 +30,7 @@ from synth.importers.common import (
 from synth.importers.encoding import Decoded
 from synth.importers.tagged import find_doi
 from synth.records.model import Author, Provenance, Record
+from synth.safetext import from_spreadsheet
 
 __all__ = ["FIELDS", "parse_csv", "resolve_columns"]
 
@@ -149,6 +150,10 @@ def parse_csv(src: Decoded, ctx: ParseContext) -> Iterator[Record | Skipped]:
             yield Skipped(number, start_line, "no content: every cell is empty" if id_col is None or not
                           _cell(row, columns, "source_record_id") else "no content: only the id cell is filled")
             continue
+        damaged = [headers[i] if i < len(headers) else f"column_{i + 1}" for i, cell in enumerate(row) if "\x00" in cell]
+        if damaged:
+            ctx.warn(f"row {number} (line {start_line}): NUL bytes removed from {', '.join(damaged)} (the cells are "
+                     "kept as found in raw); check the export")
         if len(row) > len(headers):
             ctx.warn(f"row {number} (line {start_line}) has {len(row)} cells for {len(headers)} columns; "
                      "extra cells kept in raw")
@@ -162,8 +167,12 @@ def parse_csv(src: Decoded, ctx: ParseContext) -> Iterator[Record | Skipped]:
 
 
 def _cell(row: list[str], columns: dict[str, int], fld: str) -> str:
+    """A field's text: NUL bytes dropped (no bibliographic text has one) and the spreadsheet guard of
+    :func:`synth.safetext.spreadsheet_safe` removed; ``raw`` keeps the cell as it was."""
     index = columns.get(fld)
-    return row[index].strip() if index is not None and index < len(row) else ""
+    if index is None or index >= len(row):
+        return ""
+    return from_spreadsheet(row[index].replace("\x00", "").strip())
 
 
 def _row_record(row: list[str], columns: dict[str, int]) -> Record:

@@ -106,6 +106,9 @@ def works_from_json(text: str, *, file: str = "") -> list[dict[str, Any]]:
     stripped = text.strip()
     try:
         data: Any = json.loads(stripped)
+    except RecursionError:
+        raise InputError(f"{file or 'OpenAlex JSON'}: nested too deeply to read (no OpenAlex work has that many "
+                         "levels). Export the works again from the OpenAlex API or web UI.") from None
     except json.JSONDecodeError as exc:
         lines = [line for line in stripped.splitlines() if line.strip()]
         try:

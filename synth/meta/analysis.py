@@ -117,6 +117,14 @@ def _from_batch(b: BatchPool, i: int, measure: str, opts: PoolOptions, studies: 
         warns.append(f"test {opts.test} is not meant for an equal-effect model")
     if opts.test == "hksj" and b.s2w[i] < 1:
         warns.append("the HKSJ interval is narrower than the Wald interval (s2w < 1); consider --test hksj-adhoc")
+    # k >= 2 studies cannot give certainty: a zero-width interval (studies that agree exactly, so the HKSJ
+    # variance is 0) is an artefact of the method, said in the result itself and not only as a warning
+    se = d["se"]
+    d["zero_width_ci"] = bool(se is not None and se == 0.0)
+    if d["zero_width_ci"]:
+        warns.insert(0, f"the {opts.level:g}% CI has zero width (SE 0): the {k} studies agree exactly, so the "
+                        f"{opts.test} variance is 0 and its p-value means nothing; report the hksj-adhoc or z "
+                        "interval (--test hksj-adhoc), which keep the studies' own uncertainty")
     d["warnings"] = warns
     d["methods"] = methods_text(opts, measure)
     return d

@@ -11,6 +11,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from synth.safetext import markdown_safe
+
 
 def _limits(limits: Mapping[str, Any] | None) -> str:
     limits = limits or {}
@@ -24,6 +26,13 @@ def _limits(limits: Mapping[str, Any] | None) -> str:
     if limits.get("max_records"):
         parts.append(f"first {limits['max_records']} records only")
     return "; ".join(parts) or "none"
+
+
+def _fenced(query: str) -> list[str]:
+    """A query as an indented code block whose fence is longer than any backtick run in the query, so the
+    query is shown as written and cannot end the block early."""
+    fence = "`" * max(3, 1 + max((len(m) for m in re.findall(r"`+", query)), default=0))
+    return [f"  {fence}", "  " + query.replace("\n", "\n  "), f"  {fence}"]
 
 
 def search_report(
@@ -89,17 +98,13 @@ def search_report(
     for r in completed:
         lines.append(f"- {r['database']} ({r.get('mode') or 'run'}, {r.get('started_at') or 'date not recorded'}):")
         lines.append("")
-        lines.append("  ```")
-        lines.append("  " + str(r.get("query") or "").replace("\n", "\n  "))
-        lines.append("  ```")
+        lines += _fenced(str(r.get("query") or ""))
     for name, f in declared.items():
         if f.get("query"):
             lines.append(f"- {name} ({f.get('platform') or 'platform not recorded'}, searched "
                          f"{f.get('searched_on') or 'date not recorded'}):")
             lines.append("")
-            lines.append("  ```")
-            lines.append("  " + str(f["query"]).replace("\n", "\n  "))
-            lines.append("  ```")
+            lines += _fenced(str(f["query"]))
     if not completed and not any(f.get("query") for f in declared.values()):
         lines.append("- No strategy is recorded.")
     lines.append("")
@@ -144,4 +149,4 @@ def search_report(
     text = "\n".join(lines)
     # Each item is its own paragraph in Markdown.
     text = re.sub(r"\n(\*\*Item )", r"\n\n\1", text)
-    return re.sub(r"\n{3,}", "\n\n", text).rstrip() + "\n"
+    return markdown_safe(re.sub(r"\n{3,}", "\n\n", text).rstrip() + "\n")

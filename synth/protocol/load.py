@@ -81,6 +81,9 @@ def read_toml(path: Path) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ProtocolError(str(path), [f"invalid TOML: {exc}. Fix the syntax at that line and column."]) from None
+    except RecursionError:
+        raise ProtocolError(str(path), ["arrays or tables are nested too deeply to read (no protocol needs "
+                                        "that many levels). Flatten the nesting."]) from None
 
 
 def load_protocol(path: Path) -> Protocol:

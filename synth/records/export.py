@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from synth.records.model import Author, Provenance, Record
+from synth.safetext import spreadsheet_safe
 
 __all__ = ["CSV_COLUMNS", "EXPORT_FORMATS", "export_records", "record_row"]
 
@@ -52,7 +53,8 @@ def _csv(items: Iterable[Item]) -> str:
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for rid, rec, cluster, dup in items:
-        writer.writerow(record_row(rid, rec, cluster, dup))
+        writer.writerow({k: spreadsheet_safe(v) if isinstance(v, str) else v
+                         for k, v in record_row(rid, rec, cluster, dup).items()})
     return buffer.getvalue()
 
 

@@ -21,6 +21,7 @@ from synth.figures.funnel import funnel_svg
 from synth.figures.gapmap import gap_map
 from synth.figures.rob import rob_profile
 from synth.prisma.diagram import render_svg
+from synth.safetext import markdown_safe
 
 RATIO = ("RR", "OR", "ROM")
 
@@ -156,7 +157,7 @@ def to_markdown(ev: Mapping[str, Any]) -> str:
         lines.append("")
     for note in ev.get("notes", []):
         lines.append(f"- Note: {note}")
-    return "\n".join(lines).rstrip() + "\n"
+    return markdown_safe("\n".join(lines).rstrip() + "\n")  # record and protocol text never becomes HTML
 
 
 CSS = """

@@ -20,6 +20,7 @@ from typing import Any
 
 from synth.errors import InputError
 from synth.records.model import normalise_doi
+from synth.safetext import from_spreadsheet, spreadsheet_safe
 from synth.screening.decisions import check_decision
 from synth.store.screening import RecordIndex, screened_out_message
 
@@ -57,7 +58,8 @@ def read_decisions_csv(path: Path) -> list[tuple[int, dict[str, str]]]:
     rows: list[tuple[int, dict[str, str]]] = []
     start = 2
     for raw in reader:
-        row = {(k or "").strip().lower(): (v or "").strip() if isinstance(v, str) else "" for k, v in raw.items()}
+        row = {(k or "").strip().lower(): from_spreadsheet((v or "").strip()) if isinstance(v, str) else ""
+               for k, v in raw.items()}
         rows.append((start, row))
         start = reader.line_num + 1
     return rows
@@ -145,7 +147,8 @@ def export_csv(rows: Sequence[dict[str, Any]]) -> str:
     writer = csv.DictWriter(buffer, fieldnames=EXPORT_COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: "" if row.get(k) is None else row.get(k) for k in EXPORT_COLUMNS})
+        writer.writerow({k: spreadsheet_safe(str(row[k])) if isinstance(row.get(k), str) else
+                         ("" if row.get(k) is None else row.get(k)) for k in EXPORT_COLUMNS})
     return buffer.getvalue()
 
 

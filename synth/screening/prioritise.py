@@ -119,8 +119,27 @@ class Prioritiser:
 _WORKER: Prioritiser | None = None
 
 
+def _die_with_parent() -> None:
+    """End this worker as soon as the process that started it is gone (even after kill -9, when no shutdown
+    message can arrive): a thread waits on the parent's sentinel, which the OS closes when the parent dies."""
+    import multiprocessing
+    import os
+    from multiprocessing.connection import wait
+
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        wait([parent.sentinel])
+        os._exit(0)
+
+    threading.Thread(target=watch, name="synth-parent-watch", daemon=True).start()
+
+
 def _init_worker(texts: dict[int, str], model: str) -> None:
     global _WORKER
+    _die_with_parent()
     _WORKER = Prioritiser(texts, model)
     _WORKER.features  # noqa: B018 - build the TF-IDF matrix now, in the worker
 

@@ -118,14 +118,19 @@ def known_reviewers(conn: sa.Connection, settings: Settings, extra: Sequence[str
 
 
 def decide(store: Store, settings: Settings, *, record_id: int, stage: str, reviewer: str, decision: str,
-           reason: str | None = None, note: str = "", origin: str = "screen") -> int:
-    """Validate and commit one decision (its own transaction, with its audit event)."""
+           reason: str | None = None, note: str = "", origin: str = "screen", replaces: int | bool | None = True) -> int:
+    """Validate and commit one decision (its own short transaction, with its audit event).
+
+    While another process writes (an import, a second screener), this waits for the store (SQLite's busy
+    timeout, then a few retries of the whole transaction); if it still cannot write it raises
+    :class:`~synth.errors.StoreBusy` and nothing was saved. ``replaces``: see
+    :func:`synth.store.screening.record_decision`."""
     err = check_decision(stage, decision, reason, settings.reasons(stage))
     if err:
         raise InputError(f"record {record_id}: {err}.")
-    with store.begin() as conn:
-        return db.record_decision(conn, record_id=record_id, stage=stage, reviewer=reviewer, decision=decision,
-                                  reason=reason, note=note, origin=origin)
+    return store.retrying(lambda conn: db.record_decision(
+        conn, record_id=record_id, stage=stage, reviewer=reviewer, decision=decision, reason=reason, note=note,
+        origin=origin, replaces=replaces), what=f"the decision on record {record_id}")
 
 
 @dataclass

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from synth.errors import DecisionConflict, StoreBusy
+from synth.safetext import visible
 from synth.screening.decisions import Choice, Stage
 from synth.screening.prioritise import BackgroundRanker, Prioritiser, ProcessPrioritiser
 from synth.screening.queue import ScreeningQueue, pending_for, visible_decisions
@@ -134,6 +136,8 @@ class ScreenSession:
         self.labels: dict[int, int] = {d.record_id: int(d.decision != Choice.exclude) for d in mine}
         self.sequence: list[int] = [int(d.decision != Choice.exclude) for d in sorted(mine, key=lambda d: d.id)]
         self.decided: dict[int, str] = {d.record_id: d.decision for d in mine}
+        #: the id of this reviewer's active decision on each record, as this session last saw it
+        self._ids: dict[int, int] = {d.record_id: d.id for d in mine}
         self.total = len(pending) + len(mine)
         use = self.settings.prioritisation if self.prioritise is None else self.prioritise
         self.progress = Progress(screened=len(mine), total=self.total,
@@ -186,7 +190,7 @@ class ScreenSession:
     def _highlight(self, text: str, style: str = "") -> Any:
         from rich.text import Text
 
-        out = Text(text, style=style)
+        out = Text(visible(text), style=style)
         if self._include_re is not None:
             out.highlight_regex(self._include_re, "bold green")
         if self._exclude_re is not None:
@@ -224,13 +228,14 @@ class ScreenSession:
             body.append_text(self._highlight(record.title or "(no title)", "bold"))
             body.append("\n")
             authors = "; ".join(a.display() for a in record.authors[:8]) + (" et al." if len(record.authors) > 8 else "")
-            body.append(f"{authors}\n", style="italic")
-            body.append(f"{record.year or 'n.d.'} · {record.journal or ''}  [record {rid}]\n\n", style="dim")
+            body.append(f"{visible(authors, newlines=False)}\n", style="italic")
+            body.append(f"{record.year or 'n.d.'} · {visible(record.journal or '', newlines=False)}  [record {rid}]\n\n",
+                        style="dim")
             body.append_text(self._highlight(record.abstract or "(no abstract)"))
         if self.stage == Stage.full_text:
             status = f"{report['status']} {report['location'] or ''}" if report else "not sought yet"
             link = (report or {}).get("oa_url") or oa_link or ""
-            body.append(f"\n\nFull text: {status}{f'  open access: {link}' if link else ''}", style="cyan")
+            body.append(visible(f"\n\nFull text: {status}{f'  open access: {link}' if link else ''}"), style="cyan")
         seen = visible_decisions(self.reviewer, [d for d in self._others if d.record_id == rid],
                                  blinding=self.settings.blinding)
         if rid in self.decided:
@@ -239,7 +244,7 @@ class ScreenSession:
             if d.reviewer != self.reviewer:
                 body.append(f"\n{d.reviewer}: {d.decision}{f' ({d.reason})' if d.reason else ''}", style="magenta")
         if rid in self._notes:
-            body.append(f"\nNote: {self._notes[rid]}", style="yellow")
+            body.append(f"\nNote: {visible(self._notes[rid])}", style="yellow")
         crit = Text()
         for n, c in enumerate(self.settings.criteria.get(self.stage, []), start=1):
             crit.append(f"{n} {c.id}", style="bold")
@@ -295,8 +300,19 @@ class ScreenSession:
                                + (", 0 for none" if optional else "") + " or c to cancel.")
 
     def _decide(self, rid: int, choice: str, reason: str | None) -> None:
-        decision_id = decide(self.store, self.settings, record_id=rid, stage=self.stage, reviewer=self.reviewer,
-                             decision=choice, reason=reason, note=self._notes.pop(rid, ""))
+        try:
+            decision_id = decide(self.store, self.settings, record_id=rid, stage=self.stage, reviewer=self.reviewer,
+                                 decision=choice, reason=reason, note=self._notes.get(rid, ""),
+                                 replaces=self._ids.get(rid))
+        except StoreBusy as exc:  # nothing saved: the record stays in the queue and the reviewer is told
+            self.message = str(exc)
+            return
+        except DecisionConflict as exc:  # another session of this reviewer decided it: keep that one
+            self._merge(rid)
+            self.message = str(exc)
+            return
+        self._notes.pop(rid, None)
+        self._ids[rid] = decision_id
         first_time = rid not in self.decided
         self.decided[rid] = choice
         self.history.append((rid, decision_id))
@@ -310,6 +326,31 @@ class ScreenSession:
         self.message = f"Saved: record {rid} {choice}{f' ({reason})' if reason else ''}."
         self._request_rank()
 
+    def _merge(self, rid: int) -> bool:
+        """Take in a decision this reviewer made on ``rid`` in another session (same store, same time); True
+        when there was one this session did not know."""
+        from synth.screening.state import active_decisions
+
+        with self.store.connect() as conn:
+            current = db.active_decision_id(conn, rid, self.stage, self.reviewer)
+            if current == self._ids.get(rid):
+                return False
+            mine = {d.id: d for d in active_decisions(conn, self.stage, self.reviewer) if d.record_id == rid}
+        if current is None:  # undone elsewhere: back in the queue
+            self._ids.pop(rid, None)
+            self.decided.pop(rid, None)
+            self.labels.pop(rid, None)
+            self.queue.restore(rid)
+        else:
+            d = mine[current]
+            if rid not in self.decided:
+                self.progress.screened += 1
+            self._ids[rid], self.decided[rid] = current, d.decision
+            self.labels[rid] = int(d.decision != Choice.exclude)
+            self.queue.done(rid)
+        self.progress.includes = sum(self.labels.values())
+        return True
+
     def _undo(self) -> None:
         if not self.history:
             self.message = "Nothing to undo in this session."
@@ -317,6 +358,7 @@ class ScreenSession:
         rid, decision_id = self.history.pop()
         with self.store.begin() as conn:
             db.retract_decision(conn, decision_id, reviewer=self.reviewer)
+        self._ids.pop(rid, None)
         self.decided.pop(rid, None)
         self.labels.pop(rid, None)
         if self.sequence:
@@ -352,6 +394,9 @@ class ScreenSession:
                     self.console.print(f"Nothing left for {self.reviewer} at {self.stage}: "
                                        f"{self.progress.screened} screened, {self.progress.includes} included.")
                     break
+                if self._merge(rid):  # decided (or undone) in this reviewer's other session meanwhile
+                    self.message = f"Record {rid} was decided in your other session; that decision is kept."
+                    continue
                 self.show(rid)
                 key = self.read_key()
                 started = time.perf_counter()

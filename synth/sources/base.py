@@ -110,6 +110,11 @@ def load_json(source: str, resp: Response, where: str) -> Any:
     """Parse a JSON body, or raise :class:`MalformedResponse` naming the source, page and position."""
     try:
         return json.loads(resp.body)
+    except RecursionError:
+        raise MalformedResponse(
+            f"{source}: {where} returned JSON nested too deeply to read. Nothing from this page was stored; "
+            "run `synth search run` again later, or report the response to the API's maintainers."
+        ) from None
     except ValueError as exc:
         kind = "an HTML page" if resp.body.lstrip()[:1] == b"<" else "malformed JSON"
         pos = getattr(exc, "pos", None)

@@ -140,8 +140,16 @@ class HttpClient:
         timeout: float | tuple[float, float] = (10.0, 60.0),
         cache: ResponseCache | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        notify: Callable[[str], None] | None = None,
+        budget: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
+        #: told about each wait before a retry (the CLI shows it), so a slow or stalled API is never silent
+        self.notify = notify
+        #: seconds one request may spend failing and retrying before it is given up (None: no bound)
+        self.budget = budget
+        self.clock = clock
         self.session = session or make_session(settings)
         self.limiters = dict(limiters or {})
         self.retry = retry or RetryPolicy()
@@ -165,7 +173,10 @@ class HttpClient:
                 self.stats.cache_hits += 1
                 return Response(hit.status, hit.headers, hit.body, from_cache=True)
         last_problem = ""
+        started = self.clock()
+        tried = 0
         for attempt in range(self.retry.attempts):
+            tried = attempt + 1
             limiter = self.limiter(req.source)
             stamp = 0.0
             if limiter is not None:
@@ -198,8 +209,18 @@ class HttpClient:
                 if raw.status_code == 429 and retry_after is not None and limiter is not None:
                     limiter.pause(min(retry_after, self.retry.max_retry_after))
             if attempt + 1 < self.retry.attempts:
-                self.stats.retries += 1
                 pause = self.retry.delay(attempt, retry_after)
+                spent = self.clock() - started
+                if self.budget is not None and spent + pause > self.budget:
+                    raise NetworkError(
+                        f"{req.source}: {req.method} {redact_text(req.url, secrets)} gave up after {spent:.0f} s and "
+                        f"{tried} attempt(s) ({last_problem}), the limit for one request (SYNTH_HTTP_BUDGET = "
+                        f"{self.budget:g} s). Check the network or the service status, then run `synth search "
+                        "run` again: the run resumes from its last completed page.")
+                self.stats.retries += 1
+                if self.notify is not None:
+                    self.notify(f"{req.source}: {last_problem}; retry {attempt + 2} of {self.retry.attempts} in "
+                                f"{pause:.0f} s")
                 if not (retry_after is not None and limiter is not None):
                     self.sleep(pause)
         raise NetworkError(
@@ -244,7 +265,7 @@ def api_message(resp: Response) -> str:
     text = resp.text().strip()
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None
     if isinstance(data, dict):
         msg = data.get("message") or data.get("error") or data.get("errMsg") or data

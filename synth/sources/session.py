@@ -7,7 +7,7 @@ together at the end (each failed run stays resumable).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ from synth.errors import InputError
 from synth.sources.base import Strategy, strategy_from_protocol
 from synth.sources.cache import ResponseCache
 from synth.sources.errors import SearchError
-from synth.sources.http import HttpClient
+from synth.sources.http import HttpClient, RetryPolicy
 from synth.sources.runner import Progress, RunResult, default_limiters, make_source, run_source
 from synth.sources.settings import SOURCE_NAMES, Settings, from_env
 from synth.store import Store
@@ -37,9 +37,13 @@ def select_strategies(protocol: Any, names: Sequence[str], max_records: int | No
     return [strategy_from_protocol(n, configured[n], max_records) for n in chosen]
 
 
-def make_client(cache_dir: Path | None = None, settings: Settings | None = None) -> HttpClient:
+def make_client(cache_dir: Path | None = None, settings: Settings | None = None,
+                notify: Callable[[str], None] | None = None) -> HttpClient:
+    """The HTTP client of a search: the environment's settings (keys, timeouts, retries, the time budget of a
+    request), the default rate limits, an optional response cache, and ``notify`` told about every wait."""
     settings = settings or from_env()
-    return HttpClient(settings, limiters=default_limiters(settings),
+    return HttpClient(settings, limiters=default_limiters(settings), retry=RetryPolicy(attempts=settings.attempts),
+                      timeout=(min(10.0, settings.timeout), settings.timeout), notify=notify, budget=settings.budget,
                       cache=ResponseCache(cache_dir) if cache_dir is not None else None)
 
 

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from synth.errors import StoreError
+from synth.errors import StoreBusy, StoreError
 from synth.store.events import utc_now
 from synth.store.migrations import discover
 from synth.store.schema import schema_migrations
+
+T = TypeVar("T")
 
 
 class Store:
@@ -21,6 +24,22 @@ class Store:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
+
+    def retrying(self, work: Callable[[sa.Connection], T], *, what: str, attempts: int = 5) -> T:
+        """Run ``work`` in one transaction; when the store stays locked by another process (past SQLite's busy
+        timeout, or a snapshot another writer made stale) roll back, wait and run it again. Raises
+        :class:`StoreBusy` naming ``what`` when every attempt failed: nothing of it was written."""
+        for attempt in range(attempts):
+            try:
+                with self.begin() as conn:
+                    return work(conn)
+            except OperationalError as exc:
+                if not _locked(exc):
+                    raise
+                if attempt + 1 < attempts:
+                    time.sleep(0.05 * 2**attempt)
+        raise StoreBusy(f"{what} was not saved: another process kept the store busy. Try again in a moment "
+                        "(nothing was lost: it can be made again).")
 
     @property
     def display_url(self) -> str:
@@ -65,9 +84,19 @@ class Store:
         self.engine.dispose()
 
 
+BUSY_TIMEOUT_MS = 30_000
+
+
+def _locked(exc: OperationalError) -> bool:
+    text = str(getattr(exc, "orig", exc)).lower()
+    return "locked" in text or "busy" in text or "could not serialize" in text or "deadlock" in text
+
+
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor = dbapi_conn.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
+    # another process writing (an import, a second screener) makes this one wait for the lock, not fail
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     # Before WAL, so that it takes effect when a new store is created (an existing store keeps its own): with
     # rows of several KB (abstract plus raw record), 32 KB pages avoid overflow chains and halve import writes.
     cursor.execute("PRAGMA page_size=32768")

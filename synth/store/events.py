@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from synth.secrets import redact_value
 from synth.store.schema import events
 
 
@@ -36,7 +37,8 @@ def append(
 ) -> int:
     """Append one event inside the caller's transaction and return its id."""
     result = conn.execute(
-        events.insert().values(at=utc_now(), kind=str(kind), actor=actor, subject=subject, payload=payload)
+        events.insert().values(at=utc_now(), kind=str(kind), actor=actor, subject=subject,
+                               payload=redact_value(payload))
     )
     key = result.inserted_primary_key
     assert key is not None

@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from synth.errors import InputError
+from synth.errors import DecisionConflict, InputError
 from synth.store.events import EventKind, append, utc_now
 from synth.store.schema import (
     fulltext_reports,
@@ -120,11 +120,15 @@ def record_decision(
     reason: str | None = None,
     note: str = "",
     origin: str = "screen",
+    replaces: int | bool | None = True,
 ) -> int:
     """Store one decision (deactivating this reviewer's earlier one on the record) with its audit event.
 
     The caller validates stage/decision/reason (:func:`synth.screening.decisions.check_decision`); this checks
-    the record exists and is not a dedup-removed duplicate.
+    the record exists and is not a dedup-removed duplicate. ``replaces`` is the id of the decision the caller
+    knows this reviewer has on the record (``None``: none); when the store holds another (a second session of
+    the same reviewer decided meanwhile) :class:`DecisionConflict` is raised and nothing is written. ``True``
+    replaces whatever is there (imports and scripted decisions).
     """
     check_screenable(conn, record_id)
     ensure_reviewer(conn, reviewer)
@@ -137,6 +141,10 @@ def record_decision(
             screening_decisions.c.active.is_(True),
         )
     ).scalars().all()
+    if replaces is not True and list(previous) != ([replaces] if replaces is not None else []):
+        raise DecisionConflict(
+            f"record {record_id}: {reviewer} already has a decision on it at {stage} from another session; "
+            "this one was not saved. Press b to see it and change it on purpose.")
     if previous:
         conn.execute(
             screening_decisions.update().where(screening_decisions.c.id.in_(previous)).values(active=False)
@@ -162,6 +170,13 @@ def record_decision(
         screening_decisions.update().where(screening_decisions.c.id == decision_id).values(event_id=event_id)
     )
     return decision_id
+
+
+def active_decision_id(conn: sa.Connection, record_id: int, stage: str, reviewer: str) -> int | None:
+    """The id of ``reviewer``'s active decision on the record at ``stage``, if any."""
+    return conn.execute(sa.select(screening_decisions.c.id).where(
+        screening_decisions.c.record_id == record_id, screening_decisions.c.stage == stage,
+        screening_decisions.c.reviewer == reviewer, screening_decisions.c.active.is_(True))).scalar()
 
 
 def retract_decision(conn: sa.Connection, decision_id: int, *, reviewer: str) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from synth.secrets import redact_value
 from synth.store.events import utc_now
 from synth.store.schema import records, search_pages, search_runs
 
@@ -15,7 +16,7 @@ RESUMABLE = ("running", "failed", "interrupted")
 
 def create_run(conn: sa.Connection, **fields: Any) -> int:
     """Insert a run (status ``running``) and return its id."""
-    values = {"started_at": utc_now(), "status": "running", "warnings": [], **fields}
+    values = redact_value({"started_at": utc_now(), "status": "running", "warnings": [], **fields})
     result = conn.execute(search_runs.insert().values(**values))
     key = result.inserted_primary_key
     assert key is not None
@@ -64,28 +65,28 @@ def record_page(conn: sa.Connection, run_id: int, *, page: int, requests: list[d
     """Store one page's outcome and advance the run's counters and paging state (same transaction as the
     page's records, so a crash never leaves one without the other)."""
     conn.execute(search_pages.insert().values(
-        run_id=run_id, page=page, at=utc_now(), requests=requests, state_before=state_before,
-        state_after=state_after, records=retrieved, new=new, known=known))
+        run_id=run_id, page=page, at=utc_now(), requests=redact_value(requests), state_before=redact_value(state_before),
+        state_after=redact_value(state_after), records=retrieved, new=new, known=known))
     run = get_run(conn, run_id)
     values: dict[str, Any] = {
-        "state": state_after, "pages": page, "retrieved": run["retrieved"] + retrieved,
+        "state": redact_value(state_after), "pages": page, "retrieved": run["retrieved"] + retrieved,
         "new": run["new"] + new, "known": run["known"] + known, "linked": run["linked"] + linked,
         "requests": run["requests"] + len(requests),
     }
     if hits is not None and run["hits"] is None:
         values["hits"] = hits
     if warnings:
-        values["warnings"] = [*run["warnings"], *[w for w in warnings if w not in run["warnings"]]]
+        values["warnings"] = [*run["warnings"], *[w for w in redact_value(warnings) if w not in run["warnings"]]]
     conn.execute(search_runs.update().where(search_runs.c.id == run_id).values(**values))
 
 
 def update_run(conn: sa.Connection, run_id: int, **values: Any) -> None:
-    conn.execute(search_runs.update().where(search_runs.c.id == run_id).values(**values))
+    conn.execute(search_runs.update().where(search_runs.c.id == run_id).values(**redact_value(values)))
 
 
 def finish_run(conn: sa.Connection, run_id: int, status: str, error: str = "") -> None:
     conn.execute(search_runs.update().where(search_runs.c.id == run_id).values(
-        status=status, error=error, finished_at=utc_now()))
+        status=status, error=redact_value(error), finished_at=utc_now()))
 
 
 def stored_ids(conn: sa.Connection, source_label: str, ids: Iterable[str]) -> dict[str, int | None]:
