@@ -136,8 +136,10 @@ def test_single_study_is_reported_but_not_pooled(tmp_path: Path) -> None:
          "Error: Study 'B': field n_c = 0 but group sizes must be > 0. Correct the value.\n"),
         ("study,events_t,n_t,events_c,n_c\nA,1,10,2,10\nB,one,10,0,10\n", "OR",
          "Error: Study 'B': field events_t is 'one', not a number. Give a finite number for every study.\n"),
-        ("study,events_t,n_t,events_c,n_c\nA,1,10,2,10\nB,,10,0,10\n", "OR",
-         "Error: Study 'B': field events_t is empty, not a number. Give a finite number for every study.\n"),
+        ("study,events_t,n_t,events_c,n_c\nA,,10,2,10\nB,NA,10,0,10\n", "OR",
+         "Error: No study can be analysed with measure OR (A: events_t missing (NA): not estimable, omitted from the "
+         "model; B: events_t missing (NA): not estimable, omitted from the model). Give at least 2 studies with "
+         "estimable effects.\n"),
         ("study,events_t,n_t\nA,1,10\n", "OR",
          "Error: Measure OR needs columns events_c, n_c (found: study, events_t, n_t). Add them or choose "
          "another --measure.\n"),

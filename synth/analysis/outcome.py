@@ -73,7 +73,7 @@ def load_input(data: Path | None, outcome: str | None, timepoint: str | None, me
         table = compute_effects(read_data(data, *text_columns), measure)
         if check_k:
             ensure_k(table)
-        return Input(table, notes=[f"Excluded: {e['study']}: {e['reason']}" for e in table.excluded])
+        return Input(table, notes=_not_in_model_notes(table.excluded, table.omitted))
     if measure:
         raise InputError(f"--measure cannot be used with --outcome: the protocol sets the measure of '{outcome}'.")
     if workspace is None or protocol is None:
@@ -86,10 +86,17 @@ def load_input(data: Path | None, outcome: str | None, timepoint: str | None, me
     table = meta_effects(frame)
     if check_k:
         ensure_k(table)
-    notes = [f"Excluded: {e['study']}: {e['reason']}" for e in [*frame.attrs.get("excluded", []), *table.excluded]]
+    notes = _not_in_model_notes([*frame.attrs.get("excluded", []), *table.excluded], table.omitted)
     notes.append(f"Outcome {outcome}: {int(table.included.sum())} studies at timepoint {frame.attrs['timepoint']} "
                  f"({frame.attrs['scale']}).")
     return Input(table, frame, protocol, outcome, notes)
+
+
+def _not_in_model_notes(excluded: list[dict[str, Any]], omitted: list[dict[str, Any]]) -> list[str]:
+    """One stderr line per study left out of the model: ``Excluded`` (no estimable effect) or ``Omitted``
+    (a value is missing, as metafor's na.omit)."""
+    return ([f"Excluded: {e['study']}: {e['reason']}" for e in excluded]
+            + [f"Omitted: {e['study']}: {e['reason']}" for e in omitted])
 
 
 def pool_input(inp: Input, opts: PoolOptions, *, workspace: Workspace | None = None,

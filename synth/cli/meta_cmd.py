@@ -78,13 +78,6 @@ def _fmt(v: Any, digits: int = 6) -> str:
     return "" if v is None else escape(str(v))
 
 
-def _warn(res: dict[str, Any], prefix: str = "") -> None:
-    for w in res.get("warnings", []):
-        info(f"Warning: {prefix}{w}")
-    for e in res.get("excluded", []):
-        info(f"Excluded: {prefix}{e['study']}: {e['reason']}")
-
-
 def register(app: typer.Typer) -> None:
     group = typer.Typer(help=HELP, no_args_is_help=True)
 
@@ -146,16 +139,18 @@ def register(app: typer.Typer) -> None:
             lines = [f"group {r['group']}: {w}" for r in results for w in r.get("warnings", [])]
             lines += [f"group {r['group']}: excluded {e['study']}: {e['reason']}" for r in results
                       for e in r.get("excluded", [])]
+            lines += [f"group {r['group']}: omitted {e['study']}: {e['reason']}" for r in results
+                      for e in r.get("omitted", [])]
             for line in lines[:20]:
                 info(f"Warning: {line}")
             if len(lines) > 20:
-                info(f"Warning: ... and {len(lines) - 20} more (see the warnings/excluded fields of each group)")
+                info(f"Warning: ... and {len(lines) - 20} more (see the warnings/excluded/omitted fields of each group)")
             if fmt is Format.json:
                 emit_json(results)
             else:
                 rows = [{"group": r["group"], **summary_row(r)} for r in results]
                 cols = ["group", *SUMMARY_COLUMNS, "back_estimate", "back_ci_low", "back_ci_high",
-                        "back_pi_low", "back_pi_high", "excluded", "warnings", "methods"]
+                        "back_pi_low", "back_pi_high", "excluded", "omitted", "warnings", "methods"]
                 if fmt is Format.table:
                     rows = [{c: _fmt(r.get(c), 4) for c in cols} for r in rows]
                     cols = ["group", "k", "estimate", "ci_low", "ci_high", "p", "tau2", "i2", "pi_low", "pi_high"]
@@ -313,6 +308,8 @@ def register(app: typer.Typer) -> None:
         inp = _input(ctx, data, outcome, timepoint, measure)
         res = meta_regression_frame(inp.table, [m.strip() for m in mods.split(",") if m.strip()],
                                     inp.opts(method, test, level, None))
+        for e in res["omitted"][len(inp.table.omitted):]:  # the studies left out for a missing moderator
+            info(f"Omitted: {e['study']}: {e['reason']}")
         for w in res.get("warnings", []):
             info(f"Warning: {w}")
         if fmt is Format.json:

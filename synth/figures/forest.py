@@ -5,6 +5,7 @@ palette). :func:`forest_svg` returns the SVG text; :func:`forest_plot` writes a 
 
 from __future__ import annotations
 
+import math
 import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,9 +61,20 @@ def _overall_line(res: dict[str, Any]) -> str:
 
 def _arm_columns(frame: Any, measure: str) -> list[tuple[str, str]] | None:
     """Per-arm data shown beside each study (RevMan): events/total, or mean (SD) N."""
+    def val(x: Any) -> float | None:
+        try:
+            v = float(x)
+        except (TypeError, ValueError):
+            return None
+        return v if math.isfinite(v) else None
+
     def num(x: Any) -> str:
-        v = float(x)
-        return f"{int(v)}" if v.is_integer() else f"{v:.3g}"
+        v = val(x)
+        return "NA" if v is None else f"{int(v)}" if v.is_integer() else f"{v:.3g}"
+
+    def g(x: Any) -> str:
+        v = val(x)
+        return "NA" if v is None else f"{v:.3g}"
 
     def has(*cols: str) -> bool:
         return all(c in frame.columns for c in cols)
@@ -70,8 +82,8 @@ def _arm_columns(frame: Any, measure: str) -> list[tuple[str, str]] | None:
     if measure in ("OR", "RR", "RD") and has("events_t", "n_t", "events_c", "n_c"):
         return [(f"{num(r.events_t)}/{num(r.n_t)}", f"{num(r.events_c)}/{num(r.n_c)}") for r in frame.itertuples()]
     if measure in ("MD", "SMD", "ROM") and has("mean_t", "sd_t", "n_t", "mean_c", "sd_c", "n_c"):
-        return [(f"{float(r.mean_t):.3g} ({float(r.sd_t):.3g}) {num(r.n_t)}",
-                 f"{float(r.mean_c):.3g} ({float(r.sd_c):.3g}) {num(r.n_c)}") for r in frame.itertuples()]
+        return [(f"{g(r.mean_t)} ({g(r.sd_t)}) {num(r.n_t)}",
+                 f"{g(r.mean_c)} ({g(r.sd_c)}) {num(r.n_c)}") for r in frame.itertuples()]
     return None
 
 
@@ -132,13 +144,22 @@ def _forest(table: EffectTable, opts: PoolOptions, by: str | None, *, svg: bool 
     arms = _arm_columns(inc_frame, measure)
     rob_cols = _rob_columns(inc_frame)
     total_w = overall["studies"]
+    # studies not in the model (no estimable effect, or a missing value) keep their place, marked as RevMan does
+    all_frame = table.frame
+    all_arms = _arm_columns(all_frame, measure)
+    inc_of_row = np.cumsum(table.included) - 1  # row of the full table -> row among included studies
+    groups = all_frame[by].astype(str).str.strip().tolist() if by else None
     for name, res in blocks:
         if name is not None:
             rows.append({"kind": "header", "label": str(name)})
-            idx = [i for i, g in enumerate(inc_frame[by].astype(str).str.strip()) if g == name]
-        else:
-            idx = list(range(len(inc_frame)))
-        for j, s in zip(idx, res["studies"], strict=True):
+        in_block = [i for i in range(len(all_frame)) if groups is None or groups[i] == name]
+        studies = iter(res["studies"])
+        for i in in_block:
+            if not table.included[i]:
+                rows.append({"kind": "na", "label": table.studies[i][:34],
+                             "arms": all_arms[i] if all_arms else None})
+                continue
+            j, s = int(inc_of_row[i]), next(studies)
             se = float(np.sqrt(s["vi"]))
             rows.append({"kind": "study", "label": s["study"][:34], "est": s["yi"], "lo": s["yi"] - z * se,
                          "hi": s["yi"] + z * se, "w": total_w[j]["weight"], "arms": arms[j] if arms else None,
@@ -220,6 +241,12 @@ def _forest(table: EffectTable, opts: PoolOptions, by: str | None, *, svg: bool 
                 if mark:
                     ax.text(x, i, mark, transform=tr, fontsize=fs, ha="center", va="center", color="black",
                             weight="bold")
+        elif kind == "na":
+            ax.text(-1.34, i, r["label"], transform=tr, fontsize=fs, va="center")
+            if r["arms"]:
+                ax.text(-0.42, i, r["arms"][0], transform=tr, fontsize=fs, va="center", ha="right")
+                ax.text(-0.12, i, r["arms"][1], transform=tr, fontsize=fs, va="center", ha="right")
+            ax.text(1.25, i, "Not estimable", transform=tr, fontsize=fs, va="center")
         elif kind == "diamond":
             res = r["res"]
             if res["estimate"] is not None:

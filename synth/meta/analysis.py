@@ -130,8 +130,10 @@ def _from_batch(b: BatchPool, i: int, measure: str, opts: PoolOptions, studies: 
     return d
 
 
-def _finish(d: dict[str, Any], excluded: list[dict[str, str]], opts: PoolOptions) -> dict[str, Any]:
+def _finish(d: dict[str, Any], excluded: list[dict[str, str]], opts: PoolOptions,
+            omitted: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     d["excluded"] = excluded
+    d["omitted"] = omitted or []
     d["back"] = _back(d["measure"], d, opts.back)
     return d
 
@@ -145,9 +147,11 @@ def pool_effects(table: EffectTable, opts: PoolOptions | None = None) -> dict[st
     studies = [s for s, ok in zip(table.studies, inc, strict=True) if ok]
     yi, vi = table.yi[inc], table.vi[inc]
     if len(studies) == 1:
-        return _finish(_single(table.measure, opts, studies[0], float(yi[0]), float(vi[0])), table.excluded, opts)
+        return _finish(_single(table.measure, opts, studies[0], float(yi[0]), float(vi[0])), table.excluded, opts,
+                       table.omitted)
     b = pool_batch(yi[None, :], vi[None, :], np.ones((1, len(yi)), dtype=bool), opts)
-    return _finish(_from_batch(b, 0, table.measure, opts, studies, yi.tolist(), vi.tolist()), table.excluded, opts)
+    return _finish(_from_batch(b, 0, table.measure, opts, studies, yi.tolist(), vi.tolist()), table.excluded, opts,
+                   table.omitted)
 
 
 def pool_frame(df: pd.DataFrame, measure: str | None = None, opts: PoolOptions | None = None) -> dict[str, Any]:
@@ -173,9 +177,7 @@ def pool_by(df: pd.DataFrame, by: str, measure: str | None = None, opts: PoolOpt
     n = len(uniques)
     inc = table.included
     labels = np.asarray(table.studies, dtype=object)
-    excl_by_study: dict[str, list[dict[str, str]]] = {}
-    for e in table.excluded:
-        excl_by_study.setdefault(e["study"], []).append(e)
+    why = table.reasons_by_row()
     c_inc = codes[inc]
     counts = np.bincount(c_inc, minlength=n)
     multi = counts >= 2
@@ -193,7 +195,9 @@ def pool_by(df: pd.DataFrame, by: str, measure: str | None = None, opts: PoolOpt
         rows = order[bounds[g]:bounds[g + 1]]
         rows_inc = [int(r) for r in rows if inc[r]]
         names = [str(labels[r]) for r in rows_inc]
-        excluded = [e for r in rows if not inc[r] for e in excl_by_study.get(str(labels[r]), [])]
+        out_rows = [why[int(r)] for r in rows if not inc[r] and int(r) in why]
+        excluded = [e for kind, e in out_rows if kind == "excluded"]
+        omitted = [e for kind, e in out_rows if kind == "omitted"]
         if multi[g] and b is not None:
             d = _from_batch(b, int(remap[g]), table.measure, opts, names,
                             [yl[r] for r in rows_inc], [vl[r] for r in rows_inc], with_studies)
@@ -204,6 +208,6 @@ def pool_by(df: pd.DataFrame, by: str, measure: str | None = None, opts: PoolOpt
             d = _empty(table.measure, opts)
             d.update(k=0, pooled=False, converged=None, studies=[],
                      warnings=["no study in this group has an estimable effect"], methods="")
-        d = _finish(d, excluded, opts)
+        d = _finish(d, excluded, opts, omitted)
         out.append({"group": str(uniques[g]), **d})
     return out

@@ -114,4 +114,4 @@ def bias_report(table: EffectTable, opts: PoolOptions) -> dict[str, Any]:
         warnings.append(f"only {k} studies: tests for funnel-plot asymmetry have low power below 10 studies "
                         "(Cochrane Handbook 13.3.5.4); interpret with caution")
     return {"k": k, "measure": table.measure, "method": opts.method, "egger": egger(yi, vi), "begg": begg(yi, vi),
-            "trimfill": trimfill(yi, vi, opts), "excluded": table.excluded, "warnings": warnings}
+            "trimfill": trimfill(yi, vi, opts), "excluded": table.excluded, "omitted": table.omitted, "warnings": warnings}

@@ -24,7 +24,15 @@ import numpy as np
 from scipy.special import gammaln
 
 from synth.errors import InputError
-from synth.meta.io import check, infer_measure, numeric, require_columns, study_labels
+from synth.meta.io import (
+    check,
+    infer_measure,
+    missing_cells,
+    needed_columns,
+    numeric,
+    require_columns,
+    study_labels,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,7 +44,14 @@ Z975 = 1.959963984540054
 
 @dataclass
 class EffectTable:
-    """Per-study effect sizes. ``yi``/``vi`` are NaN for excluded studies (see ``excluded``)."""
+    """Per-study effect sizes. ``yi``/``vi`` are NaN for studies not in the model: ``excluded`` (the data give
+    no estimable effect, e.g. no events in either arm) and ``omitted`` (a value the measure needs is missing).
+
+    >>> import pandas as pd
+    >>> t = compute_effects(pd.DataFrame({"study": ["A", "B", "C"], "r": [0.3, "NA", 0.5], "n": [40, 50, 60]}), "ZCOR")
+    >>> [e["study"] for e in t.omitted], int(t.included.sum())
+    (['B'], 2)
+    """
 
     measure: str
     studies: list[str]
@@ -44,6 +59,23 @@ class EffectTable:
     vi: np.ndarray
     excluded: list[dict[str, str]] = field(default_factory=list)
     frame: Any = None  # the input DataFrame plus yi, vi
+    omitted: list[dict[str, Any]] = field(default_factory=list)
+    omitted_rows: list[int] = field(default_factory=list)  # the row of each ``omitted`` entry
+
+    def reasons_by_row(self) -> dict[int, tuple[str, dict[str, Any]]]:
+        """Row -> ("excluded" | "omitted", its entry), for each row not in the model. Labels may repeat (one
+        study in several analyses), so rows, not labels, say which entry is whose."""
+        out: dict[int, tuple[str, dict[str, Any]]] = dict(
+            zip(self.omitted_rows, (("omitted", e) for e in self.omitted), strict=True))
+        rest = [i for i in np.flatnonzero(~self.included).tolist() if i not in out]
+        out.update(zip(rest, (("excluded", e) for e in self.excluded), strict=False))
+        return out
+
+    @property
+    def not_in_model(self) -> list[dict[str, Any]]:
+        """Every study left out of the model, with its reason (excluded and omitted, in input order)."""
+        order = {s: i for i, s in enumerate(self.studies)}
+        return sorted([*self.excluded, *self.omitted], key=lambda e: order.get(e["study"], len(order)))
 
     @property
     def included(self) -> np.ndarray:
@@ -80,11 +112,10 @@ def _binary(df: pd.DataFrame, labels: list[str], measure: str) -> tuple[np.ndarr
     if measure in ("OR", "RR"):
         none = (a == 0) & (c == 0)
         alln = (b == 0) & (d == 0)
-        for i in np.flatnonzero(none):
-            excluded.append({"study": labels[i], "reason": f"no events in either arm (not estimable for {measure})"})
-        for i in np.flatnonzero(alln & ~none):
-            excluded.append({"study": labels[i], "reason": f"all participants had events in both arms (not estimable for {measure})"})
         drop = none | alln
+        for i in np.flatnonzero(drop):  # in row order: EffectTable.reasons_by_row relies on it
+            why = "no events in either arm" if none[i] else "all participants had events in both arms"
+            excluded.append({"study": labels[i], "reason": f"{why} (not estimable for {measure})"})
     zero = (a == 0) | (b == 0) | (c == 0) | (d == 0)
     add = np.where(zero, 0.5, 0.0)
     a, b, c, d = a + add, b + add, c + add, d + add
@@ -174,19 +205,11 @@ def _generic(df: pd.DataFrame, labels: list[str]) -> tuple[np.ndarray, np.ndarra
     return yi, vi
 
 
-def compute_effects(df: pd.DataFrame, measure: str | None = None) -> EffectTable:
-    """Effect sizes ``yi`` and variances ``vi`` for every row of ``df`` (one row per study).
-
-    Raises :class:`InputError` naming the study and field for missing columns, non-numeric cells, or
-    impossible values (negative counts, events > n, n <= 0, SD <= 0, variance <= 0, |r| >= 1).
-    """
-    m = infer_measure(df, measure)
-    require_columns(df, m)
-    labels = study_labels(df)
-    excluded: list[dict[str, str]] = []
+def _effects(df: pd.DataFrame, labels: list[str], m: str) -> tuple[np.ndarray, np.ndarray, list[dict[str, str]]]:
     if m in ("OR", "RR", "RD"):
         yi, vi, excluded = _binary(df, labels, m)
-    elif m in ("MD", "SMD", "ROM"):
+        return np.asarray(yi, float), np.asarray(vi, float), excluded
+    if m in ("MD", "SMD", "ROM"):
         yi, vi = _continuous(df, labels, m)
     elif m in ("ZCOR", "COR"):
         yi, vi = _correlation(df, labels, m)
@@ -194,8 +217,35 @@ def compute_effects(df: pd.DataFrame, measure: str | None = None) -> EffectTable
         yi, vi = _proportion(df, labels, m)
     else:
         yi, vi = _generic(df, labels)
-    yi = np.asarray(yi, float)
-    vi = np.asarray(vi, float)
+    return np.asarray(yi, float), np.asarray(vi, float), []
+
+
+def compute_effects(df: pd.DataFrame, measure: str | None = None) -> EffectTable:
+    """Effect sizes ``yi`` and variances ``vi`` for every row of ``df`` (one row per study).
+
+    Raises :class:`InputError` naming the study and field for missing columns, non-numeric cells, or
+    impossible values (negative counts, events > n, n <= 0, SD <= 0, variance <= 0, |r| >= 1). A missing value
+    (NA, empty, NR) is not an error: that study's ``yi``/``vi`` are NaN and it is listed in ``omitted`` with the
+    fields that were missing (metafor's ``na.action = "na.omit"``).
+    """
+    m = infer_measure(df, measure)
+    require_columns(df, m)
+    labels = study_labels(df)
+    # Missing values (NA, empty, NR) omit the study, as metafor's na.action = "na.omit": its yi and vi are NA,
+    # it is left out of the model and listed with the fields that were missing. Impossible values still raise.
+    missing = missing_cells(df, needed_columns(df, m))
+    keep = np.array([i not in missing for i in range(len(df))], dtype=bool)
+    sub = df.loc[keep].reset_index(drop=True) if missing else df
+    sub_labels = [lab for lab, k in zip(labels, keep, strict=True) if k]
+    yi = np.full(len(df), np.nan)
+    vi = np.full(len(df), np.nan)
+    excluded: list[dict[str, str]] = []
+    if len(sub):
+        yi_k, vi_k, excluded = _effects(sub, sub_labels, m)
+        yi[keep], vi[keep] = yi_k, vi_k
+    omitted = [{"study": labels[i], "fields": cols,
+                "reason": f"{', '.join(cols)} missing (NA): not estimable, omitted from the model"}
+               for i, cols in sorted(missing.items())]
     ok = np.isfinite(yi)
     bad = np.flatnonzero(ok & ~(np.isfinite(vi) & (vi > 0)))
     if bad.size:
@@ -205,7 +255,8 @@ def compute_effects(df: pd.DataFrame, measure: str | None = None) -> EffectTable
     frame = df.copy()
     frame["yi"] = yi
     frame["vi"] = vi
-    return EffectTable(measure=m, studies=labels, yi=yi, vi=vi, excluded=excluded, frame=frame)
+    return EffectTable(measure=m, studies=labels, yi=yi, vi=vi, excluded=excluded, frame=frame, omitted=omitted,
+                       omitted_rows=sorted(missing))
 
 
 def effects_frame(yi: Any, vi: Any, studies: Any = None) -> pd.DataFrame:
@@ -221,6 +272,6 @@ def effects_frame(yi: Any, vi: Any, studies: Any = None) -> pd.DataFrame:
 def ensure_k(table: EffectTable) -> None:
     """Raise when no study is left to analyse."""
     if not table.included.any():
-        reasons = "; ".join(f"{e['study']}: {e['reason']}" for e in table.excluded) or "no rows"
+        reasons = "; ".join(f"{e['study']}: {e['reason']}" for e in table.not_in_model) or "no rows"
         raise InputError(f"No study can be analysed with measure {table.measure} ({reasons}). "
                          "Give at least 2 studies with estimable effects.")

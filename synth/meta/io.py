@@ -96,6 +96,33 @@ def require_columns(df: pd.DataFrame, measure: str) -> None:
         )
 
 
+MISSING = frozenset({"", "na", "nan", "n/a", "nr", ".", "null", "none", "-"})
+"""Cells that say "not available" (R's ``NA``, empty, ``NR``...): the study is omitted, as metafor's
+``na.action = "na.omit"`` does; any other text where a number belongs is an error."""
+
+
+def needed_columns(df: pd.DataFrame, measure: str) -> tuple[str, ...]:
+    """The columns whose values ``measure`` computes from (for GEN: ``yi`` and the variance column used)."""
+    if measure != "GEN":
+        return MEASURE_COLUMNS[measure]
+    if "vi" in df.columns:
+        return ("yi", "vi")
+    if "sei" in df.columns:
+        return ("yi", "sei")
+    return ("yi", "ci_low", "ci_high")
+
+
+def missing_cells(df: pd.DataFrame, columns: tuple[str, ...]) -> dict[int, list[str]]:
+    """Row -> the columns among ``columns`` whose cell is missing (NA, empty, NaN, NR...)."""
+    out: dict[int, list[str]] = {}
+    for column in columns:
+        for i, cell in enumerate(df[column].tolist()):
+            if cell is None or (isinstance(cell, float) and cell != cell) or (
+                    isinstance(cell, str) and cell.strip().lower() in MISSING):
+                out.setdefault(i, []).append(column)
+    return out
+
+
 def numeric(df: pd.DataFrame, column: str, labels: list[str]) -> np.ndarray:
     """Column ``column`` as floats; the first empty or non-numeric cell raises an InputError naming the study."""
     import numpy as np

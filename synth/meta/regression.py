@@ -23,6 +23,7 @@ import numpy as np
 from scipy import optimize, stats
 
 from synth.errors import InputError
+from synth.meta.io import missing_cells
 
 if TYPE_CHECKING:
     from synth.meta.effects import EffectTable
@@ -237,10 +238,26 @@ def meta_regression_frame(table: EffectTable, mods: list[str], opts: PoolOptions
     """Meta-regression of the included studies of ``table`` on moderator columns of ``table.frame``."""
     if not mods:
         raise InputError("--mods needs at least one moderator column, e.g. --mods year,setting.")
-    inc = table.included
+    for spec in mods:
+        col = spec.removeprefix("cat:")
+        if col not in table.frame.columns:
+            raise InputError(f"Moderator column {col!r} is not in the data (columns: "
+                             f"{', '.join(map(str, table.frame.columns))}). Name an existing column.")
+    # a study whose moderator is missing is omitted from the model, as metafor's na.action = "na.omit"
+    no_mod = missing_cells(table.frame, tuple(spec.removeprefix("cat:") for spec in mods))
+    omitted = list(table.omitted)
+    inc = table.included.copy()
+    for i, cols in sorted(no_mod.items()):
+        if inc[i]:
+            inc[i] = False
+            omitted.append({"study": table.studies[i], "fields": cols,
+                            "reason": f"moderator {', '.join(cols)} missing (NA): omitted from the model"})
     frame = table.frame.loc[inc].reset_index(drop=True)
     labels = [s for s, ok in zip(table.studies, inc, strict=True) if ok]
     y, v = table.yi[inc], table.vi[inc]
+    if len(y) < 2:
+        raise InputError(f"Only {len(y)} stud{'y has' if len(y) == 1 else 'ies have'} an effect and every "
+                         "moderator; a meta-regression needs more. Fill in the missing values or drop a moderator.")
     X, names = design(frame, mods, labels)
     f = fit(y, v, X, opts.method, opts.test, opts.level)
     warnings: list[str] = []
@@ -257,7 +274,8 @@ def meta_regression_frame(table: EffectTable, mods: list[str], opts: PoolOptions
     return {"k": f.k, "measure": table.measure, "method": opts.method, "test": opts.test, "mods": mods,
             "coefficients": coefs, "df": f.df, "tau2": f.tau2, "tau": float(np.sqrt(f.tau2)), "i2_residual": f.i2,
             "qe": f.qe, "qe_df": f.k - f.p_, "qe_p": f.qe_p, "qm": f.qm, "qm_df": f.qm_df, "qm_df2": f.qm_df2,
-            "qm_p": f.qm_p, "r2": r2, "excluded": table.excluded, "warnings": warnings,
+            "qm_p": f.qm_p, "r2": r2, "excluded": table.excluded, "omitted": omitted,
+            "warnings": warnings,
             "methods": f"Mixed-effects meta-regression of {table.measure}; tau^2 by {opts.method}; test {opts.test}; "
                        f"QM omnibus test of all moderators ({'chi-square' if opts.test == 'z' else 'F'}); "
                        "pseudo-R^2 against the intercept-only model with the same estimator."}

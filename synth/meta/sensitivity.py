@@ -112,4 +112,4 @@ def sensitivity_report(table: EffectTable, opts: PoolOptions, order_by: str | No
     cum = [{"study": labels[int(order[j])], **row} for j, row in enumerate(cumulative(yi, vi, opts, order))]
     return {"k": k, "measure": table.measure, "method": opts.method, "test": opts.test,
             "order_by": order_by, "leave_one_out": loo_rows, "influence": inf, "cumulative": cum,
-            "excluded": table.excluded}
+            "excluded": table.excluded, "omitted": table.omitted}

@@ -60,4 +60,4 @@ def subgroup_analysis(table: EffectTable, by: str, opts: PoolOptions) -> dict[st
     except InputError as exc:
         warnings.append(f"common-tau^2 model not fitted: {exc}")
     return {"by": by, "measure": table.measure, "method": opts.method, "test": opts.test, "subgroups": groups,
-            "test_separate": test_sep, "common_tau2": common, "excluded": table.excluded, "warnings": warnings}
+            "test_separate": test_sep, "common_tau2": common, "excluded": table.excluded, "omitted": table.omitted, "warnings": warnings}

@@ -12,12 +12,13 @@ SUMMARY_COLUMNS = ["k", "measure", "method", "test", "estimate", "se", "ci_low",
 
 def summary_row(res: dict[str, Any]) -> dict[str, Any]:
     """The flat row of a :func:`synth.meta.analysis.pool_effects` result: :data:`SUMMARY_COLUMNS`, then
-    ``back_estimate`` ... ``back_pi_high``, ``excluded``, ``warnings`` and ``methods``."""
+    ``back_estimate`` ... ``back_pi_high``, ``excluded``, ``omitted``, ``warnings`` and ``methods``."""
     row = {c: res.get(c) for c in SUMMARY_COLUMNS}
     back = res.get("back") or {}
     for key in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high"):
         row[f"back_{key}"] = back.get(key)
     row["excluded"] = "; ".join(f"{e['study']}: {e['reason']}" for e in res.get("excluded", []))
+    row["omitted"] = "; ".join(f"{e['study']}: {e['reason']}" for e in res.get("omitted", []))
     row["warnings"] = "; ".join(res.get("warnings", []))
     row["methods"] = res.get("methods", "")
     return row

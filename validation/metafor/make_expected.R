@@ -173,11 +173,43 @@ for (meth in c("REML", "DL", "PM")) for (tt in c("z", "knha")) {
                         ci_high = cu$ci.ub, tau2 = cu$tau2, i2 = cu$I2)))
 }
 
+## ------------------------------------------------------------------ missing values (na.action) ----------
+# One cell set to NA per data set (and one moderator): metafor's escalc() gives that study NA yi/vi and rma()
+# omits it (na.action = "na.omit"), reporting k without it.
+missing <- list()
+with_na <- function(d, col, row) { d$data[[col]][row] <- NA; d }
+na_sets <- list(list(d = with_na(datasets[[1]], "events_t", 3), col = "events_t", row = 3),
+                list(d = with_na(datasets[[6]], "sd_t", 2), col = "sd_t", row = 2),
+                list(d = with_na(datasets[[8]], "r", 5), col = "r", row = 5),
+                list(d = with_na(datasets[[10]], "events", 4), col = "events", row = 4),
+                list(d = with_na(datasets[[12]], "vi", 6), col = "vi", row = 6))
+for (s in na_sets) for (m in measures[[s$d$kind]]) for (meth in c("REML", "DL")) {
+  e <- es(s$d, m)
+  r <- try(suppressWarnings(rma(e$yi, e$vi, method = meth, test = "knha", control = tight)), silent = TRUE)
+  if (inherits(r, "try-error")) # as above: tau^2 in the hundreds (dat.normand1999 MD)
+    r <- suppressWarnings(rma(e$yi, e$vi, method = meth, test = "knha", control = modifyList(tight, list(threshold = 1e-9))))
+  missing[[length(missing) + 1]] <- list(id = paste(s$d$id, m, meth, "NA", sep = "_"), dataset = s$d$id,
+    measure = m, method = meth, test = "hksj", na_column = s$col, na_row = s$row, data = s$d$data,
+    expected = list(k = r$k, omitted = which(!r$not.na), yi = e$yi, vi = e$vi, estimate = num(r$beta), se = r$se,
+                    ci_low = r$ci.lb, ci_high = r$ci.ub, tau2 = r$tau2, q = r$QE, i2 = r$I2))
+}
+dna <- dat; dna$ablat[7] <- NA
+for (meth in c("REML", "DL")) {
+  r <- suppressWarnings(rma(yi, vi, mods = ~ ablat, data = dna, method = meth, test = "knha", control = tight))
+  missing[[length(missing) + 1]] <- list(id = paste("bcg_RR_ablat", meth, "NA", sep = "_"), dataset = "bcg",
+    measure = "RR", method = meth, test = "hksj", mods = list("ablat"), na_column = "ablat", na_row = 7,
+    data = list(study = dna$author, events_t = dna$tpos, n_t = dna$tpos + dna$tneg, events_c = dna$cpos,
+                n_c = dna$cpos + dna$cneg, ablat = dna$ablat),
+    expected = list(k = r$k, omitted = which(!r$not.na), coef = num(r$beta), se = r$se, tau2 = r$tau2,
+                    qm = r$QM, qe = r$QE))
+}
+
 out <- list(generator = list(R = R.version.string, metafor = as.character(packageVersion("metafor")),
                              metadat = as.character(packageVersion("metadat")), control = tight, confint_control = qp_ctrl),
             datasets = lapply(datasets, function(d) list(id = d$id, kind = d$kind, data = d$data)),
-            effects = effects, pool = pool, regression = reg, subgroup = sub, bias = bias, sensitivity = sens)
+            effects = effects, pool = pool, regression = reg, subgroup = sub, bias = bias, sensitivity = sens,
+            missing = missing)
 path <- file.path("validation", "metafor", "expected.json")
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null", null = "null"), path)
 cat("wrote", path, ":", length(effects), "effect cases,", length(pool), "pooling cases,", length(reg), "regression,",
-    length(sub), "subgroup,", length(bias), "bias,", length(sens), "sensitivity\n")
+    length(sub), "subgroup,", length(bias), "bias,", length(sens), "sensitivity,", length(missing), "missing-value\n")
