@@ -160,6 +160,18 @@ def high_risk_sensitivity(df: pd.DataFrame, opts: PoolOptions) -> dict[str, Any]
     return {"left_out": dropped, **pool_effects(sub, opts)}
 
 
+def _dependent_effects(df: pd.DataFrame, table: Any) -> str | None:
+    """A warning when some study gives more than one effect to the pooled model (they are not independent)."""
+    if "study_id" not in df.columns:
+        return None
+    ids = [str(s) for s, ok in zip(df["study_id"].tolist(), table.included, strict=True) if ok]
+    if len(set(ids)) == len(ids):
+        return None
+    return (f"{len(ids)} effects come from {len(set(ids))} studies; the model treats them as independent, which "
+            "overstates precision: pool them with the multilevel model (synth meta effects --outcome ID, then "
+            "synth meta pool FILE --cluster study_id --robust study_id)")
+
+
 def outcome_analysis(workspace: Workspace, protocol: Protocol, outcome_id: str, *, protocol_name: str | None = None,
                      timepoint: str | None = None, opts: PoolOptions | None = None, frame: pd.DataFrame | None = None,
                      table: Any = None) -> dict[str, Any]:
@@ -177,6 +189,9 @@ def outcome_analysis(workspace: Workspace, protocol: Protocol, outcome_id: str, 
                               "pool": pool_effects(table, opts), "frame": df, "table": table,
                               "excluded": list(df.attrs.get("excluded", [])), "without_high_risk": None,
                               "subgroups": []}
+    dependent = _dependent_effects(df, table)
+    if dependent:
+        result["pool"]["warnings"] = [*result["pool"].get("warnings", []), dependent]
     if protocol.analysis.exclude_high_risk_sensitivity:
         result["without_high_risk"] = high_risk_sensitivity(df, opts)
     if int(table.included.sum()) >= 2:

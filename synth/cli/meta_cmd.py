@@ -116,9 +116,25 @@ def register(app: typer.Typer) -> None:
         by: Annotated[str | None, typer.Option("--by", help="Pool separately for each value of this column "
                                                 "(vectorised; thousands of analyses in one run).")] = None,
         back: BackOpt = None,
+        cluster: Annotated[str | None, typer.Option("--cluster", help="Multilevel model for dependent effects: "
+                                                    "the column naming each effect's study (cluster).")] = None,
+        within: Annotated[str | None, typer.Option("--within", help="With --cluster: the level nested in the "
+                                                   "cluster (default: each effect its own level).")] = None,
+        robust: Annotated[str | None, typer.Option("--robust", help="With --cluster: cluster-robust CR1 and CR2 "
+                                                   "(Satterthwaite df) inference clustered by this column.")] = None,
+        yi: Annotated[str, typer.Option("--yi", help="With --cluster: the effect-size column.")] = "yi",
+        vi: Annotated[str, typer.Option("--vi", help="With --cluster: the sampling-variance column.")] = "vi",
+        mods: Annotated[str | None, typer.Option("--mods", help="With --cluster: moderator columns, "
+                                                 "comma-separated (as synth meta regress).")] = None,
         fmt: Annotated[Format, typer.Option("--format", help=FORMAT_HELP)] = Format.table,
     ) -> None:
         """Pool studies: summary effect, CI and test, tau^2 with Q-profile CI, I^2, H^2, Q, prediction interval.
+
+        With --cluster, several effects per study are pooled with the multilevel model (metafor rma.mv,
+        ~ 1 | cluster/within; REML or ML; z test unless --test t), giving sigma2 [between, within]; --robust
+        adds cluster-robust CR1 (metafor robust) and CR2 with Satterthwaite df (clubSandwich).
+
+        Example: synth meta pool effects.csv --yi g --vi var_g --cluster study --robust study --format json
 
         With --outcome the result adds the protocol's sensitivity analysis without high-risk studies
         (``without_high_risk``) and its planned subgroup analyses (``subgroups``).
@@ -129,6 +145,38 @@ def register(app: typer.Typer) -> None:
         """
         from synth.meta.summary import SUMMARY_COLUMNS, summary_row
 
+        if cluster is not None:
+            from synth.errors import InputError
+
+            if data is None or by:
+                raise InputError("--cluster pools a DATA file with one row per effect size (not --outcome or --by).")
+            from synth.analysis.outcome import read_data
+            from synth.meta.multilevel import multilevel_frame, multilevel_rows
+
+            texts = tuple(c for c in (cluster, within, robust) if c)
+            res = multilevel_frame(read_data(data, *texts), cluster, yi=yi, vi=vi, within=within, robust=robust,
+                                   mods=[m.strip() for m in mods.split(",") if m.strip()] if mods else None,
+                                   method=(method or "REML"), test=test or "z", level=level or 95.0)
+            for e in res["omitted"]:
+                info(f"Omitted: {e['study']}: {e['reason']}")
+            for w in res["warnings"]:
+                info(f"Warning: {w}")
+            if fmt is Format.json:
+                emit_json(res)
+                return
+            rows = multilevel_rows(res)
+            if fmt is Format.csv:
+                emit(fmt, rows)
+            elif "coefficients" in res:
+                emit(fmt, [{c: _fmt(v) for c, v in r.items()} for r in rows], list(rows[0]),
+                     title="Multilevel meta-regression")
+                info(f"sigma2 = {_fmt(res['sigma2'][0])} (between), {_fmt(res['sigma2'][1])} (within); k = {res['k']}, "
+                     f"{res['clusters']} clusters. Methods: {res['methods']}")
+            else:
+                emit(fmt, [{"statistic": key, "value": _fmt(val)} for key, val in rows[0].items()],
+                     ["statistic", "value"], title="Multilevel meta-analysis")
+                info(f"Methods: {res['methods']}")
+            return
         if by and data is not None:
             from synth.analysis.options import pool_options
             from synth.analysis.outcome import read_data

@@ -204,12 +204,44 @@ for (meth in c("REML", "DL")) {
                     qm = r$QM, qe = r$QE))
 }
 
+## ------------------------------------------------------------------ multilevel + cluster-robust -------------
+# rma.mv(random = ~ 1 | cluster/within) with REML and ML, metafor's robust(adjust = TRUE) (CR1) and
+# clubSandwich's coef_test(vcov = "CR2", test = "Satterthwaite") + conf_int, on metadat's konstantopoulos2011
+# (schools within districts) and assink2016 (effects within studies), with and without a moderator.
+suppressMessages(library(clubSandwich))
+mv_ctrl <- list(rel.tol = 1e-12, iter.max = 10000, eval.max = 10000)
+multilevel <- list()
+mvcase <- function(id, d, cluster, within, mods, meth) {
+  f <- if (is.null(mods)) ~ 1 else as.formula(paste("~", paste(mods, collapse = " + ")))
+  fitmv <- function(ctrl) rma.mv(d$yi, d$vi, mods = f, random = list(as.formula(paste("~ 1 |", cluster, "/", within))),
+                                 data = d, method = meth, control = ctrl)
+  r <- try(fitmv(mv_ctrl), silent = TRUE)  # nlminb may stop short of 1e-12 on a flat likelihood: 1e-10 then
+  if (inherits(r, "try-error")) r <- fitmv(modifyList(mv_ctrl, list(rel.tol = 1e-10)))
+  rb <- robust(r, cluster = d[[cluster]], adjust = TRUE)
+  ct <- coef_test(r, vcov = "CR2", cluster = d[[cluster]], test = "Satterthwaite")
+  ci <- conf_int(r, vcov = "CR2", cluster = d[[cluster]], level = 0.95)
+  keep <- c("yi", "vi", cluster, within, mods)
+  multilevel[[length(multilevel) + 1]] <<- list(id = id, method = meth, cluster = cluster, within = within,
+    mods = as.list(mods), data = as.list(d[, keep]),
+    expected = list(k = r$k, estimate = num(r$b), se = r$se, ci_low = r$ci.lb, ci_high = r$ci.ub, p = r$pval,
+      sigma2 = r$sigma2, q = r$QE, q_p = r$QEp,
+      cr1 = list(se = rb$se, ci_low = rb$ci.lb, ci_high = rb$ci.ub, df = rb$ddf, p = rb$pval),
+      cr2 = list(se = ct$SE, df = ct$df_Satt, p = ct$p_Satt, ci_low = ci$CI_L, ci_high = ci$CI_U)))
+}
+for (meth in c("REML", "ML")) {
+  mvcase(paste0("konstantopoulos2011_", meth), dat.konstantopoulos2011, "district", "school", NULL, meth)
+  mvcase(paste0("konstantopoulos2011_year_", meth), dat.konstantopoulos2011, "district", "school", "year", meth)
+  mvcase(paste0("assink2016_", meth), dat.assink2016, "study", "esid", NULL, meth)
+  mvcase(paste0("assink2016_year_", meth), dat.assink2016, "study", "esid", "year", meth)
+}
+
 out <- list(generator = list(R = R.version.string, metafor = as.character(packageVersion("metafor")),
                              metadat = as.character(packageVersion("metadat")), control = tight, confint_control = qp_ctrl),
             datasets = lapply(datasets, function(d) list(id = d$id, kind = d$kind, data = d$data)),
             effects = effects, pool = pool, regression = reg, subgroup = sub, bias = bias, sensitivity = sens,
-            missing = missing)
+            missing = missing, multilevel = multilevel)
 path <- file.path("validation", "metafor", "expected.json")
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, na = "null", null = "null"), path)
 cat("wrote", path, ":", length(effects), "effect cases,", length(pool), "pooling cases,", length(reg), "regression,",
-    length(sub), "subgroup,", length(bias), "bias,", length(sens), "sensitivity,", length(missing), "missing-value\n")
+    length(sub), "subgroup,", length(bias), "bias,", length(sens), "sensitivity,", length(missing), "missing-value,",
+    length(multilevel), "multilevel\n")
