@@ -256,7 +256,7 @@ def multilevel_frame(df: Any, cluster: str, *, yi: str = "yi", vi: str = "vi", w
         if col not in df.columns:
             raise InputError(f"Column {col!r} is not in the data (columns: {', '.join(map(str, df.columns))}). "
                              "Name an existing column.")
-    labels = study_labels(df) if "study" in df.columns else [f"row {i + 1}" for i in range(len(df))]
+    labels = study_labels(df)
     gone = missing_cells(df, tuple(dict.fromkeys(cols)))
     omitted = [{"study": labels[i], "fields": c, "reason": f"{', '.join(c)} missing (NA): omitted from the model"}
                for i, c in sorted(gone.items())]
