@@ -21,6 +21,7 @@ from synth.evidence.maturity import StudyEffect
 from synth.extraction.files import load_folder
 from synth.extraction.rob import rob_class
 from synth.extraction.table import tidy_rows
+from synth.meta.io import finite_or_none
 
 if TYPE_CHECKING:
     from synth.protocol.model import Protocol
@@ -33,14 +34,6 @@ def outcome_dict(o: Any) -> dict[str, Any]:
     return {"id": o.id, "label": o.label, "domain": o.domain, "priority": o.priority, "measure": o.measure.value,
             "direction": o.direction, "minimal_important_effect": o.minimal_important_effect,
             "timepoints": list(o.timepoints)}
-
-
-def _num(x: Any) -> float | None:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
 
 
 def gather_outcome(workspace: Workspace, protocol: Protocol, protocol_name: str, outcome_id: str,
@@ -75,10 +68,10 @@ def gather_outcome(workspace: Workspace, protocol: Protocol, protocol_name: str,
             continue
         sid = str(frame["study_id"].iloc[idx])
         r = rows.get(sid, {})
-        n_t, n_c = _num(r.get("n_t")), _num(r.get("n_c"))
-        n = int((n_t or 0) + (n_c or 0)) or int(_num(r.get("n_randomised")) or _num(r.get("n")) or 0)
-        ev_c = _num(r.get("events_c"))
-        sd_t, sd_c = _num(r.get("sd_t")), _num(r.get("sd_c"))
+        n_t, n_c = finite_or_none(r.get("n_t")), finite_or_none(r.get("n_c"))
+        n = int((n_t or 0) + (n_c or 0)) or int(finite_or_none(r.get("n_randomised")) or finite_or_none(r.get("n")) or 0)
+        ev_c = finite_or_none(r.get("events_c"))
+        sd_t, sd_c = finite_or_none(r.get("sd_t")), finite_or_none(r.get("sd_c"))
         sd = None
         if sd_t and sd_c and n_t and n_c and n_t + n_c > 2:
             sd = math.sqrt(((n_t - 1) * sd_t**2 + (n_c - 1) * sd_c**2) / (n_t + n_c - 2))

@@ -5,7 +5,6 @@ palette). :func:`forest_svg` returns the SVG text; :func:`forest_plot` writes a 
 
 from __future__ import annotations
 
-import math
 import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,6 +17,7 @@ from synth.figures import mpl, palette
 from synth.figures.axes import LABELS
 from synth.meta.analysis import pool_by, pool_effects
 from synth.meta.effects import back_transform
+from synth.meta.io import finite_or_none
 from synth.meta.pooling import PoolOptions
 from synth.meta.subgroup import subgroup_analysis
 
@@ -61,19 +61,12 @@ def _overall_line(res: dict[str, Any]) -> str:
 
 def _arm_columns(frame: Any, measure: str) -> list[tuple[str, str]] | None:
     """Per-arm data shown beside each study (RevMan): events/total, or mean (SD) N."""
-    def val(x: Any) -> float | None:
-        try:
-            v = float(x)
-        except (TypeError, ValueError):
-            return None
-        return v if math.isfinite(v) else None
-
     def num(x: Any) -> str:
-        v = val(x)
+        v = finite_or_none(x)
         return "NA" if v is None else f"{int(v)}" if v.is_integer() else f"{v:.3g}"
 
     def g(x: Any) -> str:
-        v = val(x)
+        v = finite_or_none(x)
         return "NA" if v is None else f"{v:.3g}"
 
     def has(*cols: str) -> bool:

@@ -61,21 +61,19 @@ class EffectTable:
     frame: Any = None  # the input DataFrame plus yi, vi
     omitted: list[dict[str, Any]] = field(default_factory=list)
     omitted_rows: list[int] = field(default_factory=list)  # the row of each ``omitted`` entry
+    excluded_rows: list[int] = field(default_factory=list)  # the row of each ``excluded`` entry
 
     def reasons_by_row(self) -> dict[int, tuple[str, dict[str, Any]]]:
-        """Row -> ("excluded" | "omitted", its entry), for each row not in the model. Labels may repeat (one
-        study in several analyses), so rows, not labels, say which entry is whose."""
-        out: dict[int, tuple[str, dict[str, Any]]] = dict(
-            zip(self.omitted_rows, (("omitted", e) for e in self.omitted), strict=True))
-        rest = [i for i in np.flatnonzero(~self.included).tolist() if i not in out]
-        out.update(zip(rest, (("excluded", e) for e in self.excluded), strict=False))
-        return out
+        """Row -> ("excluded" | "omitted", its entry), for each row not in the model, in row order. Labels may
+        repeat (one study in several analyses), so rows, not labels, say which entry is whose."""
+        pairs = [*zip(self.excluded_rows, (("excluded", e) for e in self.excluded), strict=True),
+                 *zip(self.omitted_rows, (("omitted", e) for e in self.omitted), strict=True)]
+        return dict(sorted(pairs, key=lambda p: p[0]))
 
     @property
     def not_in_model(self) -> list[dict[str, Any]]:
         """Every study left out of the model, with its reason (excluded and omitted, in input order)."""
-        order = {s: i for i, s in enumerate(self.studies)}
-        return sorted([*self.excluded, *self.omitted], key=lambda e: order.get(e["study"], len(order)))
+        return [e for _, e in self.reasons_by_row().values()]
 
     @property
     def included(self) -> np.ndarray:
@@ -96,7 +94,9 @@ def back_transform(measure: str, x: np.ndarray | float, kind: str | None = None)
     return 1.0 / (1.0 + np.exp(-np.asarray(x, float)))
 
 
-def _binary(df: pd.DataFrame, labels: list[str], measure: str) -> tuple[np.ndarray, np.ndarray, list[dict[str, str]]]:
+def _binary(df: pd.DataFrame, labels: list[str], measure: str
+            ) -> tuple[np.ndarray, np.ndarray, list[dict[str, str]], list[int]]:
+    """yi, vi, the excluded (not estimable) studies and their rows."""
     a = numeric(df, "events_t", labels)
     n1 = numeric(df, "n_t", labels)
     c = numeric(df, "events_c", labels)
@@ -113,7 +113,7 @@ def _binary(df: pd.DataFrame, labels: list[str], measure: str) -> tuple[np.ndarr
         none = (a == 0) & (c == 0)
         alln = (b == 0) & (d == 0)
         drop = none | alln
-        for i in np.flatnonzero(drop):  # in row order: EffectTable.reasons_by_row relies on it
+        for i in np.flatnonzero(drop):
             why = "no events in either arm" if none[i] else "all participants had events in both arms"
             excluded.append({"study": labels[i], "reason": f"{why} (not estimable for {measure})"})
     zero = (a == 0) | (b == 0) | (c == 0) | (d == 0)
@@ -133,7 +133,7 @@ def _binary(df: pd.DataFrame, labels: list[str], measure: str) -> tuple[np.ndarr
             vi = p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
     yi[drop] = np.nan
     vi[drop] = np.nan
-    return yi, vi, excluded
+    return yi, vi, excluded, np.flatnonzero(drop).tolist()
 
 
 def hedges_j(m: np.ndarray) -> np.ndarray:
@@ -205,10 +205,11 @@ def _generic(df: pd.DataFrame, labels: list[str]) -> tuple[np.ndarray, np.ndarra
     return yi, vi
 
 
-def _effects(df: pd.DataFrame, labels: list[str], m: str) -> tuple[np.ndarray, np.ndarray, list[dict[str, str]]]:
+def _effects(df: pd.DataFrame, labels: list[str], m: str
+             ) -> tuple[np.ndarray, np.ndarray, list[dict[str, str]], list[int]]:
     if m in ("OR", "RR", "RD"):
-        yi, vi, excluded = _binary(df, labels, m)
-        return np.asarray(yi, float), np.asarray(vi, float), excluded
+        yi, vi, excluded, rows = _binary(df, labels, m)
+        return np.asarray(yi, float), np.asarray(vi, float), excluded, rows
     if m in ("MD", "SMD", "ROM"):
         yi, vi = _continuous(df, labels, m)
     elif m in ("ZCOR", "COR"):
@@ -217,7 +218,7 @@ def _effects(df: pd.DataFrame, labels: list[str], m: str) -> tuple[np.ndarray, n
         yi, vi = _proportion(df, labels, m)
     else:
         yi, vi = _generic(df, labels)
-    return np.asarray(yi, float), np.asarray(vi, float), []
+    return np.asarray(yi, float), np.asarray(vi, float), [], []
 
 
 def compute_effects(df: pd.DataFrame, measure: str | None = None) -> EffectTable:
@@ -240,9 +241,11 @@ def compute_effects(df: pd.DataFrame, measure: str | None = None) -> EffectTable
     yi = np.full(len(df), np.nan)
     vi = np.full(len(df), np.nan)
     excluded: list[dict[str, str]] = []
+    excluded_rows: list[int] = []
     if len(sub):
-        yi_k, vi_k, excluded = _effects(sub, sub_labels, m)
+        yi_k, vi_k, excluded, sub_rows = _effects(sub, sub_labels, m)
         yi[keep], vi[keep] = yi_k, vi_k
+        excluded_rows = np.flatnonzero(keep)[sub_rows].tolist()
     omitted = [{"study": labels[i], "fields": cols,
                 "reason": f"{', '.join(cols)} missing (NA): not estimable, omitted from the model"}
                for i, cols in sorted(missing.items())]
@@ -256,7 +259,7 @@ def compute_effects(df: pd.DataFrame, measure: str | None = None) -> EffectTable
     frame["yi"] = yi
     frame["vi"] = vi
     return EffectTable(measure=m, studies=labels, yi=yi, vi=vi, excluded=excluded, frame=frame, omitted=omitted,
-                       omitted_rows=sorted(missing))
+                       omitted_rows=sorted(missing), excluded_rows=excluded_rows)
 
 
 def effects_frame(yi: Any, vi: Any, studies: Any = None) -> pd.DataFrame:

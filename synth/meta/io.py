@@ -113,14 +113,30 @@ def needed_columns(df: pd.DataFrame, measure: str) -> tuple[str, ...]:
 
 
 def missing_cells(df: pd.DataFrame, columns: tuple[str, ...]) -> dict[int, list[str]]:
-    """Row -> the columns among ``columns`` whose cell is missing (NA, empty, NaN, NR...)."""
+    """Row -> the columns among ``columns`` whose cell is missing (NA, empty, NaN, NR...), vectorised per column."""
+    import numpy as np
+    import pandas as pd
+
     out: dict[int, list[str]] = {}
     for column in columns:
-        for i, cell in enumerate(df[column].tolist()):
-            if cell is None or (isinstance(cell, float) and cell != cell) or (
-                    isinstance(cell, str) and cell.strip().lower() in MISSING):
-                out.setdefault(i, []).append(column)
+        col = df[column]
+        gone = col.isna()
+        if not pd.api.types.is_numeric_dtype(col):
+            gone = gone | col.astype(str).str.strip().str.lower().isin(MISSING)
+        for i in np.flatnonzero(gone.to_numpy()).tolist():
+            out.setdefault(i, []).append(column)
     return out
+
+
+def finite_or_none(x: object) -> float | None:
+    """``x`` as a finite float, or None for a missing, non-numeric or non-finite value."""
+    import math
+
+    try:
+        v = float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
 
 
 def numeric(df: pd.DataFrame, column: str, labels: list[str]) -> np.ndarray:

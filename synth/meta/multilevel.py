@@ -245,7 +245,7 @@ def multilevel_frame(df: Any, cluster: str, *, yi: str = "yi", vi: str = "vi", w
 
     A row with a missing value in any of these columns is omitted (metafor's na.omit) and listed under
     ``omitted``. ``test`` is ``z`` (metafor's default for rma.mv) or ``t`` (k - p df)."""
-    from synth.meta.io import missing_cells, study_labels
+    from synth.meta.io import check, missing_cells, numeric, study_labels
     from synth.meta.regression import design
 
     if test not in ("z", "t"):
@@ -263,20 +263,8 @@ def multilevel_frame(df: Any, cluster: str, *, yi: str = "yi", vi: str = "vi", w
     keep = [i for i in range(len(df)) if i not in gone]
     sub = df.iloc[keep].reset_index(drop=True)
     sub_labels = [labels[i] for i in keep]
-    import pandas as pd
-
-    nums = {}
-    for col in (yi, vi):
-        vals = pd.to_numeric(sub[col].astype(str).str.strip(), errors="coerce").to_numpy(float)
-        bad = np.flatnonzero(~np.isfinite(vals))
-        if bad.size:
-            raise InputError(f"Row {sub_labels[int(bad[0])]!r}: field {col} is {sub[col].iloc[int(bad[0])]!r}, "
-                             "not a number. Give a finite number (or NA to omit the effect).")
-        nums[col] = vals
-    bad = np.flatnonzero(nums[vi] <= 0)
-    if bad.size:
-        raise InputError(f"Row {sub_labels[int(bad[0])]!r}: field {vi} = {nums[vi][int(bad[0])]:g} but sampling "
-                         "variances must be > 0. Correct the value.")
+    nums = {col: numeric(sub, col, sub_labels) for col in (yi, vi)}
+    check(nums[vi] > 0, sub_labels, vi, nums[vi], "sampling variances must be > 0")
     X, names = design(sub, mods, sub_labels) if mods else (np.ones((len(sub), 1)), ["intercept"])
     text = {c: [str(x).strip() for x in sub[c].tolist()] for c in (cluster, within, robust) if c}
     fit = fit_multilevel(nums[yi], nums[vi], text[cluster], text[within] if within else None, X, method, names)

@@ -238,13 +238,10 @@ def meta_regression_frame(table: EffectTable, mods: list[str], opts: PoolOptions
     """Meta-regression of the included studies of ``table`` on moderator columns of ``table.frame``."""
     if not mods:
         raise InputError("--mods needs at least one moderator column, e.g. --mods year,setting.")
-    for spec in mods:
-        col = spec.removeprefix("cat:")
-        if col not in table.frame.columns:
-            raise InputError(f"Moderator column {col!r} is not in the data (columns: "
-                             f"{', '.join(map(str, table.frame.columns))}). Name an existing column.")
     # a study whose moderator is missing is omitted from the model, as metafor's na.action = "na.omit"
-    no_mod = missing_cells(table.frame, tuple(spec.removeprefix("cat:") for spec in mods))
+    # (design() below names a moderator column that is not in the data)
+    present = tuple(c for c in (spec.removeprefix("cat:") for spec in mods) if c in table.frame.columns)
+    no_mod = missing_cells(table.frame, present)
     omitted = list(table.omitted)
     inc = table.included.copy()
     for i, cols in sorted(no_mod.items()):
