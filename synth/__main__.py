@@ -1,3 +1,3 @@
-from synth.cli.app import main
+from synth.cli.root import main
 
 main()

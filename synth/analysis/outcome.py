@@ -13,22 +13,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from synth.analysis.options import pool_options
-from synth.analysis.table import meta_effects, meta_table
 from synth.errors import InputError
-from synth.extraction.rob import rob_class
 from synth.meta.analysis import pool_effects
 from synth.meta.effects import compute_effects, ensure_k
 from synth.meta.io import read_csv
-from synth.meta.sensitivity import sensitivity_report
-from synth.meta.subgroup import subgroup_analysis
-from synth.protocol.model import Protocol
-from synth.workspace import Workspace
 
+# The extraction table, protocol, sensitivity and subgroup modules are imported where a protocol outcome is
+# analysed, not here: ``synth meta pool FILE`` should not pay for them (startup time, issue 19).
 if TYPE_CHECKING:
     import pandas as pd
 
     from synth.meta.effects import EffectTable
     from synth.meta.pooling import PoolOptions
+    from synth.protocol.model import Protocol
+    from synth.workspace import Workspace
 
 
 @dataclass
@@ -74,6 +72,8 @@ def load_input(data: Path | None, outcome: str | None, timepoint: str | None, me
         if check_k:
             ensure_k(table)
         return Input(table, notes=_not_in_model_notes(table.excluded, table.omitted))
+    from synth.analysis.table import meta_effects, meta_table
+
     if measure:
         raise InputError(f"--measure cannot be used with --outcome: the protocol sets the measure of '{outcome}'.")
     if workspace is None or protocol is None:
@@ -114,6 +114,8 @@ def pool_input(inp: Input, opts: PoolOptions, *, workspace: Workspace | None = N
 def sensitivity_input(inp: Input, opts: PoolOptions, order_by: str | None = None) -> dict[str, Any]:
     """Leave-one-out, influence and cumulative analyses of a meta command's input; for an outcome whose plan
     asks for it, also the analysis without studies at high risk of bias (``without_high_risk``)."""
+    from synth.meta.sensitivity import sensitivity_report
+
     res = sensitivity_report(inp.table, opts, order_by=order_by)
     if inp.frame is not None and inp.protocol is not None and inp.protocol.analysis.exclude_high_risk_sensitivity:
         res["without_high_risk"] = high_risk_sensitivity(inp.frame, opts)
@@ -123,6 +125,8 @@ def sensitivity_input(inp: Input, opts: PoolOptions, order_by: str | None = None
 def without_high_risk(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """The rows whose overall risk of bias is not high (serious and critical count as high), and the labels of
     the rows left out."""
+    from synth.extraction.rob import rob_class
+
     if "rob_overall" not in df.columns:
         return df, []
     high = df["rob_overall"].map(lambda v: rob_class(v) == "high")
@@ -151,6 +155,8 @@ def _reported(value: Any) -> bool:
 def high_risk_sensitivity(df: pd.DataFrame, opts: PoolOptions) -> dict[str, Any]:
     """The analysis of :func:`meta_table` rows without the studies at high risk of bias: ``left_out`` and the
     pooled result, or ``k`` with a ``note`` when no study (or every study) is at high risk."""
+    from synth.analysis.table import meta_effects
+
     kept, dropped = without_high_risk(df)
     if not dropped:
         return {"left_out": [], "k": len(df), "note": "no study at high risk of bias"}
@@ -180,6 +186,9 @@ def outcome_analysis(workspace: Workspace, protocol: Protocol, outcome_id: str, 
     and the planned subgroup analyses (``subgroups``); with ``frame`` and ``table`` for plots. ``frame`` and
     ``table`` may be passed when the caller already read them. Raises :class:`InputError` when nothing was
     extracted for the outcome."""
+    from synth.analysis.table import meta_effects, meta_table
+    from synth.meta.subgroup import subgroup_analysis
+
     opts = opts or pool_options(protocol.analysis)
     df = frame if frame is not None else meta_table(workspace, protocol, outcome_id, timepoint,
                                                     protocol_name=protocol_name)

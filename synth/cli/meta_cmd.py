@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from synth.cli.output import FORMAT_HELP, Format, emit, emit_json, info
+from synth.cli.output import FORMAT_HELP, Format, emit, emit_json, emit_json_array, info
 
 if TYPE_CHECKING:
     from synth.analysis.outcome import Input
@@ -95,7 +95,9 @@ def register(app: typer.Typer) -> None:
         Example: synth meta effects trials.csv --measure OR --format csv
         """
         table = _input(ctx, data, outcome, timepoint, measure, check_k=False).table
-        frame = table.frame
+        from synth.meta.io import as_pandas
+
+        frame = as_pandas(table.frame)
         rows = [{k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in r.items()}
                 for r in frame.to_dict(orient="records")]
         if fmt is Format.table:
@@ -194,7 +196,7 @@ def register(app: typer.Typer) -> None:
             if len(lines) > 20:
                 info(f"Warning: ... and {len(lines) - 20} more (see the warnings/excluded/omitted fields of each group)")
             if fmt is Format.json:
-                emit_json(results)
+                emit_json_array(results)
             else:
                 rows = [{"group": r["group"], **summary_row(r)} for r in results]
                 cols = ["group", *SUMMARY_COLUMNS, "back_estimate", "back_ci_low", "back_ci_high",

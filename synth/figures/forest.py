@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import stats
 
 from synth.errors import InputError
 from synth.figures import mpl, palette
 from synth.figures.axes import LABELS
+from synth.meta import dist
 from synth.meta.analysis import pool_by, pool_effects
 from synth.meta.effects import back_transform
-from synth.meta.io import finite_or_none
+from synth.meta.io import as_pandas, finite_or_none
 from synth.meta.pooling import PoolOptions
 from synth.meta.subgroup import subgroup_analysis
 
@@ -118,27 +118,28 @@ def _forest(table: EffectTable, opts: PoolOptions, by: str | None, *, svg: bool 
     :func:`synth.analysis.table.meta_table` gives them), a RevMan-style column of marks per domain follows
     the effect column, in the robvis palette of :mod:`synth.figures.palette`.
     """
+    table_frame = as_pandas(table.frame)
     measure = table.measure
     _KIND["kind"] = opts.back
     overall = pool_effects(table, opts)
     blocks: list[tuple[str | None, dict[str, Any]]] = []
     if by:
         inc = table.included
-        sub = table.frame.loc[inc].reset_index(drop=True)
+        sub = table_frame.loc[inc].reset_index(drop=True)
         if by not in sub.columns:
             raise InputError(f"--by column {by!r} is not in the data. Name an existing column.")
         blocks = [(g["group"], g) for g in pool_by(sub, by, measure, opts)]
     else:
         blocks = [(None, overall)]
     # one dict per plotted row; studies keep the input order within each block
-    z = stats.norm.isf((1 - opts.level / 100) / 2)
+    z = dist.norm_isf((1 - opts.level / 100) / 2)
     rows: list[dict[str, Any]] = []
-    inc_frame = table.frame.loc[table.included].reset_index(drop=True)
+    inc_frame = table_frame.loc[table.included].reset_index(drop=True)
     arms = _arm_columns(inc_frame, measure)
     rob_cols = _rob_columns(inc_frame)
     total_w = overall["studies"]
     # studies not in the model (no estimable effect, or a missing value) keep their place, marked as RevMan does
-    all_frame = table.frame
+    all_frame = table_frame
     all_arms = _arm_columns(all_frame, measure)
     inc_of_row = np.cumsum(table.included) - 1  # row of the full table -> row among included studies
     groups = all_frame[by].astype(str).str.strip().tolist() if by else None

@@ -10,10 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import stats
 
 from synth.figures import mpl, palette
 from synth.figures.axes import axis_label, log_axis
+from synth.meta import dist
 from synth.meta.analysis import pool_effects
 
 if TYPE_CHECKING:
@@ -49,11 +49,11 @@ def _funnel(y: Any, se: Any, mu: float | None, measure: str, title: str) -> Any:
     fig, ax = plt.subplots(figsize=(6.5, 5))
     smax = (float(se.max()) if len(se) else 1.0) * 1.1
     s = np.linspace(0, smax, 100)
-    xmax = max(float(np.max(np.abs(y))) * 1.1 if len(y) else 0.0, stats.norm.isf(0.005) * smax)
+    xmax = max(float(np.max(np.abs(y))) * 1.1 if len(y) else 0.0, dist.norm_isf(0.005) * smax)
     ax.fill_betweenx(s, -xmax, xmax, color="#bdbdbd", label="p < 0.01")
     for p, col, lab in ((0.01, "#d9d9d9", "0.01 < p < 0.05"), (0.05, "#f0f0f0", "0.05 < p < 0.10"),
                         (0.10, "white", "p > 0.10")):
-        zc = stats.norm.isf(p / 2)
+        zc = dist.norm_isf(p / 2)
         ax.fill_betweenx(s, -zc * s, zc * s, color=col, label=lab)
     if mu is not None:
         ax.plot([mu, mu], [0, smax], color=palette.POOLED, lw=1)

@@ -13,11 +13,12 @@ import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import stats
 
 from synth.errors import InputError
+from synth.meta import dist
 from synth.meta.effects import EffectTable, back_transform, compute_effects, ensure_k
-from synth.meta.pooling import BatchPool, PoolOptions, pad_codes, pool_batch
+from synth.meta.io import factorize, text
+from synth.meta.pooling import BatchPool, PoolOptions, pool_batch, pool_ragged
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -76,35 +77,40 @@ def _back(measure: str, d: dict[str, Any], kind: str | None = None) -> dict[str,
 
 def _empty(measure: str, opts: PoolOptions) -> dict[str, Any]:
     d: dict[str, Any] = dict.fromkeys(SUMMARY_KEYS)
-    d.update(measure=measure, method=opts.method, test=opts.test, level=opts.level, pi=opts.pi)
+    d.update(measure=measure, method=opts.method, test=opts.test, level=opts.level, pi=opts.pi,
+             iterations=None, tau2_at_boundary=None)
     return d
 
 
 def _single(measure: str, opts: PoolOptions, study: str, y: float, v: float) -> dict[str, Any]:
     d = _empty(measure, opts)
     se = math.sqrt(v)
-    z = stats.norm.isf((1 - opts.level / 100) / 2)
+    z = dist.norm_isf((1 - opts.level / 100) / 2)
     d.update(k=1, estimate=y, se=se, ci_low=y - z * se, ci_high=y + z * se, stat=y / se,
-             p=float(2 * stats.norm.sf(abs(y / se))), pooled=False, converged=None,
+             p=float(2 * dist.norm_sf(abs(y / se))), pooled=False, converged=None,
              studies=[{"study": study, "yi": y, "vi": v, "weight": 100.0}],
              warnings=[f"only 1 study ({study}): reported as that single study with a Wald CI, not a pooled result"],
              methods=f"Single study ({measure}); estimate with its own {opts.level:g}% Wald CI; nothing was pooled.")
     return d
 
 
+SCALARS = ("estimate", "se", "ci_low", "ci_high", "stat", "p", "tau2", "tau2_ci_low", "tau2_ci_high", "i2",
+           "i2_ci_low", "i2_ci_high", "h2", "q", "q_p", "pi_low", "pi_high")
+
+
 def _from_batch(b: BatchPool, i: int, measure: str, opts: PoolOptions, studies: list[str],
-                yi: list[float], vi: list[float], with_studies: bool = True) -> dict[str, Any]:
+                yi: list[float], vi: list[float], with_studies: bool = True, methods: str | None = None
+                ) -> dict[str, Any]:
     d = _empty(measure, opts)
     k = len(studies)
-    tau2 = _f(b.tau2[i])
+    d.update({key: b.column(key)[i] for key in SCALARS})
+    tau2 = d["tau2"]
+    converged = bool(b.converged[i])
     d.update(
-        k=k, estimate=_f(b.estimate[i]), se=_f(b.se[i]), ci_low=_f(b.ci_low[i]), ci_high=_f(b.ci_high[i]),
-        stat=_f(b.stat[i]), p=_f(b.p[i]), df=None if opts.test == "z" else k - 1,
-        tau2=tau2, tau2_ci_low=_f(b.tau2_ci_low[i]), tau2_ci_high=_f(b.tau2_ci_high[i]),
-        tau=None if tau2 is None else math.sqrt(tau2), i2=_f(b.i2[i]), i2_ci_low=_f(b.i2_ci_low[i]),
-        i2_ci_high=_f(b.i2_ci_high[i]), h2=_f(b.h2[i]), q=_f(b.q[i]), q_df=k - 1, q_p=_f(b.q_p[i]),
-        pi_low=_f(b.pi_low[i]), pi_high=_f(b.pi_high[i]), pooled=bool(b.converged[i]),
-        converged=bool(b.converged[i]),
+        df=None if opts.test == "z" else k - 1, k=k, tau=None if tau2 is None else math.sqrt(tau2), q_df=k - 1,
+        pooled=converged, converged=converged,
+        iterations=int(b.iterations[i]) if b.iterations is not None else None,
+        tau2_at_boundary=bool(converged and opts.method != "EE" and tau2 == 0.0),
     )
     if with_studies:
         w = b.weights[i, :k].tolist()
@@ -126,7 +132,7 @@ def _from_batch(b: BatchPool, i: int, measure: str, opts: PoolOptions, studies: 
                         f"{opts.test} variance is 0 and its p-value means nothing; report the hksj-adhoc or z "
                         "interval (--test hksj-adhoc), which keep the studies' own uncertainty")
     d["warnings"] = warns
-    d["methods"] = methods_text(opts, measure)
+    d["methods"] = methods if methods is not None else methods_text(opts, measure)
     return d
 
 
@@ -159,21 +165,18 @@ def pool_frame(df: pd.DataFrame, measure: str | None = None, opts: PoolOptions |
     return pool_effects(compute_effects(df, measure), opts)
 
 
-def pool_by(df: pd.DataFrame, by: str, measure: str | None = None, opts: PoolOptions | None = None,
+def pool_by(df: Any, by: str, measure: str | None = None, opts: PoolOptions | None = None,
             with_studies: bool = True) -> list[dict[str, Any]]:
     """One pooled result per value of column ``by`` (groups in order of first appearance), vectorised.
 
     ``with_studies=False`` leaves out the per-study lists (``studies`` is None), for summary-only output."""
-    import pandas as pd
-
     opts = opts or PoolOptions()
     opts.validate()
     if by not in df.columns:
         raise InputError(f"--by column {by!r} is not in the data (columns: {', '.join(map(str, df.columns))}). "
                          "Name an existing column.")
     table = compute_effects(df, measure)
-    groups = df[by].astype(str).str.strip().to_numpy()
-    codes, uniques = pd.factorize(groups, sort=False)
+    codes, uniques = factorize(text(df, by))
     n = len(uniques)
     inc = table.included
     labels = np.asarray(table.studies, dtype=object)
@@ -185,11 +188,11 @@ def pool_by(df: pd.DataFrame, by: str, measure: str | None = None, opts: PoolOpt
     remap = -np.ones(n, dtype=np.int64)
     remap[gidx] = np.arange(gidx.size)
     sel = inc & multi[codes]
-    Y, V, M = pad_codes(remap[codes[sel]], table.yi[sel], table.vi[sel], gidx.size)
-    b = pool_batch(Y, V, M, opts) if gidx.size else None
+    batches, batch_of, row_of = pool_ragged(remap[codes[sel]], table.yi[sel], table.vi[sel], gidx.size, opts)
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(n + 1))
     yl, vl = table.yi.tolist(), table.vi.tolist()
+    methods = methods_text(opts, table.measure)
     out: list[dict[str, Any]] = []
     for g in range(n):
         rows = order[bounds[g]:bounds[g + 1]]
@@ -198,9 +201,10 @@ def pool_by(df: pd.DataFrame, by: str, measure: str | None = None, opts: PoolOpt
         out_rows = [why[int(r)] for r in rows if not inc[r] and int(r) in why]
         excluded = [e for kind, e in out_rows if kind == "excluded"]
         omitted = [e for kind, e in out_rows if kind == "omitted"]
-        if multi[g] and b is not None:
-            d = _from_batch(b, int(remap[g]), table.measure, opts, names,
-                            [yl[r] for r in rows_inc], [vl[r] for r in rows_inc], with_studies)
+        if multi[g]:
+            j = int(remap[g])
+            d = _from_batch(batches[batch_of[j]], int(row_of[j]), table.measure, opts, names,
+                            [yl[r] for r in rows_inc], [vl[r] for r in rows_inc], with_studies, methods)
         elif len(rows_inc) == 1:
             r = rows_inc[0]
             d = _single(table.measure, opts, names[0], yl[r], vl[r])

@@ -18,9 +18,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import stats
 
 from synth.errors import InputError
+from synth.meta import dist
 from synth.meta.pooling import PoolOptions, pool_arrays
 from synth.meta.regression import fit as reg_fit
 
@@ -43,7 +43,7 @@ def egger(yi: np.ndarray, vi: np.ndarray) -> dict[str, Any]:
     cov = s2 * np.linalg.inv(XtWX)
     se = np.sqrt(np.diag(cov))
     t = b[1] / se[1]
-    return {"stat": float(t), "p": float(2 * stats.t.sf(abs(t), k - 2)), "df": k - 2, "intercept": float(b[1]),
+    return {"stat": float(t), "p": float(2 * dist.t_sf(abs(t), k - 2)), "df": k - 2, "intercept": float(b[1]),
             "intercept_se": float(se[1]), "limit_estimate": float(b[0]),
             "method": "classic Egger test: weighted least squares of y on SE (weights 1/v), t test on k-2 df"}
 
@@ -54,8 +54,8 @@ def begg(yi: np.ndarray, vi: np.ndarray) -> dict[str, Any]:
     theta = float(np.sum(w * yi) / np.sum(w))
     ystar = (yi - theta) / np.sqrt(vi - 1 / np.sum(w))
     ties = len(np.unique(ystar)) < len(ystar) or len(np.unique(vi)) < len(vi)
-    res = stats.kendalltau(ystar, vi, method="asymptotic" if ties else "exact")
-    return {"stat": float(res.statistic), "p": float(res.pvalue), "k": len(yi),
+    tau, p = dist.kendalltau(ystar, vi, exact=not ties)
+    return {"stat": tau, "p": p, "k": len(yi),
             "method": "Begg & Mazumdar rank correlation (Kendall tau, " + ("normal approximation" if ties else "exact") + ")"}
 
 
@@ -82,7 +82,7 @@ def trimfill(yi: np.ndarray, vi: np.ndarray, opts: PoolOptions, maxiter: int = 1
             raise InputError("Trim-and-fill did not converge (k0 keeps changing); it is not reported.")
         beta = _mu(y[: k - k0], v[: k - k0], opts)
         yc = y - beta
-        ranks = stats.rankdata(np.abs(yc), method="ordinal")
+        ranks = np.argsort(np.argsort(np.abs(yc), kind="stable"), kind="stable") + 1  # ordinal ranks
         sr = float(np.sum(ranks[yc > 0]))
         est = (4 * sr - k * (k + 1)) / (2 * k - 1)
         k0 = max(0, round(est))  # R's round(): halves to even, as Python's

@@ -21,10 +21,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.special import gammaln
 
 from synth.errors import InputError
+from synth.meta.dist import lgamma
 from synth.meta.io import (
+    Columns,
     check,
     infer_measure,
     missing_cells,
@@ -32,6 +33,8 @@ from synth.meta.io import (
     numeric,
     require_columns,
     study_labels,
+    take,
+    with_columns,
 )
 
 if TYPE_CHECKING:
@@ -138,7 +141,7 @@ def _binary(df: pd.DataFrame, labels: list[str], measure: str
 
 def hedges_j(m: np.ndarray) -> np.ndarray:
     """Exact small-sample correction ``J(m)`` (Hedges 1981), via log-gamma so it never overflows."""
-    return np.exp(gammaln(m / 2) - 0.5 * np.log(m / 2) - gammaln((m - 1) / 2))
+    return np.exp(lgamma(m / 2) - 0.5 * np.log(m / 2) - lgamma((m - 1) / 2))
 
 
 def _continuous(df: pd.DataFrame, labels: list[str], measure: str) -> tuple[np.ndarray, np.ndarray]:
@@ -221,7 +224,7 @@ def _effects(df: pd.DataFrame, labels: list[str], m: str
     return np.asarray(yi, float), np.asarray(vi, float), [], []
 
 
-def compute_effects(df: pd.DataFrame, measure: str | None = None) -> EffectTable:
+def compute_effects(df: Any, measure: str | None = None) -> EffectTable:
     """Effect sizes ``yi`` and variances ``vi`` for every row of ``df`` (one row per study).
 
     Raises :class:`InputError` naming the study and field for missing columns, non-numeric cells, or
@@ -236,7 +239,7 @@ def compute_effects(df: pd.DataFrame, measure: str | None = None) -> EffectTable
     # it is left out of the model and listed with the fields that were missing. Impossible values still raise.
     missing = missing_cells(df, needed_columns(df, m))
     keep = np.array([i not in missing for i in range(len(df))], dtype=bool)
-    sub = df.loc[keep].reset_index(drop=True) if missing else df
+    sub = take(df, keep) if missing else df
     sub_labels = [lab for lab, k in zip(labels, keep, strict=True) if k]
     yi = np.full(len(df), np.nan)
     vi = np.full(len(df), np.nan)
@@ -255,21 +258,17 @@ def compute_effects(df: pd.DataFrame, measure: str | None = None) -> EffectTable
         i = int(bad[0])
         raise InputError(f"Study {labels[i]!r}: field vi = {vi[i]} (computed) but sampling variances must be > 0. "
                          "Check the study's data.")
-    frame = df.copy()
-    frame["yi"] = yi
-    frame["vi"] = vi
+    frame = with_columns(df, yi=yi, vi=vi)
     return EffectTable(measure=m, studies=labels, yi=yi, vi=vi, excluded=excluded, frame=frame, omitted=omitted,
                        omitted_rows=sorted(missing), excluded_rows=excluded_rows)
 
 
-def effects_frame(yi: Any, vi: Any, studies: Any = None) -> pd.DataFrame:
-    """A generic-measure DataFrame from plain arrays (for the library API)."""
-    import pandas as pd
-
-    data: dict[str, Any] = {"yi": list(yi), "vi": list(vi)}
+def effects_frame(yi: Any, vi: Any, studies: Any = None) -> Columns:
+    """A generic-measure table from plain arrays (for the library API)."""
+    data: dict[str, Any] = {"yi": np.asarray(yi, dtype=float), "vi": np.asarray(vi, dtype=float)}
     if studies is not None:
-        data = {"study": [str(s) for s in studies], **data}
-    return pd.DataFrame(data)
+        data = {"study": np.array([str(s) for s in studies], dtype=object), **data}
+    return Columns(data)
 
 
 def ensure_k(table: EffectTable) -> None:

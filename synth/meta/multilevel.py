@@ -28,22 +28,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import special
 
 from synth.errors import InputError
-
-
-def _norm_isf(q: float) -> float:
-    return float(-special.ndtri(q))
-
-
-def _t_isf(q: float, df: float) -> float:
-    return float(special.stdtrit(df, 1 - q))
+from synth.meta import dist
 
 
 def _t_sf2(stat: float, df: float) -> float:
     """Two-sided p-value of ``stat`` on a t distribution with ``df`` df."""
-    return float(2 * special.stdtr(df, -abs(stat)))
+    return float(2 * dist.t_sf(abs(stat), df))
 
 
 @dataclass
@@ -160,7 +152,7 @@ def fit_multilevel(y: np.ndarray, v: np.ndarray, cluster: list[str], within: lis
     return MultilevelFit(estimate=b, se=np.sqrt(np.diag(B)), vcov=B, sigma2=[float(theta[0]), float(theta[1])],
                          k=k, clusters=m, converged=converged, iterations=it, method=method,
                          names=names or ["intercept"] + [f"x{j}" for j in range(1, p)], q=q, q_df=k - p,
-                         q_p=float(special.chdtrc(k - p, q)), loglik=_loglik(y, X, M, method),
+                         q_p=float(dist.chi2_sf(q, k - p)), loglik=_loglik(y, X, M, method),
                          _parts={"y": y, "X": X, "M": M, "Mi": Mi, "B": B})
 
 
@@ -210,14 +202,14 @@ def robust_cr(fit: MultilevelFit, robust: list[str], level: float = 95.0) -> dic
         b = float(fit.estimate[j])
         se1 = float(np.sqrt(v1[j, j]))
         df1 = float(m - p)
-        crit1 = _t_isf(alpha / 2, df1)
+        crit1 = dist.t_isf(alpha / 2, df1)
         out["cr1"].append({"se": se1, "ci_low": b - crit1 * se1, "ci_high": b + crit1 * se1, "df": df1,
                            "stat": b / se1, "p": _t_sf2(b / se1, df1)})
         se2 = float(np.sqrt(v2[j, j]))
         Qrows = np.vstack([(adj[i].T @ E[j, g]) @ IH[g, :] for i, g in enumerate(groups)])
         Pm = Qrows @ M @ Qrows.T
         df2 = float(np.trace(Pm) ** 2 / np.sum(Pm * Pm))
-        crit2 = _t_isf(alpha / 2, df2)
+        crit2 = dist.t_isf(alpha / 2, df2)
         out["cr2"].append({"se": se2, "ci_low": b - crit2 * se2, "ci_high": b + crit2 * se2, "df": df2,
                            "stat": b / se2, "p": _t_sf2(b / se2, df2)})
     return out
@@ -227,11 +219,11 @@ def wald(fit: MultilevelFit, test: str = "z", level: float = 95.0) -> list[dict[
     """Model-based inference per coefficient: z (metafor's default for rma.mv) or t with k - p df."""
     alpha = 1 - level / 100
     df = None if test == "z" else float(fit.k - len(fit.estimate))
-    crit = _norm_isf(alpha / 2) if df is None else _t_isf(alpha / 2, df)
+    crit = dist.norm_isf(alpha / 2) if df is None else dist.t_isf(alpha / 2, df)
     rows: list[dict[str, float | None]] = []
     for b, se in zip(fit.estimate.tolist(), fit.se.tolist(), strict=True):
         stat = b / se
-        p = float(special.ndtr(-abs(stat)) * 2) if df is None else _t_sf2(stat, df)
+        p = float(2 * dist.norm_sf(abs(stat))) if df is None else _t_sf2(stat, df)
         rows.append({"estimate": b, "se": se, "ci_low": b - crit * se, "ci_high": b + crit * se, "stat": stat,
                      "p": p, "df": df})
     return rows
@@ -245,12 +237,13 @@ def multilevel_frame(df: Any, cluster: str, *, yi: str = "yi", vi: str = "vi", w
 
     A row with a missing value in any of these columns is omitted (metafor's na.omit) and listed under
     ``omitted``. ``test`` is ``z`` (metafor's default for rma.mv) or ``t`` (k - p df)."""
-    from synth.meta.io import check, missing_cells, numeric, study_labels
+    from synth.meta.io import as_pandas, check, missing_cells, numeric, study_labels
     from synth.meta.regression import design
 
     if test not in ("z", "t"):
         raise InputError(f"The multilevel model takes --test z or t, not {test}; for small numbers of clusters "
                          "use --robust COL (CR2 with Satterthwaite df).")
+    df = as_pandas(df)
     cols = [yi, vi, cluster, *(c for c in (within, robust) if c), *(m.removeprefix("cat:") for m in mods or [])]
     for col in cols:
         if col not in df.columns:

@@ -18,9 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
+from numpy.typing import NDArray
 
 from synth.errors import InputError
+from synth.meta import dist
 from synth.meta.estimators import METHODS, Array, Mask, estimate_tau2, q_stat, solve_qgen, weights, wmean
 
 TESTS = ("hksj", "z", "t", "hksj-adhoc")
@@ -80,6 +81,18 @@ class BatchPool:
     weights: Array  # (n, K) percent
     s2w: Array
     notes: list[list[str]] = field(default_factory=list)
+    iterations: NDArray[np.int64] | None = None
+    _lists: dict[str, list[float | None]] = field(default_factory=dict, repr=False)
+
+    def column(self, name: str) -> list[float | None]:
+        """Result ``name`` for every analysis as plain floats, None where it does not exist (NaN/inf); built
+        once per batch, for the per-analysis dicts."""
+        if name not in self._lists:
+            arr = np.asarray(getattr(self, name), dtype=float)
+            vals = arr.tolist()
+            fin = np.isfinite(arr).tolist()
+            self._lists[name] = [v if ok else None for v, ok in zip(vals, fin, strict=True)]
+        return self._lists[name]
 
 
 def pool_batch(Y: Array, V: Array, M: Mask, opts: PoolOptions) -> BatchPool:
@@ -110,16 +123,16 @@ def pool_batch(Y: Array, V: Array, M: Mask, opts: PoolOptions) -> BatchPool:
     else:
         s2w = np.ones(n)
     if opts.test == "z":
-        crit = stats.norm.isf(alpha / 2) * np.ones(n)
+        crit = dist.norm_isf(alpha / 2) * np.ones(n)
         with np.errstate(divide="ignore", invalid="ignore"):
             stat = mu / se
-        p = 2 * stats.norm.sf(np.abs(stat))
+        p = 2 * dist.norm_sf(np.abs(stat))
         df = np.full(n, np.nan)
     else:
-        crit = stats.t.isf(alpha / 2, dfk)
+        crit = dist.t_isf(alpha / 2, dfk)
         with np.errstate(divide="ignore", invalid="ignore"):
             stat = mu / se
-        p = 2 * stats.t.sf(np.abs(stat), dfk)
+        p = 2 * dist.t_sf(np.abs(stat), dfk)
         df = dfk
     ci_low, ci_high = mu - crit * se, mu + crit * se
 
@@ -127,7 +140,7 @@ def pool_batch(Y: Array, V: Array, M: Mask, opts: PoolOptions) -> BatchPool:
     W0 = weights(V, M, np.zeros(n))
     sw0 = W0.sum(axis=1)
     q = q_stat(Y, V, M)
-    q_p = stats.chi2.sf(q, dfk)
+    q_p = dist.chi2_sf(q, dfk)
     vt = dfk / (sw0 - (W0 * W0).sum(axis=1) / sw0)
     if opts.method == "EE":
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -140,8 +153,8 @@ def pool_batch(Y: Array, V: Array, M: Mask, opts: PoolOptions) -> BatchPool:
         i2 = 100 * tau2 / (tau2 + vt)
         h2 = tau2 / vt + 1
         # Q-profile CI for tau^2
-        t_lo, ok_lo = solve_qgen(Y, V, M, stats.chi2.isf(alpha / 2, dfk))
-        t_hi, ok_hi = solve_qgen(Y, V, M, stats.chi2.ppf(alpha / 2, dfk))
+        t_lo, ok_lo = solve_qgen(Y, V, M, dist.chi2_isf(alpha / 2, dfk))
+        t_hi, ok_hi = solve_qgen(Y, V, M, dist.chi2_ppf(alpha / 2, dfk))
         for i in np.flatnonzero(~(ok_lo & ok_hi)):
             notes[i].append("the Q-profile confidence interval for tau^2 could not be bracketed")
         t_lo = np.where(ok_lo, t_lo, np.nan)
@@ -152,7 +165,7 @@ def pool_batch(Y: Array, V: Array, M: Mask, opts: PoolOptions) -> BatchPool:
         if opts.pi == "hts":
             dfp = k - 2
             with np.errstate(invalid="ignore"):
-                pcrit = np.where(dfp > 0, stats.t.isf(alpha / 2, np.maximum(dfp, 1)), np.nan)
+                pcrit = np.where(dfp > 0, dist.t_isf(alpha / 2, np.maximum(dfp, 1)), np.nan)
             for i in np.flatnonzero(dfp <= 0):
                 notes[i].append("the t(k-2) prediction interval needs k >= 3; it is not reported")
         else:
@@ -168,7 +181,7 @@ def pool_batch(Y: Array, V: Array, M: Mask, opts: PoolOptions) -> BatchPool:
         k=k, tau2=tau2, converged=fit.converged, estimate=mu, se=se, ci_low=ci_low, ci_high=ci_high,
         stat=stat, p=p, df=df, q=q, q_df=dfk, q_p=q_p, i2=i2, h2=h2, tau2_ci_low=t_lo, tau2_ci_high=t_hi,
         i2_ci_low=i_lo, i2_ci_high=i_hi, h2_ci_low=h_lo, h2_ci_high=h_hi, pi_low=pi_low, pi_high=pi_high,
-        weights=wpct, s2w=s2w, notes=notes,
+        weights=wpct, s2w=s2w, notes=notes, iterations=fit.iterations,
     )
 
 
@@ -202,6 +215,34 @@ def pad_codes(codes: np.ndarray, y: np.ndarray, v: np.ndarray, n: int) -> tuple[
     V[c, pos] = v[order]
     M[c, pos] = True
     return Y, V, M
+
+
+def pool_ragged(codes: np.ndarray, y: Array, v: Array, n: int, opts: PoolOptions
+                ) -> tuple[list[BatchPool], np.ndarray, np.ndarray]:
+    """Pool ``n`` analyses given as flat arrays with group codes 0..n-1 (each group k >= 2).
+
+    Analyses are padded in buckets of similar k (bucket edges at powers of sqrt 2), so padding adds at most
+    ~41% to the work instead of making every analysis as wide as the largest one (in a Cochrane-style
+    collection most analyses have a handful of studies and a few have hundreds). Returns the batches and, per
+    analysis, its batch and row."""
+    counts = np.bincount(codes, minlength=n)
+    bucket = np.ceil(2 * np.log2(np.maximum(counts, 1))).astype(np.int64)
+    batch_of = np.full(n, -1, dtype=np.int64)
+    row_of = np.full(n, -1, dtype=np.int64)
+    batches: list[BatchPool] = []
+    order = np.argsort(bucket[codes], kind="stable")
+    sorted_bucket = bucket[codes][order]
+    for b in np.unique(bucket):
+        members = np.flatnonzero(bucket == b)
+        lo, hi = np.searchsorted(sorted_bucket, [b, b + 1])
+        rows = order[lo:hi]
+        remap = np.full(n, -1, dtype=np.int64)
+        remap[members] = np.arange(members.size)
+        Y, V, M = pad_codes(remap[codes[rows]], y[rows], v[rows], members.size)
+        batch_of[members] = len(batches)
+        row_of[members] = np.arange(members.size)
+        batches.append(pool_batch(Y, V, M, opts))
+    return batches, batch_of, row_of
 
 
 def pool_arrays(yi: np.ndarray, vi: np.ndarray, opts: PoolOptions) -> BatchPool:

@@ -16,14 +16,16 @@ estimator (Raudenbush 2009; metafor's default).
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import optimize, stats
 
 from synth.errors import InputError
-from synth.meta.io import missing_cells
+from synth.meta import dist
+from synth.meta.io import as_pandas, missing_cells
 
 if TYPE_CHECKING:
     from synth.meta.effects import EffectTable
@@ -56,6 +58,32 @@ class RegFit:
     s2w: float
     k: int
     p_: int
+
+
+def _root(f: Callable[[float], float], a: float, b: float) -> float:
+    """The root of a decreasing ``f`` with ``f(a) > 0 >= f(b)``: Illinois regula falsi (superlinear, never
+    leaves the bracket), to 4 machine epsilons relative or 1e-14 absolute."""
+    fa, fb, side, prev = f(a), f(b), 0, math.inf
+    c = 0.5 * (a + b)
+    for _ in range(500):
+        c = (a * fb - b * fa) / (fb - fa)
+        if not a < c < b:
+            c = 0.5 * (a + b)
+        fc = f(c)
+        if fc == 0 or abs(c - prev) <= 1e-14 + 4 * np.finfo(float).eps * abs(c) or b - a <= 1e-14:
+            return c
+        prev = c
+        if fc > 0:
+            a, fa = c, fc
+            if side == 1:
+                fb /= 2
+            side = 1
+        else:
+            b, fb = c, fc
+            if side == -1:
+                fa /= 2
+            side = -1
+    return c
 
 
 def _proj(X: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -116,7 +144,7 @@ def tau2_general(method: str, y: np.ndarray, v: np.ndarray, X: np.ndarray) -> tu
             hi *= 10
         if f(hi) > 0:
             return float("nan"), False
-        return float(optimize.brentq(f, 0.0, hi, xtol=1e-14, rtol=4 * np.finfo(float).eps, maxiter=500)), True
+        return _root(f, 0.0, hi), True
     if method not in ("ML", "REML", "EB"):
         raise ValueError(method)
     # Fisher scoring from the HE start, safeguarded by a bracket on the root (bisection when a step leaves the
@@ -183,22 +211,22 @@ def fit(y: np.ndarray, v: np.ndarray, X: np.ndarray, method: str = "REML", test:
     bb = b[idx]
     qm = float(bb @ np.linalg.solve(vb[np.ix_(idx, idx)], bb))
     if test == "z":
-        crit = stats.norm.isf(alpha / 2)
-        pv = 2 * stats.norm.sf(np.abs(stat))
+        crit = dist.norm_isf(alpha / 2)
+        pv = 2 * dist.norm_sf(np.abs(stat))
         df, qm_df2 = None, None
-        qm_p = float(stats.chi2.sf(qm, m))
+        qm_p = float(dist.chi2_sf(qm, m))
     else:
-        crit = stats.t.isf(alpha / 2, k - p)
-        pv = 2 * stats.t.sf(np.abs(stat), k - p)
+        crit = dist.t_isf(alpha / 2, k - p)
+        pv = 2 * dist.t_sf(np.abs(stat), k - p)
         df, qm_df2 = k - p, k - p
         qm = qm / m
-        qm_p = float(stats.f.sf(qm, m, k - p))
+        qm_p = float(dist.f_sf(qm, m, k - p))
     P0 = _proj(X, 1 / v)
     qe = float(max(0.0, y @ P0 @ y))
     vt = (k - p) / np.trace(P0)
     i2 = 100 * tau2 / (tau2 + vt) if method != "EE" else max(0.0, 100 * (qe - (k - p)) / qe) if qe > 0 else 0.0
     return RegFit(coef=b, vcov=vb, se=se, stat=stat, p=pv, ci_low=b - crit * se, ci_high=b + crit * se, df=df,
-                  tau2=tau2, converged=ok, qe=qe, qe_p=float(stats.chi2.sf(qe, k - p)), qm=qm, qm_df=m,
+                  tau2=tau2, converged=ok, qe=qe, qe_p=float(dist.chi2_sf(qe, k - p)), qm=qm, qm_df=m,
                   qm_df2=qm_df2, qm_p=qm_p, i2=float(i2), s2w=s2w, k=k, p_=p)
 
 
@@ -207,6 +235,7 @@ def design(frame: Any, mods: list[str], labels: list[str]) -> tuple[np.ndarray, 
     ``cat:COL``) categorical with treatment coding against the first level in sorted order (as R's factor)."""
     import pandas as pd
 
+    frame = as_pandas(frame)
     cols = [np.ones(len(frame))]
     names = ["intercept"]
     for spec in mods:
@@ -240,8 +269,9 @@ def meta_regression_frame(table: EffectTable, mods: list[str], opts: PoolOptions
         raise InputError("--mods needs at least one moderator column, e.g. --mods year,setting.")
     # a study whose moderator is missing is omitted from the model, as metafor's na.action = "na.omit"
     # (design() below names a moderator column that is not in the data)
-    present = tuple(c for c in (spec.removeprefix("cat:") for spec in mods) if c in table.frame.columns)
-    no_mod = missing_cells(table.frame, present)
+    table_frame = as_pandas(table.frame)
+    present = tuple(c for c in (spec.removeprefix("cat:") for spec in mods) if c in table_frame.columns)
+    no_mod = missing_cells(table_frame, present)
     omitted = list(table.omitted)
     inc = table.included.copy()
     for i, cols in sorted(no_mod.items()):
@@ -249,7 +279,7 @@ def meta_regression_frame(table: EffectTable, mods: list[str], opts: PoolOptions
             inc[i] = False
             omitted.append({"study": table.studies[i], "fields": cols,
                             "reason": f"moderator {', '.join(cols)} missing (NA): omitted from the model"})
-    frame = table.frame.loc[inc].reset_index(drop=True)
+    frame = table_frame.loc[inc].reset_index(drop=True)
     labels = [s for s, ok in zip(table.studies, inc, strict=True) if ok]
     y, v = table.yi[inc], table.vi[inc]
     if len(y) < 2:

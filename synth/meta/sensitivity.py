@@ -15,9 +15,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import stats
 
 from synth.errors import InputError
+from synth.meta import dist
 from synth.meta.pooling import PoolOptions, pad, pool_arrays, pool_batch
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ def influence(yi: np.ndarray, vi: np.ndarray, opts: PoolOptions) -> list[dict[st
     dfbetas = dfb / np.sqrt(s2w * vb_del)
     cook = dfb**2 / vb
     cov_r = vdel / vb
-    flagged = (np.abs(dffits) > 3 * np.sqrt(1 / (k - 1))) | (stats.chi2.cdf(cook, 1) > 0.5) | (hat > 3 / k) \
+    flagged = (np.abs(dffits) > 3 * np.sqrt(1 / (k - 1))) | (dist.chi2_cdf(cook, 1) > 0.5) | (hat > 3 / k) \
         | (np.abs(dfbetas) > 1)
     return [{"rstudent": _f(rstudent[i]), "dffits": _f(dffits[i]), "cook_d": _f(cook[i]), "cov_r": _f(cov_r[i]),
              "tau2_del": _f(t2d[i]), "q_del": _f(loo.q[i]), "hat": _f(hat[i]), "weight": _f(100 * hat[i]),
@@ -70,10 +70,10 @@ def cumulative(yi: np.ndarray, vi: np.ndarray, opts: PoolOptions, order: np.ndar
     y, v = yi[order], vi[order]
     k = len(y)
     rows: list[dict[str, Any]] = []
-    z = stats.norm.isf((1 - opts.level / 100) / 2)
+    z = dist.norm_isf((1 - opts.level / 100) / 2)
     se1 = float(np.sqrt(v[0]))
     rows.append({"k": 1, "estimate": float(y[0]), "se": se1, "ci_low": float(y[0] - z * se1),
-                 "ci_high": float(y[0] + z * se1), "p": float(2 * stats.norm.sf(abs(y[0]) / se1)), "tau2": 0.0,
+                 "ci_high": float(y[0] + z * se1), "p": float(2 * dist.norm_sf(abs(y[0]) / se1)), "tau2": 0.0,
                  "i2": 0.0})
     if k >= 2:
         Y, V, M = pad([(y[: j + 1], v[: j + 1]) for j in range(1, k)])
@@ -100,7 +100,9 @@ def sensitivity_report(table: EffectTable, opts: PoolOptions, order_by: str | No
                  "tau2": _f(loo.tau2[i]), "i2": _f(loo.i2[i]), "q": _f(loo.q[i])} for i in range(k)]
     inf = [{"study": labels[i], **row} for i, row in enumerate(influence(yi, vi, opts))]
     if order_by:
-        frame = table.frame.loc[inc].reset_index(drop=True)
+        from synth.meta.io import as_pandas
+
+        frame = as_pandas(table.frame).loc[inc].reset_index(drop=True)
         if order_by not in frame.columns:
             raise InputError(f"--order-by column {order_by!r} is not in the data. Name an existing column (e.g. year).")
         col = frame[order_by]

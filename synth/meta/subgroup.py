@@ -12,10 +12,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import stats
 
 from synth.errors import InputError
+from synth.meta import dist
 from synth.meta.analysis import pool_by
+from synth.meta.io import as_pandas
 from synth.meta.pooling import PoolOptions
 from synth.meta.regression import design, fit
 
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 def subgroup_analysis(table: EffectTable, by: str, opts: PoolOptions) -> dict[str, Any]:
     """Subgroup results, the test for subgroup differences (separate tau^2) and the common-tau^2 model."""
-    frame = table.frame
+    frame = as_pandas(table.frame)
     if by not in frame.columns:
         raise InputError(f"--by column {by!r} is not in the data (columns: {', '.join(map(str, frame.columns))}). "
                          "Name an existing column.")
@@ -42,7 +43,7 @@ def subgroup_analysis(table: EffectTable, by: str, opts: PoolOptions) -> dict[st
     mu = float(np.sum(w * est) / np.sum(w))
     q = float(np.sum(w * (est - mu) ** 2))
     dfb = len(usable) - 1
-    test_sep = {"q": q, "df": dfb, "p": float(stats.chi2.sf(q, dfb)),
+    test_sep = {"q": q, "df": dfb, "p": float(dist.chi2_sf(q, dfb)),
                 "method": "Q test of the subgroup estimates (separate tau^2 per subgroup)"}
     for g in groups:
         if g["k"] == 1:
