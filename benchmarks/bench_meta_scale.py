@@ -7,7 +7,9 @@
   processes (start-up, reading, effect sizes, REML, Wald CI, Q-profile CI of tau^2, I^2/H^2 and their CIs,
   prediction interval, JSON on stdout);
 * R: two ``Rscript`` processes that read the same file and loop over the analyses with ``escalc`` + ``rma``
-  (REML) + ``confint`` (Q-profile) + ``predict`` (the same quantities), writing a CSV.
+  (REML) + ``confint`` (Q-profile) + ``predict`` (the same quantities), writing a CSV. ``escalc`` is given
+  ``drop00 = TRUE``: synth follows Cochrane/RevMan and leaves out studies with no events (or only events) in
+  both arms (listed under ``excluded``), where escalc's default keeps them with 0.5 added.
 
 It prints both wall times, the ratio (target >= 50x) and the share of estimates within 1e-6 of metafor
 (``|synth - metafor| <= 1e-6 max(1, |metafor|)``, target >= 99.5%), with the worst cases.
@@ -40,7 +42,8 @@ a <- commandArgs(TRUE)
 d <- read.csv(a[1], stringsAsFactors = FALSE)
 g <- split(d, factor(d$analysis, levels = unique(d$analysis)))
 res <- lapply(g, function(x) {
-  e <- if (a[2] == "OR") suppressWarnings(escalc("OR", ai = events_t, n1i = n_t, ci = events_c, n2i = n_c, data = x))
+  e <- if (a[2] == "OR") suppressWarnings(escalc("OR", ai = events_t, n1i = n_t, ci = events_c, n2i = n_c, data = x,
+                                                   drop00 = TRUE))
        else suppressWarnings(escalc("SMD", m1i = mean_t, sd1i = sd_t, n1i = n_t, m2i = mean_c, sd2i = sd_c,
                                     n2i = n_c, data = x))
   r <- try(suppressWarnings(rma(yi, vi, data = e, method = "REML")), silent = TRUE)
