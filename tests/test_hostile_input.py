@@ -5,10 +5,10 @@ write into."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
+from flagship_helpers import copy_flagship
 from typer.testing import CliRunner
 
 from synth.cli.app import app
@@ -31,14 +31,6 @@ def _one_error_line(output: str) -> str:
     return lines[0]
 
 
-def _flagship(dest: Path) -> Path:
-    (dest / "protocols").mkdir(parents=True)
-    shutil.copyfile(REPO / "protocols" / f"{NAME}.toml", dest / "protocols" / f"{NAME}.toml")
-    shutil.copytree(REPO / "data" / NAME, dest / "data" / NAME)
-    shutil.copytree(REPO / "extractions" / NAME, dest / "extractions" / NAME)
-    return dest
-
-
 def test_deeply_nested_protocol_is_a_protocol_error(tmp_path: Path) -> None:
     (tmp_path / "protocols").mkdir()
     path = tmp_path / "protocols" / "deep.toml"
@@ -50,7 +42,7 @@ def test_deeply_nested_protocol_is_a_protocol_error(tmp_path: Path) -> None:
 
 
 def test_deeply_nested_openalex_json_is_an_import_error(tmp_path: Path) -> None:
-    ws = _flagship(tmp_path / "ws")
+    ws = copy_flagship(tmp_path / "ws")
     path = tmp_path / "works.json"
     path.write_text("[" * DEEP + "]" * DEEP, encoding="utf-8")
     code, out = _invoke("-w", str(ws), "import", str(path), "--format", "openalex-json", "--source", "OpenAlex")
@@ -68,7 +60,7 @@ def test_deeply_nested_extraction_file_is_a_problem(tmp_path: Path) -> None:
 
 
 def test_nan_in_an_extraction_file_does_not_abort_the_run(tmp_path: Path) -> None:
-    ws = _flagship(tmp_path / "ws")
+    ws = copy_flagship(tmp_path / "ws")
     path = next(iter(sorted((ws / "extractions" / NAME).glob("*.toml"))))
     text = path.read_text(encoding="utf-8")
     assert "n_t = " in text
@@ -83,7 +75,7 @@ def test_nan_in_an_extraction_file_does_not_abort_the_run(tmp_path: Path) -> Non
 
 
 def test_a_workspace_synth_cannot_write_into_is_one_line(tmp_path: Path) -> None:
-    ws = _flagship(tmp_path / "ws")
+    ws = copy_flagship(tmp_path / "ws")
     (ws / "out").write_text("a file where the output folder goes\n", encoding="utf-8")
     code, out = _invoke("-w", str(ws), "run")
     assert code == 1, out
@@ -116,7 +108,7 @@ def test_visible_escapes_every_control_character() -> None:
 
 
 def _hostile_workspace(tmp_path: Path) -> Path:
-    ws = _flagship(tmp_path / "ws")
+    ws = copy_flagship(tmp_path / "ws")
     ris = tmp_path / "hostile.ris"
     ris.write_text(f"TY  - JOUR\nTI  - {HOSTILE}\nAU  - Evil\x1b[31m, Eve\nPY  - 2020\n"
                    "AB  - =HYPERLINK(\"http://x\",\"click\")\nER  - \n", encoding="utf-8")
@@ -178,7 +170,7 @@ def test_csv_exports_neutralise_formulas_and_reimport_restores_them(tmp_path: Pa
     assert code == 0, text
     exported = out.read_text(encoding="utf-8")
     assert "'=HYPERLINK" in exported and ",=HYPERLINK" not in exported and '"=HYPERLINK' not in exported
-    again = _flagship(tmp_path / "again")
+    again = copy_flagship(tmp_path / "again")
     code, text = _invoke("-w", str(again), "import", str(out), "--format", "csv", "--source", "reimport")
     assert code == 0, text
     listed = runner.invoke(app, ["-w", str(again), "records", "list", "--format", "json"])
@@ -187,7 +179,7 @@ def test_csv_exports_neutralise_formulas_and_reimport_restores_them(tmp_path: Pa
 
 
 def test_damaged_import_text_is_kept_and_reported(tmp_path: Path) -> None:
-    ws = _flagship(tmp_path / "ws")
+    ws = copy_flagship(tmp_path / "ws")
     bib = tmp_path / "broken.bib"
     bib.write_text("@article{a1,\n  title = {Integrated care {for older people},\n  author = {Smith, J},\n"
                    "  year = {2019}\n}\n\n@article{a2,\n  title = {Second one},\n  year = {2020}\n}\n", encoding="utf-8")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flagship_helpers import copy_flagship
 from typer.testing import CliRunner
 
 from synth.cli.app import app
@@ -20,14 +21,6 @@ from synth.cli.app import app
 REPO = Path(__file__).resolve().parent.parent
 NAME = "partnership-outcomes"
 runner = CliRunner()
-
-
-def _copy_flagship(dest: Path) -> Path:
-    (dest / "protocols").mkdir(parents=True)
-    shutil.copyfile((REPO / "protocols" / f"{NAME}.toml").resolve(), dest / "protocols" / f"{NAME}.toml")
-    shutil.copytree(REPO / "data" / NAME, dest / "data" / NAME)
-    shutil.copytree(REPO / "extractions" / NAME, dest / "extractions" / NAME)
-    return dest
 
 
 def _run(ws: Path) -> dict[str, Any]:
@@ -38,7 +31,7 @@ def _run(ws: Path) -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def flagship(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any], dict[str, Any]]:
-    ws = _copy_flagship(tmp_path_factory.mktemp("flagship"))
+    ws = copy_flagship(tmp_path_factory.mktemp("flagship"))
     first = _run(ws)
     second = _run(ws)
     return ws, first, second
@@ -161,7 +154,7 @@ def test_protocol_declares_the_bundled_file() -> None:
 
 
 def test_missing_declared_file_is_one_clear_error(tmp_path: Path) -> None:
-    ws = _copy_flagship(tmp_path / "ws")
+    ws = copy_flagship(tmp_path / "ws")
     (ws / "data" / NAME / "citation-records.csv").unlink()
     result = runner.invoke(app, ["-w", str(ws), "run"])
     assert result.exit_code == 1
@@ -184,7 +177,7 @@ def test_online_run_searches_every_source_then_reports(tmp_path: Path, corpus_di
     try:
         for key, value in server.env().items():
             monkeypatch.setenv(key, value)
-        ws = _copy_flagship(tmp_path / "ws")
+        ws = copy_flagship(tmp_path / "ws")
         result = runner.invoke(app, ["-w", str(ws), "run", "--online", "--format", "json"])
         assert result.exit_code == 0, result.output
         summary = json.loads(result.stdout)
@@ -221,7 +214,7 @@ def test_online_run_without_network_uses_what_is_stored(tmp_path: Path, monkeypa
     for var in ("SYNTH_PUBMED_URL", "SYNTH_EUROPEPMC_URL", "SYNTH_OPENALEX_URL", "SYNTH_CROSSREF_URL",
                 "SYNTH_CTGOV_URL"):
         monkeypatch.setenv(var, f"http://127.0.0.1:{port}/api")
-    ws = _copy_flagship(tmp_path / "ws")
+    ws = copy_flagship(tmp_path / "ws")
     result = runner.invoke(app, ["-w", str(ws), "run", "--online", "--format", "json"])
     assert result.exit_code == 1, result.output  # a stage the user asked for failed: said, after writing it all
     assert [line for line in result.stderr.splitlines() if line.startswith("Error:")] == [

@@ -12,13 +12,13 @@ and the same stored rows, as on SQLite.
 from __future__ import annotations
 
 import os
-import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flagship_helpers import copy_flagship
 from typer.testing import CliRunner
 
 from synth.cli.app import app
@@ -46,14 +46,6 @@ def pg_url() -> Iterator[str]:
         admin.dispose()
 
 
-def _flagship(dest: Path) -> Path:
-    (dest / "protocols").mkdir(parents=True)
-    shutil.copyfile(REPO / "protocols" / f"{NAME}.toml", dest / "protocols" / f"{NAME}.toml")
-    shutil.copytree(REPO / "data" / NAME, dest / "data" / NAME)
-    shutil.copytree(REPO / "extractions" / NAME, dest / "extractions" / NAME)
-    return dest
-
-
 def _counts(url: str) -> dict[str, int]:
     engine = sa.create_engine(url)
     try:
@@ -67,7 +59,7 @@ def _counts(url: str) -> dict[str, int]:
 
 
 def test_flagship_run_on_postgresql_matches_sqlite(tmp_path: Path, pg_url: str) -> None:
-    lite, pg = _flagship(tmp_path / "lite"), _flagship(tmp_path / "pg")
+    lite, pg = copy_flagship(tmp_path / "lite"), copy_flagship(tmp_path / "pg")
     lite_url = f"sqlite:///{lite / '.synth' / 'review.sqlite'}"
     for ws, url in ((lite, lite_url), (pg, pg_url)):
         result = runner.invoke(app, ["--workspace", str(ws), "--db", url, "run"], prog_name="synth")
@@ -82,7 +74,7 @@ def test_flagship_run_on_postgresql_matches_sqlite(tmp_path: Path, pg_url: str) 
 
 
 def test_second_run_on_postgresql_is_idempotent(tmp_path: Path, pg_url: str) -> None:
-    ws = _flagship(tmp_path / "ws")
+    ws = copy_flagship(tmp_path / "ws")
     first = runner.invoke(app, ["--workspace", str(ws), "--db", pg_url, "run"], prog_name="synth")
     assert first.exit_code == 0, first.output
     before = _counts(pg_url)
