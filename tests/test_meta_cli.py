@@ -226,3 +226,13 @@ def test_funnel_warns_below_ten_studies(tmp_path: Path) -> None:
     data = write(tmp_path, "study,yi,vi\nA,0.1,0.01\nB,0.3,0.04\nC,0.2,0.02\n")
     code, _, err = run("funnel", data, "-o", str(tmp_path / "f.svg"))
     assert code == 0 and "Warning: fewer than 10 studies" in err
+
+
+def test_pool_by_json_lists_studies_only_when_asked() -> None:
+    args = ("pool", BCG, "--measure", "RR", "--by", "alloc", "--format", "json", "--test", "z")
+    plain = json.loads(run(*args)[1])
+    listed = json.loads(run(*args, "--studies")[1])
+    assert all(r["studies"] is None for r in plain)
+    assert [len(r["studies"]) for r in listed] == [r["k"] for r in listed]
+    assert sum(s["weight"] for s in listed[0]["studies"]) == pytest.approx(100.0)
+    assert [r["estimate"] for r in plain] == [r["estimate"] for r in listed]

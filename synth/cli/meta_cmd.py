@@ -117,6 +117,9 @@ def register(app: typer.Typer) -> None:
         pi: PiOpt = None,
         by: Annotated[str | None, typer.Option("--by", help="Pool separately for each value of this column "
                                                 "(vectorised; thousands of analyses in one run).")] = None,
+        studies: Annotated[bool, typer.Option("--studies", help="With --by and JSON: also list each group's "
+                                              "studies (yi, vi, weight); off by default, as it is a third of "
+                                              "the run at collection scale.")] = False,
         back: BackOpt = None,
         cluster: Annotated[str | None, typer.Option("--cluster", help="Multilevel model for dependent effects: "
                                                     "the column naming each effect's study (cluster).")] = None,
@@ -144,6 +147,10 @@ def register(app: typer.Typer) -> None:
         Example: synth meta pool trials.csv --measure OR --method REML --test hksj --format json
 
         Example: synth meta pool --outcome mortality --format json
+
+        With --by, one result per group (a whole collection in one run); per-study lists only with --studies.
+
+        Example: synth meta pool pairwise.csv --by analysis --measure OR --test z --format json
         """
         from synth.meta.summary import SUMMARY_COLUMNS, summary_row
 
@@ -185,7 +192,7 @@ def register(app: typer.Typer) -> None:
             from synth.meta.analysis import pool_by
 
             opts = pool_options(method=method, test=test, level=level, pi=pi, back=back)
-            results = pool_by(read_data(data, by), by, measure, opts, with_studies=fmt is Format.json)
+            results = pool_by(read_data(data, by), by, measure, opts, with_studies=studies and fmt is Format.json)
             lines = [f"group {r['group']}: {w}" for r in results for w in r.get("warnings", [])]
             lines += [f"group {r['group']}: excluded {e['study']}: {e['reason']}" for r in results
                       for e in r.get("excluded", [])]

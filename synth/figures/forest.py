@@ -5,6 +5,7 @@ palette). :func:`forest_svg` returns the SVG text; :func:`forest_plot` writes a 
 
 from __future__ import annotations
 
+import math
 import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,12 +13,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from synth.errors import InputError
-from synth.figures import mpl, palette
-from synth.figures.axes import LABELS
+from synth.figures import canvas, mpl, palette
+from synth.figures.axes import LABELS, RATIO, linear_ticks, ratio_ticks
+from synth.figures.canvas import Canvas
 from synth.meta import dist
 from synth.meta.analysis import pool_by, pool_effects
 from synth.meta.effects import back_transform
-from synth.meta.io import as_pandas, finite_or_none
+from synth.meta.io import finite_or_none, take, text
 from synth.meta.pooling import PoolOptions
 from synth.meta.subgroup import subgroup_analysis
 
@@ -69,21 +71,23 @@ def _arm_columns(frame: Any, measure: str) -> list[tuple[str, str]] | None:
         v = finite_or_none(x)
         return "NA" if v is None else f"{v:.3g}"
 
-    def has(*cols: str) -> bool:
-        return all(c in frame.columns for c in cols)
+    def cols(*names: str) -> list[list[Any]] | None:
+        if not all(c in frame.columns for c in names):
+            return None
+        return [np.asarray(frame[c], dtype=object).tolist() for c in names]
 
-    if measure in ("OR", "RR", "RD") and has("events_t", "n_t", "events_c", "n_c"):
-        return [(f"{num(r.events_t)}/{num(r.n_t)}", f"{num(r.events_c)}/{num(r.n_c)}") for r in frame.itertuples()]
-    if measure in ("MD", "SMD", "ROM") and has("mean_t", "sd_t", "n_t", "mean_c", "sd_c", "n_c"):
-        return [(f"{g(r.mean_t)} ({g(r.sd_t)}) {num(r.n_t)}",
-                 f"{g(r.mean_c)} ({g(r.sd_c)}) {num(r.n_c)}") for r in frame.itertuples()]
+    if measure in ("OR", "RR", "RD") and (b := cols("events_t", "n_t", "events_c", "n_c")):
+        return [(f"{num(et)}/{num(nt)}", f"{num(ec)}/{num(nc)}") for et, nt, ec, nc in zip(*b, strict=True)]
+    if measure in ("MD", "SMD", "ROM") and (m := cols("mean_t", "sd_t", "n_t", "mean_c", "sd_c", "n_c")):
+        return [(f"{g(mt)} ({g(st)}) {num(nt)}", f"{g(mc)} ({g(sc)}) {num(nc)}")
+                for mt, st, nt, mc, sc, nc in zip(*m, strict=True)]
     return None
 
 
 def _rob_columns(frame: Any) -> list[str]:
     """Risk-of-bias columns with at least one judgement (``rob_D1``... then ``rob_overall``), in plot order."""
     cols = [c for c in frame.columns if c.startswith("rob_") and c != "rob_tool"
-            and frame[c].map(lambda v: isinstance(v, str) and bool(v.strip())).any()]
+            and any(isinstance(v, str) and v.strip() for v in np.asarray(frame[c], dtype=object).tolist())]
     return sorted(cols, key=lambda c: (c == "rob_overall", c))
 
 
@@ -95,37 +99,31 @@ def _rob_cell(value: Any) -> tuple[str, str]:
 def forest_plot(table: EffectTable, output: str | Path, opts: PoolOptions, by: str | None = None) -> dict[str, Any]:
     """Draw the forest plot of ``table`` to ``output`` (.svg/.png); returns the pooled result."""
     path = Path(output)
-    ext = mpl.check_suffix(path)
-    if ext == "svg":
-        svg, overall = _forest(table, opts, by, svg=True)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(svg, encoding="utf-8")
-        return overall
-    fig, overall = _forest(table, opts, by)
-    mpl.save(fig, path)
+    mpl.check_suffix(path)
+    drawing, overall = _forest(table, opts, by)
+    canvas.save(drawing, path)
     return overall
 
 
 def forest_svg(table: EffectTable, opts: PoolOptions, by: str | None = None) -> str:
     """The forest plot of ``table`` as SVG text (the same drawing :func:`forest_plot` writes to a .svg file)."""
-    return str(_forest(table, opts, by, svg=True)[0])
+    return canvas.svg(_forest(table, opts, by)[0])
 
 
-def _forest(table: EffectTable, opts: PoolOptions, by: str | None, *, svg: bool = False) -> tuple[Any, dict[str, Any]]:
-    """The figure (or, with ``svg``, its SVG text) and the pooled result.
+def _forest(table: EffectTable, opts: PoolOptions, by: str | None) -> tuple[Canvas, dict[str, Any]]:
+    """The drawing and the pooled result.
 
     When the data carry risk-of-bias judgements (``rob_D1``..., ``rob_overall``, as
     :func:`synth.analysis.table.meta_table` gives them), a RevMan-style column of marks per domain follows
     the effect column, in the robvis palette of :mod:`synth.figures.palette`.
     """
-    table_frame = as_pandas(table.frame)
+    table_frame = table.frame
     measure = table.measure
     _KIND["kind"] = opts.back
     overall = pool_effects(table, opts)
     blocks: list[tuple[str | None, dict[str, Any]]] = []
     if by:
-        inc = table.included
-        sub = table_frame.loc[inc].reset_index(drop=True)
+        sub = take(table_frame, table.included)
         if by not in sub.columns:
             raise InputError(f"--by column {by!r} is not in the data. Name an existing column.")
         blocks = [(g["group"], g) for g in pool_by(sub, by, measure, opts)]
@@ -134,7 +132,7 @@ def _forest(table: EffectTable, opts: PoolOptions, by: str | None, *, svg: bool 
     # one dict per plotted row; studies keep the input order within each block
     z = dist.norm_isf((1 - opts.level / 100) / 2)
     rows: list[dict[str, Any]] = []
-    inc_frame = table_frame.loc[table.included].reset_index(drop=True)
+    inc_frame = take(table_frame, table.included)
     arms = _arm_columns(inc_frame, measure)
     rob_cols = _rob_columns(inc_frame)
     total_w = overall["studies"]
@@ -142,7 +140,8 @@ def _forest(table: EffectTable, opts: PoolOptions, by: str | None, *, svg: bool 
     all_frame = table_frame
     all_arms = _arm_columns(all_frame, measure)
     inc_of_row = np.cumsum(table.included) - 1  # row of the full table -> row among included studies
-    groups = all_frame[by].astype(str).str.strip().tolist() if by else None
+    groups = text(all_frame, by) if by else None
+    rob_values = [np.asarray(inc_frame[c], dtype=object).tolist() for c in rob_cols]
     for name, res in blocks:
         if name is not None:
             rows.append({"kind": "header", "label": str(name)})
@@ -157,7 +156,7 @@ def _forest(table: EffectTable, opts: PoolOptions, by: str | None, *, svg: bool 
             se = float(np.sqrt(s["vi"]))
             rows.append({"kind": "study", "label": s["study"][:34], "est": s["yi"], "lo": s["yi"] - z * se,
                          "hi": s["yi"] + z * se, "w": total_w[j]["weight"], "arms": arms[j] if arms else None,
-                         "rob": [_rob_cell(inc_frame[c].iloc[j]) for c in rob_cols]})
+                         "rob": [_rob_cell(v[j]) for v in rob_values]})
         if name is not None and res["k"] >= 2:
             rows.append({"kind": "diamond", "label": f"Subtotal ({opts.level:g}% CI)", "res": res, "small": True})
             rows.append({"kind": "text", "label": _het_line(res)})
@@ -173,95 +172,116 @@ def _forest(table: EffectTable, opts: PoolOptions, by: str | None, *, svg: bool 
         rows.append({"kind": "text", "label": f"Test for subgroup differences: Chi\u00b2 = {t['q']:.2f}, df = {t['df']} "
                                               f"(P {_p(t['p'])})"})
 
-    plt = mpl.pyplot()
+    foot = overall.get("methods", "")
+    if rob_cols:
+        tools = np.asarray(inc_frame["rob_tool"], dtype=object).tolist() if "rob_tool" in inc_frame.columns else []
+        tool = next((str(v) for v in tools if isinstance(v, str) and v), "")
+        foot += f" Risk of bias{f' ({tool})' if tool else ''}: {palette.ROB_LEGEND}."
+    return _draw(rows, measure, opts, arms is not None, rob_cols, foot), overall
+
+
+FS = 8.0
+"""Text size (points) of the rows; headers are bold at this size, footnotes smaller."""
+ROW = 14.0
+"""Row pitch (points)."""
+
+
+def _draw(rows: list[dict[str, Any]], measure: str, opts: PoolOptions, arms: bool, rob_cols: list[str],
+          foot: str) -> Canvas:
+    """The RevMan layout of ``rows``: labels and per-arm data left of the plot panel, weights, effects and CIs
+    and risk-of-bias marks right of it; one x scale for studies, diamonds and prediction intervals."""
+    width = 936.0 if rob_cols else 792.0
+    x0, pw = (0.34 * width, 0.24 * width) if rob_cols else (0.42 * width, 0.30 * width)
+
+    def col(f: float) -> float:  # columns are placed in panel widths from the panel's left edge
+        return x0 + f * pw
+
+    def y(i: float) -> float:
+        return 8.0 + (i + 2.5) * ROW
+
     n = len(rows)
-    height = 0.32 * (n + 3) + 1.0
-    # with risk-of-bias columns the figure is wider and the plot panel narrower, so the marks fit on the right
-    fig = plt.figure(figsize=(13 if rob_cols else 11, height))
-    ax = fig.add_axes((0.34 if rob_cols else 0.42, 1.0 / height, 0.24 if rob_cols else 0.30, 1 - 1.4 / height))
-    ratio = measure in ("OR", "RR", "ROM") or opts.back == "exp"
+    ratio = measure in RATIO or opts.back == "exp"
     xs = [v for r in rows if r["kind"] == "study" for v in (r["lo"], r["hi"])]
     xs += [v for r in rows if r["kind"] in ("diamond", "pi") for v in (r["res"]["ci_low"], r["res"]["ci_high"])
            if v is not None]
-    lo_x, hi_x = (min(xs), max(xs)) if xs else (-1, 1)
+    xs += [r["res"][k] for r in rows if r["kind"] == "pi" for k in ("pi_low", "pi_high")]
+    lo_x, hi_x = (min(xs), max(xs)) if xs else (-1.0, 1.0)
     span = max(hi_x - lo_x, 1e-6)
-    lo_x, hi_x = min(lo_x - 0.05 * span, 0 - 0.05 * span), max(hi_x + 0.05 * span, 0 + 0.05 * span)
-    ax.set_xlim(lo_x, hi_x)
-    ax.set_ylim(n + 0.5, -1.5)
-    ax.axvline(0, color="black", lw=0.8)
-    ax.set_yticks([])
-    for side in ("left", "right", "top"):
-        ax.spines[side].set_visible(False)
-    ticks = ax.get_xticks()
-    ax.set_xticks(ticks)
-    ax.set_xticklabels([f"{_nat(measure, t):.2g}" for t in ticks])
-    ax.set_xlim(lo_x, hi_x)
-    ax.set_xlabel(LABELS.get(measure, measure) + (" (log scale)" if ratio else ""))
-    tr = ax.get_yaxis_transform()
-    fs = 8
-    fig.text(0.01, 1 - 0.25 / height, "Study or subgroup", fontsize=fs, weight="bold", va="top")
+    lo_x, hi_x = min(lo_x - 0.05 * span, -0.05 * span), max(hi_x + 0.05 * span, 0.05 * span)
+
+    def px(v: float) -> float:
+        return x0 + (v - lo_x) / (hi_x - lo_x) * pw
+
+    foot_lines = textwrap.wrap(foot, 190)
+    axis_y = y(n - 0.4)
+    c = Canvas(width, axis_y + 44 + 8 * len(foot_lines) + 6, title=f"Forest plot ({LABELS.get(measure, measure)})")
+    # column headings
+    c.text(0.01 * width, y(-1.3), "Study or subgroup", bold=True)
     if arms:
-        head = ("Events/Total", "Events/Total") if measure in ("OR", "RR", "RD") else ("Mean (SD) N", "Mean (SD) N")
-        for x, title, sub in ((-0.42, "Experimental", head[0]), (-0.12, "Control", head[1])):
-            ax.text(x, -1.3, f"{title}\n{sub}", transform=tr, fontsize=fs, weight="bold", ha="right", va="center")
-    ax.text(1.05, -1.3, "Weight", transform=tr, fontsize=fs, weight="bold", va="center")
-    ax.text(1.25, -1.3, f"{LABELS.get(measure, measure)}\n[{opts.level:g}% CI]", transform=tr, fontsize=fs,
-            weight="bold", va="center")
-    rob_x = [2.05 + 0.11 * j for j in range(len(rob_cols))]
-    for x, c in zip(rob_x, rob_cols, strict=True):
-        name = "Overall" if c == "rob_overall" else c.removeprefix("rob_")
-        ax.text(x, -1.3, name, transform=tr, fontsize=fs - 1, weight="bold", ha="center", va="center")
-    if rob_cols:
-        ax.text(rob_x[0] + (rob_x[-1] - rob_x[0]) / 2, -2.0, "Risk of bias", transform=tr, fontsize=fs,
-                weight="bold", ha="center", va="center")
+        sub = "Events/Total" if measure in ("OR", "RR", "RD") else "Mean (SD) N"
+        for f, title in ((-0.42, "Experimental"), (-0.12, "Control")):
+            c.text(col(f), y(-1.3) - 5, title, bold=True, anchor="end")
+            c.text(col(f), y(-1.3) + 5, sub, bold=True, anchor="end")
+    c.text(col(1.05), y(-1.3), "Weight", bold=True)
+    c.text(col(1.25), y(-1.3) - 5, LABELS.get(measure, measure), bold=True)
+    c.text(col(1.25), y(-1.3) + 5, f"[{opts.level:g}% CI]", bold=True)
+    rob_x = [col(2.05 + 0.11 * j) for j in range(len(rob_cols))]
+    for x, name in zip(rob_x, rob_cols, strict=True):
+        c.text(x, y(-1.3), "Overall" if name == "rob_overall" else name.removeprefix("rob_"), size=FS - 1,
+               bold=True, anchor="middle")
+    if rob_x:
+        c.text((rob_x[0] + rob_x[-1]) / 2, y(-2.0), "Risk of bias", bold=True, anchor="middle")
+    # the x axis, its ticks and the line of no effect
+    c.line(px(lo_x), axis_y, px(hi_x), axis_y)
+    if ratio and (grid := ratio_ticks(lo_x, hi_x)):
+        ticks = [(math.log(t), f"{t:g}") for t in grid]
+    else:
+        ticks = [(t, f"{_nat(measure, t):.2g}") for t in linear_ticks(lo_x, hi_x)]
+    for t, label in ticks:
+        c.line(px(t), axis_y, px(t), axis_y + 3.5)
+        c.text(px(t), axis_y + 10, label, anchor="middle")
+    c.text(x0 + pw / 2, axis_y + 24, LABELS.get(measure, measure) + (" (log scale)" if ratio else ""),
+           anchor="middle")
+    c.line(px(0.0), y(-0.7), px(0.0), axis_y)
     wmax = max([r["w"] for r in rows if r["kind"] == "study"] or [1.0])
     for i, r in enumerate(rows):
-        kind = r["kind"]
+        kind, yi = r["kind"], y(i)
         if kind == "header":
-            ax.text(-1.38, i, r["label"], transform=tr, fontsize=fs, weight="bold", va="center")
-        elif kind == "study":
-            ax.plot([r["lo"], r["hi"]], [i, i], color="black", lw=0.8)
-            size = 3 + 7 * np.sqrt(r["w"] / wmax)
-            ax.plot([r["est"]], [i], marker="s", color=palette.EFFECT, markersize=size, lw=0)
-            ax.text(-1.34, i, r["label"], transform=tr, fontsize=fs, va="center")
+            c.text(col(-1.38), yi, r["label"], bold=True)
+        elif kind in ("study", "na"):
+            c.text(col(-1.34), yi, r["label"])
             if r["arms"]:
-                ax.text(-0.42, i, r["arms"][0], transform=tr, fontsize=fs, va="center", ha="right")
-                ax.text(-0.12, i, r["arms"][1], transform=tr, fontsize=fs, va="center", ha="right")
-            ax.text(1.05, i, f"{r['w']:.1f}%", transform=tr, fontsize=fs, va="center")
-            ax.text(1.25, i, _fmt_ci(measure, r["est"], r["lo"], r["hi"]), transform=tr, fontsize=fs, va="center")
+                c.text(col(-0.42), yi, r["arms"][0], anchor="end")
+                c.text(col(-0.12), yi, r["arms"][1], anchor="end")
+            if kind == "na":
+                c.text(col(1.25), yi, "Not estimable")
+                continue
+            c.line(px(r["lo"]), yi, px(r["hi"]), yi)
+            c.square(px(r["est"]), yi, 3 + 7 * math.sqrt(r["w"] / wmax), fill=palette.EFFECT)
+            c.text(col(1.05), yi, f"{r['w']:.1f}%")
+            c.text(col(1.25), yi, _fmt_ci(measure, r["est"], r["lo"], r["hi"]))
             for x, (mark, colour) in zip(rob_x, r["rob"], strict=True):
-                ax.plot([x], [i], transform=tr, marker="o", markersize=9, color=colour if mark else "white",
-                        markeredgecolor=colour, clip_on=False, lw=0)
-                if mark:
-                    ax.text(x, i, mark, transform=tr, fontsize=fs, ha="center", va="center", color="black",
-                            weight="bold")
-        elif kind == "na":
-            ax.text(-1.34, i, r["label"], transform=tr, fontsize=fs, va="center")
-            if r["arms"]:
-                ax.text(-0.42, i, r["arms"][0], transform=tr, fontsize=fs, va="center", ha="right")
-                ax.text(-0.12, i, r["arms"][1], transform=tr, fontsize=fs, va="center", ha="right")
-            ax.text(1.25, i, "Not estimable", transform=tr, fontsize=fs, va="center")
+                c.circle(x, yi, 4.5, fill=colour if mark else "#ffffff", stroke=colour)
+                c.text(x, yi, mark, bold=True, anchor="middle")
         elif kind == "diamond":
             res = r["res"]
             if res["estimate"] is not None:
                 e, lo, hi = res["estimate"], res["ci_low"], res["ci_high"]
-                h = 0.3 if r["small"] else 0.4
-                ax.fill([lo, e, hi, e], [i, i - h, i, i + h], color="black" if not r["small"] else "#444444")
-                ax.text(1.25, i, _fmt_ci(measure, e, lo, hi), transform=tr, fontsize=fs, va="center", weight="bold")
-                ax.text(1.05, i, "100.0%" if not r["small"] else "", transform=tr, fontsize=fs, va="center")
-            ax.text(-1.38, i, r["label"], transform=tr, fontsize=fs, va="center", weight="bold")
+                h = (0.3 if r["small"] else 0.4) * ROW
+                c.polygon([(px(lo), yi), (px(e), yi - h), (px(hi), yi), (px(e), yi + h)],
+                          fill="#444444" if r["small"] else "#000000")
+                c.text(col(1.25), yi, _fmt_ci(measure, e, lo, hi), bold=True)
+                if not r["small"]:
+                    c.text(col(1.05), yi, "100.0%")
+            c.text(col(-1.38), yi, r["label"], bold=True)
         elif kind == "pi":
             res = r["res"]
-            ax.plot([res["pi_low"], res["pi_high"]], [i, i], color=palette.INTERVAL, lw=2)
-            ax.text(-1.38, i, r["label"], transform=tr, fontsize=fs, va="center")
-            ax.text(1.25, i, _fmt_ci(measure, res["estimate"], res["pi_low"], res["pi_high"]), transform=tr,
-                    fontsize=fs, va="center")
-        elif kind == "text" and r["label"]:
-            ax.text(-1.38, i, r["label"], transform=tr, fontsize=fs - 1, va="center")
-    foot = overall.get("methods", "")
-    if rob_cols:
-        tool = next((str(v) for v in inc_frame.get("rob_tool", []) if isinstance(v, str) and v), "")
-        foot += f" Risk of bias{f' ({tool})' if tool else ''}: {palette.ROB_LEGEND}."
-    fig.text(0.01, 0.01, "\n".join(textwrap.wrap(foot, 190)), fontsize=6, va="bottom")
-    return (mpl.svg_text(fig, tight=False) if svg else fig), overall
+            c.line(px(res["pi_low"]), yi, px(res["pi_high"]), yi, width=2.0, colour=palette.INTERVAL)
+            c.text(col(-1.38), yi, r["label"])
+            c.text(col(1.25), yi, _fmt_ci(measure, res["estimate"], res["pi_low"], res["pi_high"]))
+        elif kind == "text":
+            c.text(col(-1.38), yi, r["label"], size=FS - 1)
+    for j, line in enumerate(foot_lines):
+        c.text(0.01 * width, axis_y + 40 + 8 * j, line, size=6.0)
+    return c
 

@@ -246,6 +246,7 @@ def _solve_tail(logtail: Any, dlog: Any, target: Array, lo: Array, start: Array,
                 decreasing: bool) -> Array:
     """x in [lo, inf) with log F(x) = log target, F the tail function (decreasing: sf; else cdf).
 
+    ``dlog(x, a, log F(x))`` is the derivative of log F, given log F so it is not computed twice.
     Safeguarded Newton on log F (nearly linear in the tails) inside a bracket grown by doubling; a step that
     leaves the bracket is a bisection."""
     n = target.size
@@ -259,12 +260,13 @@ def _solve_tail(logtail: Any, dlog: Any, target: Array, lo: Array, start: Array,
         if not act.size:
             break
         xa = x[act]
-        f = logtail(xa, act) - ltar[act]
+        lt = logtail(xa, act)
+        f = lt - ltar[act]
         # for a decreasing F, f > 0 means the root lies above x
         above = f > 0 if decreasing else f < 0
         lo[act] = np.where(above, np.maximum(lo[act], xa), lo[act])
         hi[act] = np.where(~above, np.minimum(hi[act], xa), hi[act])
-        g = dlog(xa, act)
+        g = dlog(xa, act, lt)
         with np.errstate(divide="ignore", invalid="ignore"):
             nx = xa - f / g
         la, ha = lo[act], hi[act]
@@ -314,8 +316,8 @@ def _t_isf(pp: Array, k: Array) -> Array:
         def logtail(x: Array, a: np.ndarray) -> Array:
             return np.log(_t_tail(x, kk[a]))
 
-        def dlog(x: Array, a: np.ndarray) -> Array:
-            return -np.exp(_t_logpdf(x, kk[a]) - logtail(x, a))
+        def dlog(x: Array, a: np.ndarray, lt: Array) -> Array:
+            return -np.exp(_t_logpdf(x, kk[a]) - lt)
 
         root = _solve_tail(logtail, dlog, tail, np.zeros(idx.size), z, decreasing=True)
         out[idx] = np.where(pp[idx] < 0.5, root, -root)
@@ -342,9 +344,9 @@ def _chi2_quantile(pp: Array, k: Array, upper: bool) -> Array:
         with np.errstate(divide="ignore"):
             return np.log(up if use_sf else lower)
 
-    def dlog(x: Array, a: np.ndarray) -> Array:
+    def dlog(x: Array, a: np.ndarray, lt: Array) -> Array:
         sign = -1.0 if use_sf else 1.0
-        return sign * np.exp(_chi2_logpdf(x, kk[a]) - logtail(x, a))
+        return sign * np.exp(_chi2_logpdf(x, kk[a]) - lt)
 
     out[idx] = _solve_tail(logtail, dlog, target, np.zeros(idx.size), start, decreasing=use_sf)
     return out

@@ -217,6 +217,18 @@ def pad_codes(codes: np.ndarray, y: np.ndarray, v: np.ndarray, n: int) -> tuple[
     return Y, V, M
 
 
+def _prefetch_quantiles(dfk: Array, opts: PoolOptions) -> None:
+    """Solve the quantiles the batches will ask :func:`pool_batch` for (Q-profile chi-squared, t critical
+    values) for all their df at once: each is iterative, one vectorised solve costs about what one batch's did,
+    and :mod:`synth.meta.dist` keeps them. Only a cache warm-up: a quantile missed here is solved when asked."""
+    half = np.full(dfk.size, (1.0 - opts.level / 100.0) / 2)
+    if opts.method != "EE":
+        dist.chi2_isf(half, dfk)
+        dist.chi2_ppf(half, dfk)
+    if opts.test != "z":
+        dist.t_isf(half, dfk)
+
+
 def pool_ragged(codes: np.ndarray, y: Array, v: Array, n: int, opts: PoolOptions
                 ) -> tuple[list[BatchPool], np.ndarray, np.ndarray]:
     """Pool ``n`` analyses given as flat arrays with group codes 0..n-1 (each group k >= 2).
@@ -226,6 +238,7 @@ def pool_ragged(codes: np.ndarray, y: Array, v: Array, n: int, opts: PoolOptions
     collection most analyses have a handful of studies and a few have hundreds). Returns the batches and, per
     analysis, its batch and row."""
     counts = np.bincount(codes, minlength=n)
+    _prefetch_quantiles(np.unique(counts[counts >= 2]).astype(np.float64) - 1.0, opts)
     bucket = np.ceil(2 * np.log2(np.maximum(counts, 1))).astype(np.int64)
     batch_of = np.full(n, -1, dtype=np.int64)
     row_of = np.full(n, -1, dtype=np.int64)
