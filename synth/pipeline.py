@@ -247,7 +247,7 @@ def _meta(rc: RunContext) -> StageResult:
             pooled[o.id] = k
             rc.ma_studies.update(str(x) for x in res["frame"]["study_id"])
         # one forest per outcome with data: this file, and the same drawing in the report
-        rc.forests[o.id] = forest_svg(res["table"], opts)
+        rc.forests[o.id] = forest_svg(res["table"], opts, overall=res["pool"])
         (rc.out_dir / "figures" / f"forest-{o.id}.svg").write_text(rc.forests[o.id], encoding="utf-8")
         data = {k2: v for k2, v in res.items() if k2 not in ("frame", "table")}
         (rc.out_dir / "meta" / f"{o.id}.json").write_text(json.dumps(data, indent=2, default=str) + "\n",

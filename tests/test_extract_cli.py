@@ -215,9 +215,9 @@ def test_bundled_flagship_through_the_cli(ws: Path) -> None:
     assert result.exit_code == 0 and "34 file(s) checked" in result.stderr
     result = run("extract", "table", "--outcome", "function", "--format", "csv")
     lines = result.stdout.splitlines()
-    assert lines[0].startswith("study,outcome,timepoint,label,year,measure,data_kind,events_t,")
+    assert lines[0].startswith("study,outcome,timepoint,effect,label,year,measure,data_kind,events_t,")
     assert len(lines) == 1 + 20
-    assert any(line.startswith("kennie-1988,function,discharge,Kennie 1988,1988,OR,generic,") for line in lines)
+    assert any(line.startswith("kennie-1988,function,discharge,,Kennie 1988,1988,OR,generic,") for line in lines)
 
 
 def test_check_reports_studies_not_included_at_full_text(ws: Path) -> None:

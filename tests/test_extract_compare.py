@@ -109,3 +109,23 @@ def test_reconcile_leaving_a_row_out_removes_it(protocol: Protocol) -> None:
     b = read_file(FIXTURES / "demo-2020.bob.toml")
     merged, _ = reconcile(a, b, protocol, lambda q: "1")
     assert [r["outcome"] for r in merged["outcomes"]] == ["residential-care", "quality-of-life"]
+
+
+def test_rows_of_several_effects_are_matched_by_effect_not_position(protocol: Protocol) -> None:
+    from synth.extraction.files import ExtractionFile
+
+    def row(effect: str, events_t: int) -> dict[str, object]:
+        return {"outcome": "mortality", "timepoint": "follow-up", "effect": effect, "events_t": events_t, "n_t": 50,
+                "events_c": 9, "n_c": 50, "source_location": "T2"}
+
+    base = {"schema_version": 1, "study": "two-2021", "protocol": "partnership-outcomes", "status": "complete"}
+    alice = ExtractionFile(Path("two-2021.alice.toml"), "two-2021", "alice",
+                           {**base, "reviewer": "alice", "outcomes": [row("site A", 4), row("site B", 7)]})
+    # bob lists the sites the other way round and reads site B's events differently
+    bob = ExtractionFile(Path("two-2021.bob.toml"), "two-2021", "bob",
+                         {**base, "reviewer": "bob", "outcomes": [row("site B", 8), row("site A", 4)]})
+    diffs = [i for i in compare("two-2021", alice.data, bob.data, protocol) if not i.agree]
+    assert [(i.path, i.a, i.b) for i in diffs] == [("outcomes[mortality@follow-up#site B].events_t", 7, 8)]
+    merged, log = reconcile(alice, bob, protocol, lambda q: "2")
+    assert {r["effect"]: r["events_t"] for r in merged["outcomes"]} == {"site A": 4, "site B": 8}
+    assert len(merged["outcomes"]) == 2 and log[0]["chosen"] == 8

@@ -154,10 +154,14 @@ def test_meta_table_errors(ws: Workspace, protocol: Protocol) -> None:
 
 
 def test_choose_timepoint() -> None:
-    rows = [{"timepoint": t} for t in ("b", "a", "a", "b", "c")]
+    rows = [{"timepoint": t, "study": s} for t, s in (("b", "s1"), ("a", "s2"), ("a", "s3"), ("b", "s4"), ("c", "s5"))]
     assert choose_timepoint(rows, ["a", "b", "c"]) == "a"
     assert choose_timepoint(rows, ["b", "a", "c"]) == "b"
-    assert choose_timepoint([{"timepoint": "z"}], []) == "z"
+    assert choose_timepoint([{"timepoint": "z", "study": "s1"}], []) == "z"
+    # studies are counted, not effects: three effects of one study do not outweigh two studies
+    many = [*({"timepoint": "x", "study": "s9"} for _ in range(3)), {"timepoint": "y", "study": "s1"},
+            {"timepoint": "y", "study": "s2"}]
+    assert choose_timepoint(many, ["x", "y"]) == "y"
 
 
 def test_meta_effects_relabels_generic_frames(ws: Workspace, protocol: Protocol) -> None:

@@ -153,6 +153,25 @@ def test_outcome_ids_timepoints_and_duplicates(tmp_path: Path, protocol: Protoco
     assert ("outcomes[3]", "a second row for outcome 'mortality' at 'forever' (first is outcomes[2])") in problems
 
 
+def test_several_effects_per_outcome_need_their_own_effect_name(tmp_path: Path, protocol: Protocol) -> None:
+    row = "events_t = 1\nn_t = 5\nevents_c = 2\nn_c = 5"
+
+    def rows(*effects: str | None) -> str:
+        out = MINIMAL
+        for e in effects:
+            out += _row(row + (f'\neffect = "{e}"' if e is not None else ""))[len(MINIMAL):]
+        return out
+
+    assert _problems(tmp_path, protocol, rows("site 1", "site 2", "site 3")) == []
+    dup = ("outcomes[2]", "a second row for outcome 'mortality' at 'follow-up' (first is outcomes[1])")
+    assert dup in _problems(tmp_path, protocol, rows("site 1", "site 1"))  # the same effect twice
+    assert dup in _problems(tmp_path, protocol, rows(None, "site 2"))  # the first row names no effect
+    assert dup in _problems(tmp_path, protocol, rows("site 1", None))
+    bad = MINIMAL + _row(row + "\neffect = 3")[len(MINIMAL):]
+    assert ("outcomes[1].effect", "effect must be a short text naming this effect of the study") in \
+        _problems(tmp_path, protocol, bad)
+
+
 def test_study_fields_and_header(tmp_path: Path, protocol: Protocol) -> None:
     text = MINIMAL.replace('design = "rct"', 'design = "RCT"').replace('study = "min-2000"', 'study = "other"')
     text = text.replace('sectors = "NR"', 'sectors = ["health", "police"]') + "pooled_budget = \"yes\"\nfoo = 1\n"

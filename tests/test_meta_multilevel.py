@@ -104,13 +104,57 @@ def test_cli_pool_with_cluster_and_robust(tmp_path: Path) -> None:
     assert set(res["robust"]["cr1"]) == {"se", "ci_low", "ci_high", "df", "p"}
 
 
-def test_outcome_with_several_effects_per_study_is_flagged() -> None:
-    from synth.analysis.outcome import _dependent_effects
+def test_outcome_with_several_effects_per_study_uses_the_multilevel_model() -> None:
+    from synth.analysis.outcome import dependent_studies, pool_table
     from synth.meta.effects import compute_effects
+    from synth.meta.pooling import PoolOptions
 
-    df = pd.DataFrame({"study_id": ["s1", "s1", "s2", "s3"], "study": ["A", "A", "B", "C"],
-                       "yi": [0.1, 0.2, 0.3, "NA"], "vi": [0.01, 0.02, 0.03, 0.01]})
-    warning = _dependent_effects(df, compute_effects(df, "GEN"))
-    assert warning is not None and warning.startswith("3 effects come from 2 studies")
-    one_each = df.iloc[1:].reset_index(drop=True)
-    assert _dependent_effects(one_each, compute_effects(one_each, "GEN")) is None
+    df = pd.DataFrame({"study_id": ["s1", "s1", "s2", "s3", "s3", "s4"], "study": ["A", "A", "B", "C", "C", "D"],
+                       "yi": [0.1, 0.25, 0.3, 0.6, "NA", 0.45], "vi": [0.01, 0.02, 0.03, 0.01, 0.02, 0.015]})
+    table = compute_effects(df, "GEN")
+    assert dependent_studies(df, table) == ["s1", "s1", "s2", "s3", "s4"]
+    res = pool_table(df, table, PoolOptions(method="DL"))
+    assert res["model"] == "multilevel" and res["k"] == 5 and res["clusters"] == 4
+    assert res["warnings"][0].startswith("5 effects come from 4 studies, so they are not independent")
+    assert "by REML (the plan's DL has no multilevel form)" in res["warnings"][0]
+    assert [e["study"] for e in res["omitted"]] == ["C"]
+    assert sum(s["weight"] for s in res["studies"]) == pytest.approx(100.0)
+    # one effect per study: the standard model of the options, unchanged
+    one_each = df.drop(index=[1, 4]).reset_index(drop=True)
+    t1 = compute_effects(one_each, "GEN")
+    assert dependent_studies(one_each, t1) is None
+    plain = pool_table(one_each, t1, PoolOptions(method="DL"))
+    assert "model" not in plain and plain["method"] == "DL" and plain["k"] == 4
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if not c["mods"]], ids=lambda c: c["id"])
+def test_i2_weights_and_prediction_intervals_match_metafor(case: dict[str, Any]) -> None:
+    # metafor: I^2 of the FAQ's multilevel formula, weights(type = "rowsum"), predict() and
+    # predict(robust(clubSandwich = TRUE)) for the CR2 interval
+    res = run_case(case)
+    exp = case["expected"]
+    assert close(res["i2"], exp["i2"]) and close(res["i2_levels"], exp["i2_levels"])
+    assert close([res["pi_low"], res["pi_high"]], [exp["pi_low"], exp["pi_high"]])
+    cr2 = res["robust"]["cr2"]
+    assert close([cr2["pi_low"], cr2["pi_high"]], [exp["cr2_pi_low"], exp["cr2_pi_high"]])
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if not c["mods"] and c["within"] == "esid"],
+                         ids=lambda c: c["id"])
+def test_pool_dependent_is_the_cr2_multilevel_model(case: dict[str, Any]) -> None:
+    from synth.meta.analysis import pool_dependent
+
+    data = case["data"]
+    study = [str(s) for s in data[case["cluster"]]]
+    res = pool_dependent(data["yi"], data["vi"], study, [f"effect {i}" for i in range(len(study))],
+                         method=case["method"])
+    exp = case["expected"]
+    assert res["model"] == "multilevel" and res["k"] == exp["k"] and res["clusters"] == len(set(study))
+    assert close(res["estimate"], exp["estimate"]) and close(res["sigma2"], exp["sigma2"])
+    for key in ("se", "ci_low", "ci_high", "df", "p"):
+        assert close(res[key], exp["cr2"][key]), key
+    assert close([res["pi_low"], res["pi_high"]], [exp["cr2_pi_low"], exp["cr2_pi_high"]])
+    assert close([s["weight"] for s in res["studies"]], exp["weights"])
+    assert close(res["tau2"], sum(exp["sigma2"])) and close(res["i2"], exp["i2"])
+    assert close(res["model_based"]["se"], exp["se"])
+    assert "17 studies" in res["methods"] and "CR2" in res["methods"]

@@ -163,19 +163,37 @@ def high_risk_sensitivity(df: pd.DataFrame, opts: PoolOptions) -> dict[str, Any]
     sub = meta_effects(kept) if len(kept) else None
     if sub is None or not sub.included.any():
         return {"left_out": dropped, "k": 0, "note": "every study is at high risk of bias"}
-    return {"left_out": dropped, **pool_effects(sub, opts)}
+    return {"left_out": dropped, **pool_table(kept, sub, opts)}
 
 
-def _dependent_effects(df: pd.DataFrame, table: Any) -> str | None:
-    """A warning when some study gives more than one effect to the pooled model (they are not independent)."""
+def dependent_studies(df: pd.DataFrame, table: Any) -> list[str] | None:
+    """The study of each pooled effect (``study_id`` of the included rows) when some study gives more than one
+    effect to the model, else None: effects of one study are not independent."""
     if "study_id" not in df.columns:
         return None
     ids = [str(s) for s, ok in zip(df["study_id"].tolist(), table.included, strict=True) if ok]
-    if len(set(ids)) == len(ids):
-        return None
-    return (f"{len(ids)} effects come from {len(set(ids))} studies; the model treats them as independent, which "
-            "overstates precision: pool them with the multilevel model (synth meta effects --outcome ID, then "
-            "synth meta pool FILE --cluster study_id --robust study_id)")
+    return ids if len(set(ids)) < len(ids) else None
+
+
+def pool_table(df: pd.DataFrame, table: Any, opts: PoolOptions) -> dict[str, Any]:
+    """The pooled result of an outcome's effects: the standard random-effects model of ``opts``, or, when a
+    study gives several effects, the multilevel model with CR2 inference
+    (:func:`synth.meta.analysis.pool_dependent`; REML unless the plan says ML), saying so in ``warnings``."""
+    from synth.meta.analysis import pool_dependent
+
+    studies = dependent_studies(df, table)
+    if studies is None:
+        return pool_effects(table, opts)
+    labels = [s for s, ok in zip(table.studies, table.included, strict=True) if ok]
+    method = opts.method if opts.method in ("REML", "ML") else "REML"
+    res = pool_dependent(table.yi[table.included], table.vi[table.included], studies, labels, table.measure,
+                         method, opts.level, opts.back)
+    res["warnings"] = [f"{len(studies)} effects come from {len(set(studies))} studies, so they are not independent: "
+                       "pooled with the multilevel model (effects within studies) and cluster-robust CR2 inference"
+                       + ("" if method == opts.method else f", by REML (the plan's {opts.method} has no multilevel form)"),
+                       *res["warnings"]]
+    res["excluded"], res["omitted"] = list(table.excluded), list(table.omitted)
+    return res
 
 
 def outcome_analysis(workspace: Workspace, protocol: Protocol, outcome_id: str, *, protocol_name: str | None = None,
@@ -195,12 +213,9 @@ def outcome_analysis(workspace: Workspace, protocol: Protocol, outcome_id: str, 
     table = table if table is not None else meta_effects(df)
     ensure_k(table)
     result: dict[str, Any] = {"outcome": outcome_id, "timepoint": df.attrs["timepoint"], "scale": df.attrs["scale"],
-                              "pool": pool_effects(table, opts), "frame": df, "table": table,
+                              "pool": pool_table(df, table, opts), "frame": df, "table": table,
                               "excluded": list(df.attrs.get("excluded", [])), "without_high_risk": None,
                               "subgroups": []}
-    dependent = _dependent_effects(df, table)
-    if dependent:
-        result["pool"]["warnings"] = [*result["pool"].get("warnings", []), dependent]
     if protocol.analysis.exclude_high_risk_sensitivity:
         result["without_high_risk"] = high_risk_sensitivity(df, opts)
     if int(table.included.sum()) >= 2:
@@ -210,5 +225,8 @@ def outcome_analysis(workspace: Workspace, protocol: Protocol, outcome_id: str, 
             sub_df.attrs.update(df.attrs)
             res = subgroup_analysis(meta_effects(sub_df), field, opts)
             left_out = [str(x) for x in df.loc[~reported, "study"]]
+            if result["pool"].get("model") == "multilevel":  # said, not hidden: no multilevel subgroup model yet
+                res["warnings"] = [*res.get("warnings", []), "the subgroup models treat the effects of one study "
+                                   "as independent (the overall result uses the multilevel model)"]
             result["subgroups"].append({"id": sid, "label": label, "field": field, "not_reported": left_out, **res})
     return result

@@ -12,11 +12,11 @@ instead of computing a number another way.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from synth.errors import InputError
-from synth.meta.analysis import pool_effects
+from synth.meta.analysis import pool_dependent, pool_effects
 from synth.meta.bias import egger as meta_egger
 from synth.meta.effects import compute_effects, effects_frame
 from synth.meta.sensitivity import cumulative
@@ -50,15 +50,64 @@ def pool(yi: Sequence[float], vi: Sequence[float], opts: PoolOptions, *, measure
                          "Check the studies' effects and variances, or choose another estimator in the protocol's "
                          "[analysis] estimator.")
     if not report_pi:
-        res["pi_low"] = res["pi_high"] = None
-        if res.get("back"):
-            res["back"] = {**res["back"], "pi_low": None, "pi_high": None}
+        _drop_pi(res)
     res["weights"] = [float(s["weight"]) / 100 for s in res.get("studies", [])]
     if k >= 2:
         res["pooled_method"] = f"{opts.method} tau^2, {TEST_LABEL.get(opts.test, opts.test)} (synth.meta)"
     else:
         res["pooled_method"] = "single study, Wald CI, nothing pooled (synth.meta)"
     return res
+
+
+def pool_clustered(yi: Sequence[float], vi: Sequence[float], study: Sequence[str], opts: PoolOptions, *,
+                   measure: str = "GEN", labels: Sequence[str] | None = None,
+                   report_pi: bool = True) -> dict[str, Any]:
+    """Pool effects of which several come from one study with :func:`synth.meta.analysis.pool_dependent`
+    (multilevel model, CR2 inference; the protocol's estimator when it is REML or ML, else REML), as
+    :func:`pool` returns it: ``weights`` (fractions, input order) and ``pooled_method`` added."""
+    method = opts.method if opts.method in ("REML", "ML") else "REML"
+    names = list(labels) if labels is not None else [f"effect {i + 1}" for i in range(len(yi))]
+    res = pool_dependent(list(yi), list(vi), [str(s) for s in study], names, measure, method, opts.level, opts.back)
+    if not res.get("pooled"):
+        raise InputError(f"synth.meta could not fit the multilevel model to the {len(yi)} effects "
+                         f"({'; '.join(res['warnings'])}). Check the effects and variances.")
+    if not report_pi:
+        _drop_pi(res)
+    res["weights"] = [float(s["weight"]) / 100 for s in res["studies"]]
+    res["pooled_method"] = (f"multilevel model (effects within studies), {method}, CR2 cluster-robust CI "
+                            "(synth.meta)")
+    return res
+
+
+def cumulative_clustered(years: Sequence[int | None], yi: Sequence[float], vi: Sequence[float],
+                         study: Sequence[str], n_by_study: Mapping[str, int], opts: PoolOptions
+                         ) -> list[dict[str, Any]]:
+    """Cumulative meta-analysis by year with the model of :func:`pool_clustered`: studies (with all their
+    effects) added in year order (undated last); a row per year from the first year with two studies in,
+    as :func:`cumulative_by_year` gives them (``k`` counts studies)."""
+    undated = 10**6  # after every year
+    when = [y if y is not None else undated for y in years]
+    out: list[dict[str, Any]] = []
+    for year in sorted(set(when)):
+        idx = [i for i in range(len(yi)) if when[i] <= year]
+        ids = [str(study[i]) for i in idx]
+        if len(set(ids)) < 2:
+            continue
+        try:
+            r = pool_clustered([yi[i] for i in idx], [vi[i] for i in idx], ids, opts)
+        except InputError:
+            r = {"estimate": None, "ci_low": None, "ci_high": None, "tau2": None}
+        out.append({"year": None if year == undated else year, "k": len(set(ids)),
+                    "participants": sum(int(n_by_study.get(s, 0)) for s in set(ids)), "estimate": r["estimate"],
+                    "ci_low": r["ci_low"], "ci_high": r["ci_high"], "tau2": r.get("tau2")})
+    return out
+
+
+def _drop_pi(res: dict[str, Any]) -> None:
+    """Leave out the prediction interval (the protocol's ``prediction_interval = "none"``)."""
+    res["pi_low"] = res["pi_high"] = None
+    if res.get("back"):
+        res["back"] = {**res["back"], "pi_low": None, "pi_high": None}
 
 
 def egger(yi: Sequence[float], vi: Sequence[float]) -> dict[str, Any]:

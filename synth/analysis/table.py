@@ -36,14 +36,20 @@ NATIVE = {"binary": ("OR", "RR", "RD"), "continuous": ("MD", "SMD", "ROM"), "cor
 SCALE = {"OR": "log odds ratio", "RR": "log risk ratio", "ROM": "log ratio of means", "RD": "risk difference",
          "MD": "mean difference", "SMD": "standardised mean difference", "ZCOR": "Fisher's z", "COR": "correlation",
          "PLO": "log odds", "PR": "proportion", "GEN": "as reported"}
-KEEP = ("study", "study_id", "outcome", "timepoint", "year", "data_kind")
+KEEP = ("study", "study_id", "outcome", "timepoint", "effect", "year", "data_kind")
+
+
+def studies_per_timepoint(rows: list[dict[str, Any]]) -> dict[str, int]:
+    """Distinct studies with data at each timepoint (a study with several effects counts once)."""
+    seen: dict[str, set[str]] = {}
+    for r in rows:
+        seen.setdefault(str(r["timepoint"]), set()).add(str(r["study"]))
+    return {tp: len(ids) for tp, ids in seen.items()}
 
 
 def choose_timepoint(rows: list[dict[str, Any]], order: list[str]) -> str:
     """The timepoint with the most studies; ties go to the one listed first in the protocol."""
-    counts: dict[str, int] = {}
-    for r in rows:
-        counts[str(r["timepoint"])] = counts.get(str(r["timepoint"]), 0) + 1
+    counts = studies_per_timepoint(rows)
     rank = {tp: i for i, tp in enumerate(order)}
     return min(counts, key=lambda tp: (-counts[tp], rank.get(tp, len(rank)), tp))
 
@@ -86,16 +92,15 @@ def meta_table(workspace: Workspace, protocol: Protocol, outcome_id: str, timepo
     if not rows:
         raise InputError(f"no reconciled extraction has data for outcome '{outcome_id}'. "
                          "Add [[outcomes]] rows to the extraction files (see `synth extract table`).")
-    counts: dict[str, int] = {}
-    for r in rows:
-        counts[str(r["timepoint"])] = counts.get(str(r["timepoint"]), 0) + 1
+    counts = studies_per_timepoint(rows)
     chosen = timepoint or choose_timepoint(rows, list(outcome.timepoints))
     rows = [r for r in rows if r["timepoint"] == chosen]
     if not rows:
         raise InputError(f"no data for outcome '{outcome_id}' at timepoint '{chosen}'. "
                          f"Timepoints with data: {', '.join(f'{t} ({n})' for t, n in counts.items())}.")
-    for r in rows:
-        r["study_id"], r["study"] = r["study"], r["label"] or r["study"]
+    for r in rows:  # several effects of one study are told apart by their effect name
+        label = r["label"] or r["study"]
+        r["study_id"], r["study"] = r["study"], f"{label} ({r['effect']})" if r.get("effect") else label
     measure = outcome.measure.value
     kinds = {r["data_kind"] for r in rows}
     rob_cols = [c for c in rows[0] if c.startswith("rob_") and (c in ("rob_tool", "rob_overall") or any(r.get(c) for r in rows))]

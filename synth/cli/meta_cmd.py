@@ -399,10 +399,14 @@ def register(app: typer.Typer) -> None:
 
         Example: synth meta forest --outcome quality-of-life -o qol.svg
         """
+        from synth.analysis.outcome import pool_table
         from synth.figures.forest import forest_plot
 
         inp = _input(ctx, data, outcome, timepoint, measure, by)
-        forest_plot(inp.table, output, inp.opts(method, test, level, pi, back), by=by)
+        opts = inp.opts(method, test, level, pi, back)
+        # an outcome whose studies give several effects is drawn with the model the report uses
+        overall = pool_table(inp.frame, inp.table, opts) if inp.frame is not None else None
+        forest_plot(inp.table, output, opts, by=by, overall=overall)
         info(f"Wrote {output}")
 
     @group.command("funnel")

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from synth.analysis.options import pool_options
-from synth.analysis.pooled import cumulative_by_year, egger
+from synth.analysis.pooled import cumulative_by_year, cumulative_clustered, egger, pool_clustered
 from synth.analysis.pooled import pool as pool_studies
 from synth.errors import InputError
 from synth.evidence.grade import GradeInputs, rate
@@ -116,12 +116,16 @@ def assess_outcome(
     measure = str(outcome.get("measure", "SMD")).upper()
     mie = outcome.get("minimal_important_effect")
     notes: list[str] = [str(n) for n in outcome.get("notes") or []]
+    # k counts studies: with several effects per study (scales, subgroups, sites) each study is counted,
+    # and its participants added, once
+    units = _one_per_study(studies)
+    dependent = len(units) < len(studies)
     base: dict[str, Any] = {
         "id": outcome["id"], "label": outcome.get("label", outcome["id"]), "domain": outcome.get("domain"),
         "priority": outcome.get("priority"), "measure": measure, "direction": outcome.get("direction"),
-        "timepoint": outcome.get("timepoint"), "minimal_important_effect": mie, "k": len(studies),
-        "participants": int(sum(s.n for s in studies if s.n > 0)),
-        "participants_not_reported": sum(1 for s in studies if s.n <= 0),
+        "timepoint": outcome.get("timepoint"), "minimal_important_effect": mie, "k": len(units),
+        "effects": len(studies), "participants": int(sum(s.n for s in units if s.n > 0)),
+        "participants_not_reported": sum(1 for s in units if s.n <= 0),
     }
     if not studies:
         cert = rate(GradeInputs(k=0, participants=0, estimate=None, ci_low=None, ci_high=None))
@@ -140,8 +144,16 @@ def assess_outcome(
     vi = [s.vi for s in studies]
     if pooled is None:
         try:
-            pooled = pool_studies(yi, vi, settings.pool_options(), measure=measure, labels=[s.label for s in studies],
-                                   report_pi=settings.pi != "none")
+            if dependent:
+                pooled = pool_clustered(yi, vi, [s.study_id for s in studies], settings.pool_options(),
+                                        measure=measure, labels=[s.label for s in studies],
+                                        report_pi=settings.pi != "none")
+                notes.append(f"{len(studies)} effects come from {len(units)} studies: pooled with the multilevel "
+                             "model (effects within studies) and cluster-robust CR2 inference, as they are not "
+                             "independent; power and information size use each study's most precise effect.")
+            else:
+                pooled = pool_studies(yi, vi, settings.pool_options(), measure=measure,
+                                      labels=[s.label for s in studies], report_pi=settings.pi != "none")
         except InputError as exc:
             notes.append(f"Not pooled: {exc} No estimate, confidence or prediction interval, tau^2, I^2, power, "
                          "information size or cumulative analysis is reported for this outcome, and its certainty "
@@ -156,7 +168,7 @@ def assess_outcome(
     weights = _weights(pooled, len(studies))
     tau2 = pooled.get("tau2")
 
-    designs = Counter(s.design or "not reported" for s in studies)
+    designs = Counter(s.design or "not reported" for s in units)
     w_design: dict[str, float] = defaultdict(float)
     w_rob: dict[str, float] = defaultdict(float)
     for s, w in zip(studies, weights, strict=True):
@@ -166,11 +178,17 @@ def assess_outcome(
     rob_weight = _share(w_rob, 1.0)
 
     small_study = pooled.get("small_study")
-    if len(studies) < settings.small_study_min_k:
+    if len(units) < settings.small_study_min_k:
         small_study = None
-        notes.append(f"Small-study tests not run: k = {len(studies)} < {settings.small_study_min_k}.")
+        notes.append(f"Small-study tests not run: k = {len(units)} < {settings.small_study_min_k}.")
+    elif dependent:
+        small_study = None
+        notes.append("Small-study tests not run: Egger's test assumes one effect per study.")
     elif small_study is None:
         small_study = egger(yi, vi)
+    # the information in each study: its most precise effect (effects of one study are correlated, so adding
+    # their information as if independent would overstate it)
+    vi_units = [min(s.vi for s in studies if s.study_id == u.study_id) for u in units] if dependent else vi
 
     delta = abs(float(mie)) if mie else None
     power = power_analytic = None
@@ -179,33 +197,36 @@ def assess_outcome(
     if delta:
         if tau2 is None:
             notes.append("tau^2 is not estimable from a single study: power and information size assume tau^2 = 0.")
-        pw = meta_power(delta, vi, tau2_power, alpha=settings.alpha, test=settings.ci_method, method=settings.method,
-                        reps=settings.power_reps)
+        pw = meta_power(delta, vi_units, tau2_power, alpha=settings.alpha, test=settings.ci_method,
+                        method=settings.method, reps=settings.power_reps)
         power, power_analytic = pw.simulated, pw.analytic
-        k_needed = studies_needed(delta, typical_variance(vi), tau2_power, settings.power, settings.alpha)
+        k_needed = studies_needed(delta, typical_variance(vi_units), tau2_power, settings.power, settings.alpha)
     else:
         notes.append("No minimal important effect in the protocol: power and information size not computed.")
 
     info = None
-    missing_n = [s.label for s in studies if s.n <= 0]
+    missing_n = [s.label for s in units if s.n <= 0]
     if delta and missing_n:
         notes.append(f"Information size not assessed: participants not reported for {len(missing_n)} of "
-                     f"{len(studies)} studies ({', '.join(missing_n[:5])}{', ...' if len(missing_n) > 5 else ''}).")
+                     f"{len(units)} studies ({', '.join(missing_n[:5])}{', ...' if len(missing_n) > 5 else ''}).")
     elif delta:
         p0 = None
         if measure in RATIO or measure == "RD":
-            risks = [s.control_risk for s in studies if s.control_risk is not None]
+            risks = [s.control_risk for s in units if s.control_risk is not None]
             p0 = statistics.median(risks) if risks else None
-        sds = [s.sd for s in studies if s.sd]
+        sds = [s.sd for s in units if s.sd]
         sd = statistics.median(sds) if sds else None
         try:
-            info = information_size(measure, delta, base["participants"], vi, tau2_power, p0=p0, sd=sd,
+            info = information_size(measure, delta, base["participants"], vi_units, tau2_power, p0=p0, sd=sd,
                                     alpha=settings.alpha, power=settings.power)
         except ValueError as exc:
             notes.append(f"Information size not computed: {exc}.")
 
     cum = pooled.get("cumulative")
-    if cum is None:
+    if cum is None and dependent:
+        cum = cumulative_clustered([s.year for s in studies], yi, vi, [s.study_id for s in studies],
+                                   {u.study_id: u.n for u in units}, settings.pool_options())
+    elif cum is None:
         cum = cumulative_by_year([s.year for s in studies], yi, vi, [s.n for s in studies],
                                        settings.pool_options())
     cum = list(cum)
@@ -218,12 +239,12 @@ def assess_outcome(
     cum_rows, first_year, first_kind = _conclusive(cum, delta, ris)
 
     cert = rate(GradeInputs(
-        k=len(studies), participants=base["participants"], estimate=pooled.get("estimate"),
+        k=len(units), participants=base["participants"], estimate=pooled.get("estimate"),
         ci_low=pooled.get("ci_low"), ci_high=pooled.get("ci_high"), measure=measure, mie=delta,
         share_randomised=share_rand, share_weight_high_rob=rob_weight.get("high", 0.0),
         share_weight_some_concerns=rob_weight.get("some-concerns", 0.0),
         share_weight_unknown_rob=rob_weight.get("unknown", 0.0),
-        i2=pooled.get("i2") if len(studies) >= 2 else None, pi_low=pooled.get("pi_low"), pi_high=pooled.get("pi_high"),
+        i2=pooled.get("i2") if len(units) >= 2 else None, pi_low=pooled.get("pi_low"), pi_high=pooled.get("pi_high"),
         ois_fraction=info.ois_fraction if info else None,
         small_study_p=(small_study or {}).get("p") if small_study else None, indirectness=tuple(indirectness),
     ))
@@ -235,7 +256,7 @@ def assess_outcome(
         "ois": info.ois if info else None, "ois_fraction": info.ois_fraction if info else None,
         "ris": info.ris if info else None, "ris_fraction": info.ris_fraction if info else None,
         "diversity": info.diversity if info else None, "ois_assumptions": info.assumptions if info else None,
-        **_descriptive(studies), "designs": dict(sorted(designs.items())), "share_randomised": share_rand,
+        **_descriptive(units), "designs": dict(sorted(designs.items())), "share_randomised": share_rand,
         "rob_weight": rob_weight, "share_weight_high_rob": rob_weight.get("high", 0.0),
         "small_study": small_study, "cumulative": cum_rows, "first_conclusive_year": first_year,
         "first_conclusive_kind": first_kind, "certainty": cert.to_dict(),
@@ -257,6 +278,16 @@ def _weights(pooled: Mapping[str, Any], k: int) -> list[float]:
                      "(synth.meta.analysis.pool_effects) or None to pool with synth.meta")
 
 
+def _one_per_study(studies: Sequence[StudyEffect]) -> list[StudyEffect]:
+    """One entry per study (first appearance order): the study's effect with the most participants, for what
+    is said of the study rather than of an effect (participants, design, setting, control risk)."""
+    best: dict[str, StudyEffect] = {}
+    for s in studies:
+        if s.study_id not in best or s.n > best[s.study_id].n:
+            best[s.study_id] = s
+    return list(best.values())
+
+
 def _study_row(s: StudyEffect) -> dict[str, Any]:
     return {"id": s.study_id, "label": s.label, "year": s.year, "yi": s.yi, "vi": s.vi, "n": s.n, "design": s.design,
             "rob": s.rob, "country": s.country, "setting": s.setting, "model": s.model}
@@ -273,14 +304,15 @@ def _descriptive(studies: Sequence[StudyEffect]) -> dict[str, Any]:
 def _not_pooled(base: dict[str, Any], studies: Sequence[StudyEffect], notes: list[str],
                 settings: Settings) -> dict[str, Any]:
     """The outcome when synth.meta could not pool it: counts and descriptions only, no statistic."""
-    cert = rate(GradeInputs(k=len(studies), participants=base["participants"], estimate=None, ci_low=None,
+    units = _one_per_study(studies)
+    cert = rate(GradeInputs(k=len(units), participants=base["participants"], estimate=None, ci_low=None,
                             ci_high=None))
     base.update({
         "estimate": None, "ci_low": None, "ci_high": None, "pi_low": None, "pi_high": None, "tau2": None,
         "i2": None, "back": None, "pooled_method": None, "power": None, "power_analytic": None,
         "studies_needed_for_power": None, "ois": None, "ois_fraction": None, "ris": None, "ris_fraction": None,
-        "diversity": None, "ois_assumptions": None, **_descriptive(studies),
-        "designs": dict(sorted(Counter(s.design or "not reported" for s in studies).items())),
+        "diversity": None, "ois_assumptions": None, **_descriptive(units),
+        "designs": dict(sorted(Counter(s.design or "not reported" for s in units).items())),
         "share_randomised": None, "rob_weight": {}, "share_weight_high_rob": None, "small_study": None,
         "cumulative": [], "first_conclusive_year": None, "first_conclusive_kind": None, "certainty": cert.to_dict(),
         "studies": [_study_row(s) for s in studies], "notes": notes,

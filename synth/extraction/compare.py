@@ -42,7 +42,9 @@ class Item:
 
 
 def _row_key(row: dict[str, Any]) -> str:
-    return f"{row.get('outcome', '?')}@{row.get('timepoint', '?')}"
+    """``outcome@timepoint``, and ``#effect`` when the row names one of several effects of the study."""
+    effect = row.get("effect")
+    return f"{row.get('outcome', '?')}@{row.get('timepoint', '?')}" + (f"#{effect}" if effect else "")
 
 
 def flatten(data: dict[str, Any], protocol: Protocol) -> dict[str, tuple[Any, str]]:
@@ -59,7 +61,7 @@ def flatten(data: dict[str, Any], protocol: Protocol) -> dict[str, tuple[Any, st
             continue
         base = f"outcomes[{_row_key(row)}]"
         for key, value in row.items():
-            if key in ("outcome", "timepoint"):
+            if key in ("outcome", "timepoint", "effect"):  # the row's key, in ``base``
                 continue
             if key in DATA_COLUMNS:
                 kind = "count" if key in COUNT_COLUMNS else "number"

@@ -23,7 +23,7 @@ from synth.protocol.model import Protocol
 Ask = Callable[[str], str]
 
 _CHAR = re.compile(r"^characteristics\.(?P<field>.+)$")
-_ROW = re.compile(r"^outcomes\[(?P<outcome>[^@\]]*)@(?P<timepoint>[^\]]*)\]\.(?P<field>.+)$")
+_ROW = re.compile(r"^outcomes\[(?P<outcome>[^@\]]*)@(?P<timepoint>[^\]#]*)(?:#(?P<effect>[^\]]*))?\]\.(?P<field>.+)$")
 _ROB = re.compile(r"^rob\[(?P<tool>[^:\]]*):(?P<outcome>[^@\]]*)@(?P<timepoint>[^\]]*)\]\.(?P<part>answers|judgements)\.(?P<field>.+)$")
 _SKIP = object()
 
@@ -37,12 +37,13 @@ def parse_value(raw: str) -> Any:
         return raw
 
 
-def _row(data: dict[str, Any], outcome: str, timepoint: str) -> dict[str, Any]:
+def _row(data: dict[str, Any], outcome: str, timepoint: str, effect: str | None = None) -> dict[str, Any]:
     rows = data.setdefault("outcomes", [])
     for row in rows:
-        if str(row.get("outcome", "?")) == outcome and str(row.get("timepoint", "?")) == timepoint:
+        if (str(row.get("outcome", "?")), str(row.get("timepoint", "?")), row.get("effect") or None) == \
+                (outcome, timepoint, effect):
             return row
-    new = {"outcome": outcome, "timepoint": timepoint}
+    new = {"outcome": outcome, "timepoint": timepoint, **({"effect": effect} if effect else {})}
     rows.append(new)
     return new
 
@@ -70,7 +71,7 @@ def set_path(data: dict[str, Any], other: dict[str, Any], path: str, value: Any)
     if m := _CHAR.match(path):
         target, key = data.setdefault("characteristics", {}), m["field"]
     elif m := _ROW.match(path):
-        target, key = _row(data, m["outcome"], m["timepoint"]), m["field"]
+        target, key = _row(data, m["outcome"], m["timepoint"], m["effect"]), m["field"]
     elif m := _ROB.match(path):
         target = _rob(data, other, m["tool"], m["outcome"], m["timepoint"]).setdefault(m["part"], {})
         key = m["field"]
@@ -120,7 +121,8 @@ def reconcile(first: ExtractionFile, second: ExtractionFile, protocol: Protocol,
         chosen = decide(item, names, ask)
         set_path(merged, second.data, item.path, chosen)
         decisions.append({"path": item.path, names[0]: item.a, names[1]: item.b, "chosen": chosen})
-    merged["outcomes"] = [r for r in merged.get("outcomes", []) or [] if set(r) - {"outcome", "timepoint"}]
+    merged["outcomes"] = [r for r in merged.get("outcomes", []) or []
+                          if set(r) - {"outcome", "timepoint", "effect"}]
     merged["rob"] = [e for e in merged.get("rob", []) or [] if e.get("answers") or e.get("judgements")]
     if not merged["rob"]:
         del merged["rob"]

@@ -40,7 +40,7 @@ def columns(protocol: Protocol) -> list[str]:
     study_fields = [f.id for f in protocol.extraction.study_fields]
     outcome_fields = [f.id for f in protocol.extraction.outcome_fields]
     domains = _rob_domains(protocol)
-    return [*KEY_COLUMNS, "label", "year", "measure", "data_kind", *DATA_COLUMNS, *study_fields,
+    return [*KEY_COLUMNS, "effect", "label", "year", "measure", "data_kind", *DATA_COLUMNS, *study_fields,
             "rob_tool", *(f"rob_{d}" for d in domains), "rob_overall", *outcome_fields]
 
 
@@ -72,7 +72,7 @@ def tidy_rows(files: list[ExtractionFile], protocol: Protocol, outcome: str | No
                 continue
             out: dict[str, Any] = dict.fromkeys(cols)
             out.update(study=f.study, outcome=row.get("outcome"), timepoint=row.get("timepoint"),
-                       label=citation.get("label"), year=citation.get("year"),
+                       effect=row.get("effect"), label=citation.get("label"), year=citation.get("year"),
                        measure=measures.get(str(row.get("outcome"))), data_kind=data_kind(row))
             for col in DATA_COLUMNS:
                 out[col] = row.get(col)
@@ -89,7 +89,7 @@ def tidy_rows(files: list[ExtractionFile], protocol: Protocol, outcome: str | No
                     if key in out and isinstance(value, str):
                         out[key] = normalise(value)
             rows.append(out)
-    rows.sort(key=lambda r: (str(r["outcome"]), str(r["timepoint"]), str(r["study"])))
+    rows.sort(key=lambda r: (str(r["outcome"]), str(r["timepoint"]), str(r["study"]), str(r["effect"] or "")))
     return rows
 
 

@@ -39,7 +39,7 @@ TOP_KEYS = frozenset({"schema_version", "study", "protocol", "reviewer", "status
 CITATION_KEYS = {"label": str, "authors": list, "first_author": str, "year": int, "title": str, "journal": str,
                  "doi": str, "pmid": str, "trial_registration": str, "records": list, "reports": list,
                  "numbers_from": str, "notes": str}
-ROW_EXTRA_KEYS = frozenset({"outcome", "timepoint", "label", "notes", "adjusted", "group_t", "group_c",
+ROW_EXTRA_KEYS = frozenset({"outcome", "timepoint", "effect", "label", "notes", "adjusted", "group_t", "group_c",
                             "measure_reported"})
 ROB_KEYS = frozenset({"tool", "outcome", "timepoint", "effect", "category", "answers", "judgements", "reasons",
                       "support", "source", "assessor", "notes"})
@@ -234,7 +234,8 @@ def _validate_outcomes(rows: Any, protocol: Protocol, add: Any) -> None:
         return
     outcome_fields = {fld.id: fld for fld in protocol.extraction.outcome_fields}
     known = {o.id: o for o in protocol.outcomes}
-    seen: dict[tuple[str, str], int] = {}
+    seen: dict[tuple[str, str], tuple[int, str | None]] = {}
+    effects: set[tuple[str, str, str | None]] = set()
     for i, row in enumerate(rows, start=1):
         path = f"outcomes[{i}]"
         if not isinstance(row, dict):
@@ -253,11 +254,21 @@ def _validate_outcomes(rows: Any, protocol: Protocol, add: Any) -> None:
         elif outcome is not None and outcome.timepoints and tp not in outcome.timepoints:
             add(f"{path}.timepoint", f"'{tp}' is not a timepoint of outcome '{oid}' in the protocol",
                 f"Use one of: {', '.join(outcome.timepoints)}, or add it to the protocol with an amendment")
+        effect = row.get("effect")
+        if effect is not None and (not isinstance(effect, str) or not effect.strip()):
+            add(f"{path}.effect", "effect must be a short text naming this effect of the study",
+                'Write e.g. effect = "Zarit scale" or effect = "site 2", or remove it')
+            effect = None
         if isinstance(oid, str) and isinstance(tp, str):
-            if (oid, tp) in seen:
-                add(path, f"a second row for outcome '{oid}' at '{tp}' (first is outcomes[{seen[(oid, tp)]}])",
-                    "Keep one row per outcome and timepoint; record alternatives in notes")
-            seen.setdefault((oid, tp), i)
+            # several effects of one study for one outcome and timepoint (scales, subgroups, sites) are allowed
+            # when each row names its effect: they are pooled as dependent effects (multilevel model)
+            first = seen.get((oid, tp))
+            if first is not None and (effect is None or first[1] is None or (oid, tp, effect) in effects):
+                add(path, f"a second row for outcome '{oid}' at '{tp}' (first is outcomes[{first[0]}])",
+                    "Keep one row per outcome and timepoint, or give each row its own effect = \"...\" (the scale, "
+                    "subgroup or site) to pool them as dependent effects; record alternatives in notes")
+            seen.setdefault((oid, tp), (i, effect))
+            effects.add((oid, tp, effect))
         for key in row:
             if key not in ROW_EXTRA_KEYS and key not in DATA_COLUMNS and key not in outcome_fields:
                 add(f"{path}.{key}", f"unknown outcome field '{key}'",

@@ -57,7 +57,8 @@ def _het_line(res: dict[str, Any]) -> str:
 def _overall_line(res: dict[str, Any]) -> str:
     if res.get("stat") is None:
         return ""
-    name = "Z" if res["df"] is None else f"t({res['df']})"
+    df = res["df"]
+    name = "Z" if df is None else f"t({df:g})" if float(df).is_integer() else f"t({df:.1f})"
     return f"Test for overall effect: {name} = {abs(res['stat']):.2f} (P {_p(res['p'])})"
 
 
@@ -96,21 +97,25 @@ def _rob_cell(value: Any) -> tuple[str, str]:
     return (style[1], style[0]) if style else ("", palette.NOT_ASSESSED)
 
 
-def forest_plot(table: EffectTable, output: str | Path, opts: PoolOptions, by: str | None = None) -> dict[str, Any]:
-    """Draw the forest plot of ``table`` to ``output`` (.svg/.png); returns the pooled result."""
+def forest_plot(table: EffectTable, output: str | Path, opts: PoolOptions, by: str | None = None,
+                overall: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Draw the forest plot of ``table`` to ``output`` (.svg/.png); returns the pooled result (``overall``
+    when given: a result of ``table``'s included studies in order, e.g. the multilevel model's)."""
     path = Path(output)
     mpl.check_suffix(path)
-    drawing, overall = _forest(table, opts, by)
+    drawing, overall = _forest(table, opts, by, overall)
     canvas.save(drawing, path)
     return overall
 
 
-def forest_svg(table: EffectTable, opts: PoolOptions, by: str | None = None) -> str:
+def forest_svg(table: EffectTable, opts: PoolOptions, by: str | None = None,
+               overall: dict[str, Any] | None = None) -> str:
     """The forest plot of ``table`` as SVG text (the same drawing :func:`forest_plot` writes to a .svg file)."""
-    return canvas.svg(_forest(table, opts, by)[0])
+    return canvas.svg(_forest(table, opts, by, overall)[0])
 
 
-def _forest(table: EffectTable, opts: PoolOptions, by: str | None) -> tuple[Canvas, dict[str, Any]]:
+def _forest(table: EffectTable, opts: PoolOptions, by: str | None,
+            overall: dict[str, Any] | None = None) -> tuple[Canvas, dict[str, Any]]:
     """The drawing and the pooled result.
 
     When the data carry risk-of-bias judgements (``rob_D1``..., ``rob_overall``, as
@@ -120,7 +125,7 @@ def _forest(table: EffectTable, opts: PoolOptions, by: str | None) -> tuple[Canv
     table_frame = table.frame
     measure = table.measure
     _KIND["kind"] = opts.back
-    overall = pool_effects(table, opts)
+    overall = overall if overall is not None else pool_effects(table, opts)
     blocks: list[tuple[str | None, dict[str, Any]]] = []
     if by:
         sub = take(table_frame, table.included)

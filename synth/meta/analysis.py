@@ -160,6 +160,59 @@ def pool_effects(table: EffectTable, opts: PoolOptions | None = None) -> dict[st
                    table.omitted)
 
 
+def pool_dependent(yi: Any, vi: Any, study: list[str], labels: list[str], measure: str = "GEN",
+                   method: str = "REML", level: float = 95.0, back: str | None = None) -> dict[str, Any]:
+    """Pool effects of which several may come from one study: the multilevel model ``~ 1 | study/effect``
+    (metafor ``rma.mv``; ``method`` REML or ML) with cluster-robust CR2 inference clustered by study,
+    Satterthwaite df (clubSandwich ``coef_test``; metafor ``robust(clubSandwich = TRUE)``), which stays valid
+    when the within-study correlation is unknown (Pustejovsky & Tipton 2022).
+
+    Returns the keys of :func:`pool_effects` (``k`` counts effects, ``clusters`` studies; ``tau2`` is the
+    total ``sigma2_between + sigma2_within``, split in ``sigma2``; ``studies`` lists each effect with its
+    weight), plus ``model`` = ``"multilevel"`` and the model-based z results under ``model_based``."""
+    from synth.meta.multilevel import (
+        fit_multilevel,
+        i2_levels,
+        prediction_interval,
+        robust_cr,
+        rowsum_weights,
+        wald,
+    )
+
+    y, v = np.asarray(yi, dtype=float), np.asarray(vi, dtype=float)
+    fit = fit_multilevel(y, v, study, method=method)
+    cr2 = robust_cr(fit, study, level)["cr2"][0]
+    alpha = 1 - level / 100
+    crit = float(dist.t_isf(alpha / 2, cr2["df"]))
+    est = float(fit.estimate[0])
+    pi_low, pi_high = prediction_interval(fit, cr2["se"], crit)
+    i2, per_level = i2_levels(fit)
+    opts = PoolOptions(method=fit.method, level=level, back=back)
+    d = _empty(measure, opts)
+    weights = rowsum_weights(fit).tolist()
+    d.update(
+        k=fit.k, clusters=fit.clusters, model="multilevel", test="cr2", estimate=est, se=cr2["se"],
+        ci_low=cr2["ci_low"], ci_high=cr2["ci_high"], stat=est / cr2["se"], p=cr2["p"], df=cr2["df"],
+        tau2=sum(fit.sigma2), tau=math.sqrt(sum(fit.sigma2)), sigma2=fit.sigma2, i2=i2, i2_levels=per_level,
+        q=fit.q, q_df=fit.q_df, q_p=fit.q_p, pi_low=pi_low, pi_high=pi_high, converged=fit.converged,
+        pooled=fit.converged, iterations=fit.iterations, tau2_at_boundary=None,
+        model_based={key: wald(fit, "z", level)[0][key] for key in ("se", "ci_low", "ci_high", "p")},
+        studies=[{"study": s, "cluster": c, "yi": a, "vi": b, "weight": w}
+                 for s, c, a, b, w in zip(labels, study, y.tolist(), v.tolist(), weights, strict=True)],
+    )
+    warns = [] if fit.converged else [f"{fit.method} did not converge in {fit.iterations} iterations"]
+    if cr2["df"] < 4:
+        warns.append(f"the CR2 test has {cr2['df']:.1f} Satterthwaite df (< 4): with so few studies its CI and "
+                     "p-value are unreliable (Tipton 2015); read the estimate with that caution")
+    d["warnings"] = warns
+    d["methods"] = (f"Multilevel random-effects model for dependent effects ({fit.k} effects within "
+                    f"{fit.clusters} studies; ~ 1 | study/effect), variance components by {METHOD_TEXT[fit.method]}; "
+                    f"{level:g}% CI, test and prediction interval from the cluster-robust CR2 variance clustered by "
+                    "study with Satterthwaite df (clubSandwich; metafor robust(clubSandwich = TRUE)); "
+                    "I^2 of the multilevel model (sum of sigma^2 over sigma^2 plus the typical sampling variance).")
+    return _finish(d, [], opts)
+
+
 def pool_frame(df: pd.DataFrame, measure: str | None = None, opts: PoolOptions | None = None) -> dict[str, Any]:
     """Effect sizes + pooling for a per-study DataFrame (see :mod:`synth.meta.effects` for the columns)."""
     return pool_effects(compute_effects(df, measure), opts)

@@ -153,7 +153,7 @@ def fit_multilevel(y: np.ndarray, v: np.ndarray, cluster: list[str], within: lis
                          k=k, clusters=m, converged=converged, iterations=it, method=method,
                          names=names or ["intercept"] + [f"x{j}" for j in range(1, p)], q=q, q_df=k - p,
                          q_p=float(dist.chi2_sf(q, k - p)), loglik=_loglik(y, X, M, method),
-                         _parts={"y": y, "X": X, "M": M, "Mi": Mi, "B": B})
+                         _parts={"y": y, "v": v, "X": X, "M": M, "Mi": Mi, "B": B})
 
 
 def robust_cr(fit: MultilevelFit, robust: list[str], level: float = 95.0) -> dict[str, list[dict[str, float]]]:
@@ -229,6 +229,35 @@ def wald(fit: MultilevelFit, test: str = "z", level: float = 95.0) -> list[dict[
     return rows
 
 
+def i2_levels(fit: MultilevelFit) -> tuple[float, list[float]]:
+    """I^2 of the multilevel model, in total and per level: ``100 sigma2_l / (sum sigma2 + v~)`` with the typical
+    sampling variance ``v~ = (k - p) / tr(P)``, ``P = W - W X (X'WX)^-1 X'W``, ``W = diag(1/v)`` (the metafor
+    FAQ's "I^2 for multilevel and multivariate models"; Cheung 2014)."""
+    v, X = fit._parts["v"], fit._parts["X"]
+    w = 1 / v
+    xtwx = (X * w[:, None]).T @ X
+    tr_p = float(w.sum() - np.trace(np.linalg.solve(xtwx, (X * (w * w)[:, None]).T @ X)))
+    total = sum(fit.sigma2)
+    den = total + (fit.k - X.shape[1]) / tr_p
+    return 100 * total / den, [100 * s / den for s in fit.sigma2]
+
+
+def rowsum_weights(fit: MultilevelFit) -> np.ndarray:
+    """Percent weight of each effect in the pooled estimate of an intercept-only model: the row sums of
+    ``M^-1`` over their total (metafor ``weights(type = "rowsum")``), since the estimate is
+    ``sum_i (M^-1 1)_i y_i / 1' M^-1 1``."""
+    r = fit._parts["Mi"].sum(axis=1)
+    return np.asarray(100 * r / r.sum(), dtype=float)
+
+
+def prediction_interval(fit: MultilevelFit, se: float, crit: float) -> tuple[float, float]:
+    """Where the true effect of a new study is expected: ``b +/- crit sqrt(se^2 + sigma2_1 + sigma2_2)``
+    (metafor ``predict.rma.mv``; ``se`` and ``crit`` of the inference used, model-based or CR2)."""
+    b = float(fit.estimate[0])
+    half = crit * float(np.sqrt(se * se + sum(fit.sigma2)))
+    return b - half, b + half
+
+
 def multilevel_frame(df: Any, cluster: str, *, yi: str = "yi", vi: str = "vi", within: str | None = None,
                      robust: str | None = None, mods: list[str] | None = None, method: str = "REML",
                      test: str = "z", level: float = 95.0) -> dict[str, Any]:
@@ -275,12 +304,20 @@ def multilevel_frame(df: Any, cluster: str, *, yi: str = "yi", vi: str = "vi", w
         out["warnings"].append(f"every {cluster} has a single {within or 'effect'}: the two variance components are "
                                "not separately identified (only their sum is); the estimate is that of a "
                                "standard random-effects model")
+    alpha = 1 - level / 100
     if mods:
         out["coefficients"] = coefs
+    else:
+        out["i2"], out["i2_levels"] = i2_levels(fit)
+        crit = dist.norm_isf(alpha / 2) if test == "z" else dist.t_isf(alpha / 2, fit.k - 1)
+        out["pi_low"], out["pi_high"] = prediction_interval(fit, out["se"], float(crit))
     if robust:
         rb = robust_cr(fit, text[robust], level)
         out["robust"] = {"cluster": robust, **{kind: {key: rows[0][key] for key in ("se", "ci_low", "ci_high", "df", "p")}
                                               for kind, rows in rb.items()}}
+        if not mods:
+            cr2 = out["robust"]["cr2"]
+            cr2["pi_low"], cr2["pi_high"] = prediction_interval(fit, cr2["se"], float(dist.t_isf(alpha / 2, cr2["df"])))
         if mods:
             for j, c in enumerate(out["coefficients"]):
                 c["robust"] = {kind: rows[j] for kind, rows in rb.items()}

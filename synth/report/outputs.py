@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from synth.analysis.options import pool_options
+from synth.analysis.outcome import pool_table
 from synth.analysis.table import meta_effects, meta_table
 from synth.evidence import evidence_from_workspace
 from synth.figures.forest import forest_svg
@@ -35,5 +36,6 @@ def outcome_forests(workspace: Workspace, protocol: Protocol, protocol_name: str
     for o in ev["outcomes"]:
         if o["k"]:
             frame = meta_table(workspace, protocol, o["id"], o.get("timepoint"), protocol_name=protocol_name)
-            out[o["id"]] = forest_svg(meta_effects(frame), opts)
+            table = meta_effects(frame)
+            out[o["id"]] = forest_svg(table, opts, overall=pool_table(frame, table, opts))
     return out

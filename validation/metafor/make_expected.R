@@ -221,12 +221,28 @@ mvcase <- function(id, d, cluster, within, mods, meth) {
   ct <- coef_test(r, vcov = "CR2", cluster = d[[cluster]], test = "Satterthwaite")
   ci <- conf_int(r, vcov = "CR2", cluster = d[[cluster]], level = 0.95)
   keep <- c("yi", "vi", cluster, within, mods)
+  # intercept-only: I^2 of the multilevel model (metafor FAQ, "I^2 for multilevel and multivariate models":
+  # sigma^2 over sigma^2 + the typical sampling variance (k - p) / tr(P)), the weights of the pooled estimate
+  # (rowsum), and prediction intervals (model-based; and CR2 as metafor's robust(clubSandwich = TRUE) gives)
+  extra <- list()
+  if (is.null(mods)) {
+    W <- diag(1 / d$vi)
+    X <- model.matrix(r)
+    P <- W - W %*% X %*% solve(t(X) %*% W %*% X) %*% t(X) %*% W
+    typical <- (r$k - r$p) / sum(diag(P))
+    pr <- predict(r)
+    prb <- predict(robust(r, cluster = d[[cluster]], clubSandwich = TRUE))
+    extra <- list(i2 = 100 * sum(r$sigma2) / (sum(r$sigma2) + typical),
+                  i2_levels = 100 * r$sigma2 / (sum(r$sigma2) + typical),
+                  weights = unname(weights(r, type = "rowsum")), pi_low = pr$pi.lb, pi_high = pr$pi.ub,
+                  cr2_pi_low = prb$pi.lb, cr2_pi_high = prb$pi.ub)
+  }
   multilevel[[length(multilevel) + 1]] <<- list(id = id, method = meth, cluster = cluster, within = within,
     mods = as.list(mods), data = as.list(d[, keep]),
-    expected = list(k = r$k, estimate = num(r$b), se = r$se, ci_low = r$ci.lb, ci_high = r$ci.ub, p = r$pval,
+    expected = c(list(k = r$k, estimate = num(r$b), se = r$se, ci_low = r$ci.lb, ci_high = r$ci.ub, p = r$pval,
       sigma2 = r$sigma2, q = r$QE, q_p = r$QEp,
       cr1 = list(se = rb$se, ci_low = rb$ci.lb, ci_high = rb$ci.ub, df = rb$ddf, p = rb$pval),
-      cr2 = list(se = ct$SE, df = ct$df_Satt, p = ct$p_Satt, ci_low = ci$CI_L, ci_high = ci$CI_U)))
+      cr2 = list(se = ct$SE, df = ct$df_Satt, p = ct$p_Satt, ci_low = ci$CI_L, ci_high = ci$CI_U)), extra))
 }
 for (meth in c("REML", "ML")) {
   mvcase(paste0("konstantopoulos2011_", meth), dat.konstantopoulos2011, "district", "school", NULL, meth)
