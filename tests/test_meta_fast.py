@@ -152,3 +152,16 @@ def test_small_pool_imports_neither_pandas_nor_scipy(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-c", code, str(f)], capture_output=True, text=True, check=True)
     assert out.stderr.strip().splitlines()[-1] == "[]"
     assert json.loads(out.stdout)["k"] == 3
+
+
+@pytest.mark.parametrize("measure", ["OR", "ZCOR", "PLO"])
+def test_scalar_back_transform_equals_the_array_one(measure: str) -> None:
+    from synth.meta.effects import back_transform
+
+    xs = [-800.0, -30.0, -1.5, 0.0, 1e-9, 0.7, 12.0, 800.0]
+    with np.errstate(over="ignore"):  # exp(800) is inf on both paths
+        arr = np.asarray(back_transform(measure, np.array(xs)), dtype=float)
+    one = [back_transform(measure, x) for x in xs]
+    assert all(type(v) is float for v in one)
+    assert np.allclose(one, arr, rtol=4e-16, atol=0.0)  # the same formulas; libm and numpy may differ by an ulp
+    assert np.array_equal(np.isinf(one), np.isinf(arr))

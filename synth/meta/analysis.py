@@ -71,7 +71,7 @@ def _back(measure: str, d: dict[str, Any], kind: str | None = None) -> dict[str,
     out: dict[str, Any] = {}
     for key in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high"):
         v = d.get(key)
-        out[key] = None if v is None else _f(back_transform(measure, v, kind))
+        out[key] = None if v is None else _f(back_transform(measure, float(v), kind))
     return out
 
 
@@ -103,7 +103,7 @@ def _from_batch(b: BatchPool, i: int, measure: str, opts: PoolOptions, studies: 
                 ) -> dict[str, Any]:
     d = _empty(measure, opts)
     k = len(studies)
-    d.update({key: b.column(key)[i] for key in SCALARS})
+    d.update(b.row(i, SCALARS))
     tau2 = d["tau2"]
     converged = bool(b.converged[i])
     d.update(

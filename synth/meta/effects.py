@@ -17,6 +17,7 @@ Generic (``GEN``): ``yi`` with ``vi``, ``sei``, or a 95% CI ``ci_low, ci_high`` 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -83,6 +84,14 @@ class EffectTable:
         return np.isfinite(self.yi)
 
 
+def _exp(x: float) -> float:
+    return math.exp(x) if x < 709.0 else math.inf  # as np.exp: inf past the largest double, no OverflowError
+
+
+_SCALAR_BACK = {"exp": _exp, "tanh": math.tanh, "expit": lambda x: 1.0 / (1.0 + _exp(-x))}
+"""The transforms of :func:`back_transform` for a single float, by kind (the same formulas)."""
+
+
 def back_transform(measure: str, x: np.ndarray | float, kind: str | None = None) -> np.ndarray | float | None:
     """Natural-scale value of ``x`` (exp for ratios, tanh for Fisher z, inverse logit), or None if none.
 
@@ -90,6 +99,8 @@ def back_transform(measure: str, x: np.ndarray | float, kind: str | None = None)
     kind = kind or BACK.get(measure)
     if kind is None:
         return None
+    if type(x) is float:  # one number (a pooled result): math, without numpy's per-call cost
+        return _SCALAR_BACK[kind](x)
     if kind == "exp":
         return np.exp(x)
     if kind == "tanh":

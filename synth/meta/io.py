@@ -89,7 +89,7 @@ def with_columns(frame: Any, **columns: np.ndarray) -> Any:
 
 def text(frame: Any, column: str) -> list[str]:
     """Column ``column`` as stripped text ("" for an empty cell)."""
-    return ["" if v is None or (isinstance(v, float) and v != v) else str(v).strip()
+    return [v.strip() if type(v) is str else "" if v is None or (isinstance(v, float) and v != v) else str(v).strip()
             for v in np.asarray(frame[column], dtype=object).tolist()]
 
 

@@ -83,6 +83,14 @@ class BatchPool:
     notes: list[list[str]] = field(default_factory=list)
     iterations: NDArray[np.int64] | None = None
     _lists: dict[str, list[float | None]] = field(default_factory=dict, repr=False)
+    _rows: dict[tuple[str, ...], list[tuple[float | None, ...]]] = field(default_factory=dict, repr=False)
+
+    def row(self, i: int, names: tuple[str, ...]) -> dict[str, float | None]:
+        """Results ``names`` of analysis ``i`` as a dict of plain floats (None where they do not exist); the
+        rows of a batch are built once, for the per-analysis dicts."""
+        if names not in self._rows:
+            self._rows[names] = list(zip(*(self.column(n) for n in names), strict=True))
+        return dict(zip(names, self._rows[names][i], strict=True))
 
     def column(self, name: str) -> list[float | None]:
         """Result ``name`` for every analysis as plain floats, None where it does not exist (NaN/inf); built
