@@ -13,7 +13,12 @@ then times
 Both sides use tight convergence (metafor threshold/tol 1e-10). The script checks that the two agree
 (max relative difference of estimate, tau^2, CI and PI) and prints the speed ratio.
 
-Usage: python benchmarks/bench_meta.py [--n 10000] [--seed 1]   (needs Rscript with metafor on PATH)
+With ``--collection`` it then runs the issue's end-to-end pairs from ``bench_meta_scale.py``: every analysis
+of the Cochrane collection in ``../shared/corpus/meta/pairwise70/`` (synth ``--by`` against an Rscript metafor
+loop, target 50x, 99.5% of estimates within 1e-6) and one small analysis (pool, bias, forest; target 3x).
+
+Usage: python benchmarks/bench_meta.py [--n 10000] [--seed 1] [--collection [--runs 7]]
+(needs Rscript with metafor on PATH)
 """
 
 from __future__ import annotations
@@ -75,6 +80,10 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=10_000, help="number of analyses")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--collection", action="store_true",
+                    help="also run bench_meta_scale.py's collection and small-analysis pairs")
+    ap.add_argument("--runs", type=int, default=7, help="with --collection: paired runs per small analysis")
+    ap.add_argument("--corpus", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "corpus")
     args = ap.parse_args()
     if shutil.which("Rscript") is None:
         print("Rscript not found: install R and metafor to run the peer side.", file=sys.stderr)
@@ -132,6 +141,13 @@ def main() -> int:
     print(f"RATIO (R full loop / synth CLI):     {r_times['full'] / t_cli:6.1f}x")
     print(f"RATIO (R rma() only / synth CLI):    {r_times['rma_only'] / t_cli:6.1f}x")
     print(f"RATIO (R full loop / synth library): {r_times['full'] / t_lib:6.1f}x")
+    if args.collection:
+        import bench_meta_scale
+
+        cmd = [str(synth)] if synth.exists() else [sys.executable, "-m", "synth"]
+        with tempfile.TemporaryDirectory() as tmp:
+            bench_meta_scale.scale(args.corpus, Path(tmp), cmd)
+            bench_meta_scale.small(Path(tmp), cmd, args.runs)
     return 0
 
 

@@ -207,7 +207,8 @@ for (meth in c("REML", "DL")) {
 ## ------------------------------------------------------------------ multilevel + cluster-robust -------------
 # rma.mv(random = ~ 1 | cluster/within) with REML and ML, metafor's robust(adjust = TRUE) (CR1) and
 # clubSandwich's coef_test(vcov = "CR2", test = "Satterthwaite") + conf_int, on metadat's konstantopoulos2011
-# (schools within districts) and assink2016 (effects within studies), with and without a moderator.
+# (schools within districts), assink2016 (effects within studies) and berkey1998 (two outcomes per trial),
+# with and without a moderator.
 suppressMessages(library(clubSandwich))
 mv_ctrl <- list(rel.tol = 1e-12, iter.max = 10000, eval.max = 10000)
 multilevel <- list()
@@ -220,7 +221,7 @@ mvcase <- function(id, d, cluster, within, mods, meth) {
   rb <- robust(r, cluster = d[[cluster]], adjust = TRUE)
   ct <- coef_test(r, vcov = "CR2", cluster = d[[cluster]], test = "Satterthwaite")
   ci <- conf_int(r, vcov = "CR2", cluster = d[[cluster]], level = 0.95)
-  keep <- c("yi", "vi", cluster, within, mods)
+  keep <- unique(c("yi", "vi", cluster, within, mods))
   # intercept-only: I^2 of the multilevel model (metafor FAQ, "I^2 for multilevel and multivariate models":
   # sigma^2 over sigma^2 + the typical sampling variance (k - p) / tr(P)), the weights of the pooled estimate
   # (rowsum), and prediction intervals (model-based; and CR2 as metafor's robust(clubSandwich = TRUE) gives)
@@ -249,6 +250,10 @@ for (meth in c("REML", "ML")) {
   mvcase(paste0("konstantopoulos2011_year_", meth), dat.konstantopoulos2011, "district", "school", "year", meth)
   mvcase(paste0("assink2016_", meth), dat.assink2016, "study", "esid", NULL, meth)
   mvcase(paste0("assink2016_year_", meth), dat.assink2016, "study", "esid", "year", meth)
+  # two outcomes (probing depth, attachment level) per trial, Berkey et al. 1998: the multilevel model on vi
+  # alone (the published within-trial covariances are not used), overall and with a mean per outcome
+  mvcase(paste0("berkey1998_", meth), dat.berkey1998, "trial", "outcome", NULL, meth)
+  mvcase(paste0("berkey1998_outcome_", meth), dat.berkey1998, "trial", "outcome", "outcome", meth)
 }
 
 out <- list(generator = list(R = R.version.string, metafor = as.character(packageVersion("metafor")),
