@@ -118,8 +118,8 @@ def register(app: typer.Typer) -> None:
         by: Annotated[str | None, typer.Option("--by", help="Pool separately for each value of this column "
                                                 "(vectorised; thousands of analyses in one run).")] = None,
         studies: Annotated[bool, typer.Option("--studies", help="With --by and JSON: also list each group's "
-                                              "studies (yi, vi, weight); off by default, as it is a third of "
-                                              "the run at collection scale.")] = False,
+                                              "studies (yi, vi, weight); off by default, as it adds about a "
+                                              "fifth to a run at collection scale.")] = False,
         back: BackOpt = None,
         cluster: Annotated[str | None, typer.Option("--cluster", help="Multilevel model for dependent effects: "
                                                     "the column naming each effect's study (cluster).")] = None,
