@@ -82,8 +82,8 @@ def test_evidence_report_counts_studies_and_names_the_model(ws: Path) -> None:
     o = next(x for x in ev["outcomes"] if x["id"] == OUTCOME)
     assert o["effects"] == o["k"] + 1  # two effects of Kilbourne 2012, one study
     assert o["pooled_method"].startswith("multilevel model (effects within studies), REML, CR2")
-    assert any(n.startswith(f"{o['effects']} effects come from {o['k']} studies: pooled with the multilevel model")
-               for n in o["notes"])
+    assert any(n.startswith(f"{o['effects']} effects come from {o['k']} studies, so they are not independent: "
+                            "pooled with the multilevel model") and "most precise effect" in n for n in o["notes"])
     bauer = [s for s in o["studies"] if s["id"] == "kilbourne-2012"]
     assert len(bauer) == 2 and sum(s["weight"] for s in o["studies"]) == pytest.approx(1.0)
     # participants are counted once per study

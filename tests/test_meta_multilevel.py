@@ -116,7 +116,7 @@ def test_outcome_with_several_effects_per_study_uses_the_multilevel_model() -> N
     res = pool_table(df, table, PoolOptions(method="DL"))
     assert res["model"] == "multilevel" and res["k"] == 5 and res["clusters"] == 4
     assert res["warnings"][0].startswith("5 effects come from 4 studies, so they are not independent")
-    assert "by REML (the plan's DL has no multilevel form)" in res["warnings"][0]
+    assert "by REML (DL has no multilevel form)" in res["warnings"][0]
     assert [e["study"] for e in res["omitted"]] == ["C"]
     assert sum(s["weight"] for s in res["studies"]) == pytest.approx(100.0)
     # one effect per study: the standard model of the options, unchanged

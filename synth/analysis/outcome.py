@@ -178,20 +178,15 @@ def dependent_studies(df: pd.DataFrame, table: Any) -> list[str] | None:
 def pool_table(df: pd.DataFrame, table: Any, opts: PoolOptions) -> dict[str, Any]:
     """The pooled result of an outcome's effects: the standard random-effects model of ``opts``, or, when a
     study gives several effects, the multilevel model with CR2 inference
-    (:func:`synth.meta.analysis.pool_dependent`; REML unless the plan says ML), saying so in ``warnings``."""
+    (:func:`synth.meta.analysis.pool_dependent`, which says so in its first warning)."""
     from synth.meta.analysis import pool_dependent
 
     studies = dependent_studies(df, table)
     if studies is None:
         return pool_effects(table, opts)
     labels = [s for s, ok in zip(table.studies, table.included, strict=True) if ok]
-    method = opts.method if opts.method in ("REML", "ML") else "REML"
     res = pool_dependent(table.yi[table.included], table.vi[table.included], studies, labels, table.measure,
-                         method, opts.level, opts.back)
-    res["warnings"] = [f"{len(studies)} effects come from {len(set(studies))} studies, so they are not independent: "
-                       "pooled with the multilevel model (effects within studies) and cluster-robust CR2 inference"
-                       + ("" if method == opts.method else f", by REML (the plan's {opts.method} has no multilevel form)"),
-                       *res["warnings"]]
+                         opts.method, opts.level, opts.back)
     res["excluded"], res["omitted"] = list(table.excluded), list(table.omitted)
     return res
 

@@ -65,16 +65,16 @@ def pool_clustered(yi: Sequence[float], vi: Sequence[float], study: Sequence[str
     """Pool effects of which several come from one study with :func:`synth.meta.analysis.pool_dependent`
     (multilevel model, CR2 inference; the protocol's estimator when it is REML or ML, else REML), as
     :func:`pool` returns it: ``weights`` (fractions, input order) and ``pooled_method`` added."""
-    method = opts.method if opts.method in ("REML", "ML") else "REML"
     names = list(labels) if labels is not None else [f"effect {i + 1}" for i in range(len(yi))]
-    res = pool_dependent(list(yi), list(vi), [str(s) for s in study], names, measure, method, opts.level, opts.back)
+    res = pool_dependent(list(yi), list(vi), [str(s) for s in study], names, measure, opts.method, opts.level,
+                         opts.back)
     if not res.get("pooled"):
         raise InputError(f"synth.meta could not fit the multilevel model to the {len(yi)} effects "
-                         f"({'; '.join(res['warnings'])}). Check the effects and variances.")
+                         f"({'; '.join(res['warnings'][1:])}). Check the effects and variances.")
     if not report_pi:
         _drop_pi(res)
     res["weights"] = [float(s["weight"]) / 100 for s in res["studies"]]
-    res["pooled_method"] = (f"multilevel model (effects within studies), {method}, CR2 cluster-robust CI "
+    res["pooled_method"] = (f"multilevel model (effects within studies), {res['method']}, CR2 cluster-robust CI "
                             "(synth.meta)")
     return res
 

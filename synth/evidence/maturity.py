@@ -148,9 +148,8 @@ def assess_outcome(
                 pooled = pool_clustered(yi, vi, [s.study_id for s in studies], settings.pool_options(),
                                         measure=measure, labels=[s.label for s in studies],
                                         report_pi=settings.pi != "none")
-                notes.append(f"{len(studies)} effects come from {len(units)} studies: pooled with the multilevel "
-                             "model (effects within studies) and cluster-robust CR2 inference, as they are not "
-                             "independent; power and information size use each study's most precise effect.")
+                notes.append(f"{pooled['warnings'][0]}; power and information size use each study's most precise "
+                             "effect.")
             else:
                 pooled = pool_studies(yi, vi, settings.pool_options(), measure=measure,
                                       labels=[s.label for s in studies], report_pi=settings.pi != "none")
@@ -188,7 +187,10 @@ def assess_outcome(
         small_study = egger(yi, vi)
     # the information in each study: its most precise effect (effects of one study are correlated, so adding
     # their information as if independent would overstate it)
-    vi_units = [min(s.vi for s in studies if s.study_id == u.study_id) for u in units] if dependent else vi
+    least: dict[str, float] = {}
+    for s in studies:
+        least[s.study_id] = min(s.vi, least.get(s.study_id, math.inf))
+    vi_units = [least[u.study_id] for u in units]
 
     delta = abs(float(mie)) if mie else None
     power = power_analytic = None

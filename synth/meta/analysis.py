@@ -163,16 +163,19 @@ def pool_effects(table: EffectTable, opts: PoolOptions | None = None) -> dict[st
 def pool_dependent(yi: Any, vi: Any, study: list[str], labels: list[str], measure: str = "GEN",
                    method: str = "REML", level: float = 95.0, back: str | None = None) -> dict[str, Any]:
     """Pool effects of which several may come from one study: the multilevel model ``~ 1 | study/effect``
-    (metafor ``rma.mv``; ``method`` REML or ML) with cluster-robust CR2 inference clustered by study,
-    Satterthwaite df (clubSandwich ``coef_test``; metafor ``robust(clubSandwich = TRUE)``), which stays valid
-    when the within-study correlation is unknown (Pustejovsky & Tipton 2022).
+    (metafor ``rma.mv``; variance components by ``method`` when it is REML or ML, else REML) with
+    cluster-robust CR2 inference clustered by study, Satterthwaite df (clubSandwich ``coef_test``; metafor
+    ``robust(clubSandwich = TRUE)``), which stays valid when the within-study correlation is unknown
+    (Pustejovsky & Tipton 2022).
 
     Returns the keys of :func:`pool_effects` (``k`` counts effects, ``clusters`` studies; ``tau2`` is the
     total ``sigma2_between + sigma2_within``, split in ``sigma2``; ``studies`` lists each effect with its
-    weight), plus ``model`` = ``"multilevel"`` and the model-based z results under ``model_based``."""
+    weight), plus ``model`` = ``"multilevel"`` and the model-based z results under ``model_based``. The first
+    warning says how many effects came from how many studies and which model pooled them."""
     from synth.meta.multilevel import (
         fit_multilevel,
         i2_levels,
+        multilevel_method,
         prediction_interval,
         robust_cr,
         rowsum_weights,
@@ -180,27 +183,33 @@ def pool_dependent(yi: Any, vi: Any, study: list[str], labels: list[str], measur
     )
 
     y, v = np.asarray(yi, dtype=float), np.asarray(vi, dtype=float)
-    fit = fit_multilevel(y, v, study, method=method)
+    used = multilevel_method(method)
+    fit = fit_multilevel(y, v, study, method=used)
     cr2 = robust_cr(fit, study, level)["cr2"][0]
     alpha = 1 - level / 100
-    crit = float(dist.t_isf(alpha / 2, cr2["df"]))
     est = float(fit.estimate[0])
-    pi_low, pi_high = prediction_interval(fit, cr2["se"], crit)
+    pi_low, pi_high = prediction_interval(fit, cr2["se"], float(dist.t_isf(alpha / 2, cr2["df"])))
     i2, per_level = i2_levels(fit)
-    opts = PoolOptions(method=fit.method, level=level, back=back)
+    opts = PoolOptions(method=used, level=level, back=back)
     d = _empty(measure, opts)
-    weights = rowsum_weights(fit).tolist()
+    model_based = wald(fit, "z", level)[0]
     d.update(
         k=fit.k, clusters=fit.clusters, model="multilevel", test="cr2", estimate=est, se=cr2["se"],
         ci_low=cr2["ci_low"], ci_high=cr2["ci_high"], stat=est / cr2["se"], p=cr2["p"], df=cr2["df"],
         tau2=sum(fit.sigma2), tau=math.sqrt(sum(fit.sigma2)), sigma2=fit.sigma2, i2=i2, i2_levels=per_level,
         q=fit.q, q_df=fit.q_df, q_p=fit.q_p, pi_low=pi_low, pi_high=pi_high, converged=fit.converged,
         pooled=fit.converged, iterations=fit.iterations, tau2_at_boundary=None,
-        model_based={key: wald(fit, "z", level)[0][key] for key in ("se", "ci_low", "ci_high", "p")},
+        model_based={key: model_based[key] for key in ("se", "ci_low", "ci_high", "p")},
         studies=[{"study": s, "cluster": c, "yi": a, "vi": b, "weight": w}
-                 for s, c, a, b, w in zip(labels, study, y.tolist(), v.tolist(), weights, strict=True)],
+                 for s, c, a, b, w in zip(labels, study, y.tolist(), v.tolist(), rowsum_weights(fit).tolist(),
+                                          strict=True)],
     )
-    warns = [] if fit.converged else [f"{fit.method} did not converge in {fit.iterations} iterations"]
+    warns = [f"{fit.k} effects come from {fit.clusters} studies, so they are not independent: pooled with the "
+             "multilevel model (effects within studies) and cluster-robust CR2 inference"
+             + ("" if used == method.upper() else f", by REML ({method} has no multilevel form)")]
+    if not fit.converged:  # as pool_effects: no pooled result from an estimator that did not converge
+        d.update(dict.fromkeys(("estimate", "se", "ci_low", "ci_high", "stat", "p", "pi_low", "pi_high")))
+        warns.append(f"{fit.method} did not converge in {fit.iterations} iterations; no pooled result is reported")
     if cr2["df"] < 4:
         warns.append(f"the CR2 test has {cr2['df']:.1f} Satterthwaite df (< 4): with so few studies its CI and "
                      "p-value are unreliable (Tipton 2015); read the estimate with that caution")

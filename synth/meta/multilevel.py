@@ -79,6 +79,12 @@ def _loglik(y: np.ndarray, X: np.ndarray, M: np.ndarray, method: str) -> float:
     return float(ll - 0.5 * n * np.log(2 * np.pi))
 
 
+def multilevel_method(method: str) -> str:
+    """The estimator of the variance components for a plan's tau^2 estimator: REML or ML as given; REML for
+    the others (DL, PM, ... have no multilevel form)."""
+    return method.upper() if method.upper() in ("REML", "ML") else "REML"
+
+
 def fit_multilevel(y: np.ndarray, v: np.ndarray, cluster: list[str], within: list[str] | None = None,
                    X: np.ndarray | None = None, method: str = "REML", names: list[str] | None = None,
                    max_iter: int = 1000) -> MultilevelFit:
