@@ -25,7 +25,7 @@ from synth.evidence import evidence_from_workspace
 from synth.extraction.files import load_folder
 from synth.extraction.screening_link import included_studies, study_record_ids
 from synth.extraction.validate import check_included, validate_files
-from synth.figures.forest import forest_svg
+from synth.figures.forest import arms_for, forest_svg
 from synth.importers.pipeline import import_file
 from synth.prisma import prisma_from_store, search_report_from_store, write_outputs
 from synth.protocol import Protocol, load_protocol
@@ -247,7 +247,7 @@ def _meta(rc: RunContext) -> StageResult:
             pooled[o.id] = k
             rc.ma_studies.update(str(x) for x in res["frame"]["study_id"])
         # one forest per outcome with data: this file, and the same drawing in the report
-        rc.forests[o.id] = forest_svg(res["table"], opts, overall=res["pool"])
+        rc.forests[o.id] = forest_svg(res["table"], opts, overall=res["pool"], arms=arms_for(p, o.id))
         (rc.out_dir / "figures" / f"forest-{o.id}.svg").write_text(rc.forests[o.id], encoding="utf-8")
         data = {k2: v for k2, v in res.items() if k2 not in ("frame", "table")}
         (rc.out_dir / "meta" / f"{o.id}.json").write_text(json.dumps(data, indent=2, default=str) + "\n",

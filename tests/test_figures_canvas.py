@@ -77,7 +77,9 @@ def test_forest_on_a_ratio_scale_labels_round_ratios_and_its_rows() -> None:
     svg = forest_svg(compute_effects(_table(), "OR"), PoolOptions())
     texts = re.findall(r">([^<>]+)</text>", svg)
     assert [t for t in texts if t in {"Ash", "Birch", "Cedar", "Damson"}] == ["Ash", "Birch", "Cedar", "Damson"]
-    assert {"0.1", "0.2", "0.5", "1"} <= set(texts) and "Odds ratio (log scale)" in texts
+    # every estimate and the pooled CI lie within 0.2-5, so the axis is 1/5 to 5 with round ratios
+    assert [t for t in texts if t in {"0.01", "0.1", "0.2", "0.5", "1", "2", "5", "10"}] == ["0.2", "0.5", "1", "2", "5"]
+    assert "Odds ratio (log scale)" in texts
     assert "Total (95% CI)" in texts and "100.0%" in texts and "4/50" in texts and "Events/Total" in texts
     weights = [float(t[:-1]) for t in texts if re.fullmatch(r"\d+\.\d%", t)]
     assert sum(weights[:-1]) == pytest.approx(100.0, abs=0.2) and weights[-1] == 100.0
@@ -88,3 +90,65 @@ def test_forest_png_draws_the_same_layout(tmp_path: Path) -> None:
     data = (tmp_path / "f.png").read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
     assert out["k"] == 4 and out["estimate"] < 0
+
+
+def _wide() -> pd.DataFrame:
+    # Elm's interval (1 event in 12 against 9 in 12) reaches far below the others
+    return pd.DataFrame({"study": ["Ash", "Birch", "Cedar", "Elm"], "events_t": [14, 20, 17, 1],
+                         "n_t": [50, 80, 60, 12], "events_c": [18, 26, 21, 9], "n_c": [50, 82, 61, 12]})
+
+
+def test_forest_names_the_arms_says_who_is_favoured_and_totals_the_arms() -> None:
+    from synth.figures.forest import Arms
+
+    table = compute_effects(_wide(), "OR")
+    svg = forest_svg(table, PoolOptions(), arms=Arms("Partnership", "Usual care", "lower-is-better"))
+    texts = re.findall(r">([^<>]+)</text>", svg)
+    assert "Partnership" in texts and "Usual care" in texts and "Experimental" not in texts
+    assert texts.index("Favours Partnership") + 1 == texts.index("Favours Usual care")  # left, then right
+    assert texts[texts.index("Total events") + 1: texts.index("Total events") + 3] == ["52", "74"]
+    total = texts.index("Total (95% CI)")
+    assert texts[total + 1: total + 3] == ["202", "205"]  # participants per arm, in the Total row
+    flipped = forest_svg(table, PoolOptions(), arms=Arms("Partnership", "Usual care", "higher-is-better"))
+    ft = re.findall(r">([^<>]+)</text>", flipped)
+    assert ft.index("Favours Usual care") + 1 == ft.index("Favours Partnership")
+    assert "Favours" not in " ".join(re.findall(r">([^<>]+)</text>", forest_svg(table, PoolOptions())))
+
+
+def test_forest_clips_an_interval_past_the_axis_with_an_arrow() -> None:
+    table = compute_effects(_wide(), "OR")
+    res = forest_svg(table, PoolOptions())
+    triangles = [p for p in re.findall(r'<polygon points="([^"]+)"', res) if len(p.split()) == 3]
+    lo = math.exp(float(table.yi[3]) - 1.959964 * math.sqrt(float(table.vi[3])))
+    assert lo < 0.01 and len(triangles) == 1  # Elm's lower limit is beyond the axis: one arrowhead
+    texts = re.findall(r">([^<>]+)</text>", res)
+    assert "0.01" in texts and "100" in texts  # Elm's own estimate (about 0.04) needs the 0.01-100 axis
+
+
+def test_arms_come_from_the_protocol() -> None:
+    from synth.figures.forest import arms_for
+    from synth.protocol import load_protocol
+
+    protocol = load_protocol(Path(__file__).resolve().parent.parent / "protocols" / "partnership-outcomes.toml")
+    arms = arms_for(protocol, "mortality")
+    assert (arms.intervention, arms.control) == ("Partnership", "Usual care")
+    assert arms.direction == next(o.direction for o in protocol.outcomes if o.id == "mortality")
+    assert arms_for(protocol).direction is None
+
+
+def test_forest_shows_each_rows_own_data_when_formats_mix() -> None:
+    # two trials give counts, one only its published odds ratio with a 95% CI: as meta_table brings them to
+    # one scale (yi, vi) and keeps the counts beside them
+    counts = compute_effects(_table().iloc[:2].reset_index(drop=True), "OR")
+    yi = [*counts.yi.tolist(), math.log(0.5)]
+    vi = [*counts.vi.tolist(), ((math.log(0.9) - math.log(0.28)) / (2 * 1.959964)) ** 2]
+    frame = pd.DataFrame({"study": ["Ash", "Birch", "Rowan"], "yi": yi, "vi": vi,
+                          "events_t": [4, 10, None], "n_t": [50, 80, 70], "events_c": [12, 18, None],
+                          "n_c": [50, 82, 71]})
+    table = compute_effects(frame, "GEN")
+    table.measure = "OR"  # as synth.analysis.table.meta_effects labels a mixed frame
+    texts = re.findall(r">([^<>]+)</text>", forest_svg(table, PoolOptions()))
+    assert "4/50" in texts and "18/82" in texts
+    assert not any(t.endswith("/70") or t.startswith("NA/") for t in texts)  # Rowan has no counts to show
+    assert "0.50 [0.28, 0.90]" in texts
+    assert texts[texts.index("Total events") + 1: texts.index("Total events") + 3] == ["14", "30"]

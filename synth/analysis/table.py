@@ -119,11 +119,16 @@ def meta_table(workspace: Workspace, protocol: Protocol, outcome_id: str, timepo
     return frame
 
 
+GROUP_DATA = ("events_t", "n_t", "events_c", "n_c", "mean_t", "sd_t", "mean_c", "sd_c")
+"""Group data kept beside ``yi``/``vi`` in a mixed frame, so a forest plot shows each row's own data."""
+
+
 def _to_generic(rows: list[dict[str, Any]], measure: str, keep: list[str]) -> tuple[pd.DataFrame, list[dict[str, str]]]:
     import pandas as pd
 
     out: list[dict[str, Any]] = []
     excluded: list[dict[str, str]] = []
+    keep = [*keep, *(c for c in GROUP_DATA if c not in keep and any(r.get(c) is not None for r in rows))]
     for r in rows:
         base = {c: r.get(c) for c in keep}
         if r["data_kind"] == "generic":

@@ -391,22 +391,44 @@ def register(app: typer.Typer) -> None:
         pi: PiOpt = None,
         by: Annotated[str | None, typer.Option("--by", help="Subgroup column (subgroup blocks).")] = None,
         back: BackOpt = None,
+        arms: Annotated[str | None, typer.Option("--arms", help="The two arms' short names, intervention first "
+                                                 "(e.g. 'Partnership,Usual care'); with --outcome the "
+                                                 "protocol's [pico] labels.")] = None,
+        direction: Annotated[str | None, typer.Option("--direction", help="lower-is-better or higher-is-better: "
+                                                      "adds 'Favours ...' under the axis (with --outcome: the "
+                                                      "outcome's).")] = None,
     ) -> None:
-        """Forest plot in the RevMan style (effects with CIs, weights, diamond, prediction interval, subgroups;
-        with --outcome also the risk-of-bias judgements per domain).
+        """Forest plot in the RevMan style (effects with CIs, weights, per-arm data and totals, diamond,
+        prediction interval, subgroups, "Favours ..." labels; with --outcome also the risk-of-bias judgements per
+        domain).
 
-        Example: synth meta forest trials.csv --measure OR -o forest.svg
+        Example: synth meta forest trials.csv --measure OR --arms "Partnership,Usual care" --direction
+        lower-is-better -o forest.svg
 
         Example: synth meta forest --outcome quality-of-life -o qol.svg
         """
-        from synth.analysis.outcome import pool_table
-        from synth.figures.forest import forest_plot
+        from dataclasses import replace
 
+        from synth.analysis.outcome import pool_table
+        from synth.errors import InputError
+        from synth.figures.forest import Arms, arms_for, forest_plot
+
+        if direction not in (None, "lower-is-better", "higher-is-better"):
+            raise typer.BadParameter("use lower-is-better or higher-is-better", param_hint="--direction")
         inp = _input(ctx, data, outcome, timepoint, measure, by)
         opts = inp.opts(method, test, level, pi, back)
         # an outcome whose studies give several effects is drawn with the model the report uses
         overall = pool_table(inp.frame, inp.table, opts) if inp.frame is not None else None
-        forest_plot(inp.table, output, opts, by=by, overall=overall)
+        names = arms_for(inp.protocol, inp.outcome) if inp.protocol is not None else Arms()
+        if arms is not None:
+            parts = [a.strip() for a in arms.split(",")]
+            if len(parts) != 2 or not all(parts):
+                raise InputError(f"--arms {arms!r}: give two names separated by a comma, intervention first, "
+                                 "e.g. --arms 'Partnership,Usual care'.")
+            names = replace(names, intervention=parts[0], control=parts[1])
+        if direction is not None:
+            names = replace(names, direction=direction)
+        forest_plot(inp.table, output, opts, by=by, overall=overall, arms=names)
         info(f"Wrote {output}")
 
     @group.command("funnel")

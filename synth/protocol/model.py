@@ -99,6 +99,10 @@ class PICO(Strict):
     """Intervention(s) or exposure(s)."""
     comparator: Text
     """Comparator(s) or control."""
+    intervention_label: str = "Intervention"
+    """Short name of the intervention arm, for forest-plot headings and "Favours ..." labels."""
+    comparator_label: str = "Control"
+    """Short name of the comparator arm, for forest-plot headings and "Favours ..." labels."""
     outcomes: Text
     """Outcomes in words; the structured framework is [[domains]] and [[outcomes]]."""
     study_designs: list[Text] = Field(default_factory=list)

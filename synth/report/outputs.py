@@ -10,7 +10,7 @@ from synth.analysis.options import pool_options
 from synth.analysis.outcome import pool_table
 from synth.analysis.table import meta_effects, meta_table
 from synth.evidence import evidence_from_workspace
-from synth.figures.forest import forest_svg
+from synth.figures.forest import arms_for, forest_svg
 from synth.prisma import prisma_from_store
 
 if TYPE_CHECKING:
@@ -37,5 +37,6 @@ def outcome_forests(workspace: Workspace, protocol: Protocol, protocol_name: str
         if o["k"]:
             frame = meta_table(workspace, protocol, o["id"], o.get("timepoint"), protocol_name=protocol_name)
             table = meta_effects(frame)
-            out[o["id"]] = forest_svg(table, opts, overall=pool_table(frame, table, opts))
+            out[o["id"]] = forest_svg(table, opts, overall=pool_table(frame, table, opts),
+                                      arms=arms_for(protocol, o["id"]))
     return out
