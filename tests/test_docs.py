@@ -35,3 +35,12 @@ def test_library_imports_in_docs_exist() -> None:
                     exec(line.split("#", 1)[0], {})  # raises ImportError if a name moved
                     checked += 1
     assert checked >= 6
+
+
+def test_protocol_field_defaults_read_as_values() -> None:
+    import re
+
+    text = (DOCS / "protocol-fields.md").read_text("utf-8")
+    assert not re.search(r"<\w+\.\w+: '", text)  # no Python enum reprs such as <Stage.full_text: 'full-text'>
+    assert "`[title-abstract, full-text]`" in text
+    assert "| `intervention_label` | string |  | `Intervention` |" in text

@@ -61,6 +61,24 @@ def test_new_writes_template_and_never_overwrites_silently(ws: Path) -> None:
     assert "Error: 'Smith 2019' is not a valid study id." in result.output
 
 
+def test_interactive_new_refuses_impossible_numbers_as_check_does(ws: Path) -> None:
+    answers = "\n".join(["Lee 2017", "rct", "UK", "community", "integrated-team", "health", "", "no",
+                         "Older people", "many", "90", "6",
+                         "mortality", "follow-up", "binary",
+                         "60", "50", "6", "52",  # 60 events among 50 people
+                         "",  # Enter, to type them again
+                         "6", "50", "7", "52", "Death", "Table 1",
+                         ""]) + "\n"
+    result = run("extract", "new", "lee-2017", "-r", "bob", "--interactive", input=answers)
+    assert result.exit_code == 0, result.output
+    assert "events_t: events (60) exceed the group size n_t = 50." in result.output
+    assert "participants. Press Enter to type the numbers again" in result.output
+    from synth.extraction.files import read_file
+
+    data = read_file(_folder(ws) / "lee-2017.bob.toml").data
+    assert data["outcomes"][0]["events_t"] == 6 and data["outcomes"][0]["events_c"] == 7
+
+
 def test_new_prefills_citation_from_records(ws: Path) -> None:
     from synth.records.model import Author, Record
     from synth.store import open_store

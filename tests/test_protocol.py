@@ -174,3 +174,29 @@ def test_export_markdown_has_prospero_sections(tmp_path: Path) -> None:
     for heading in ("## Review question", "## Searches", "## Eligibility criteria", "## Strategy for data synthesis"):
         assert heading in text
     assert p.sources.pubmed is not None and p.sources.pubmed.query in text
+
+
+def test_misspelt_keys_get_the_nearest_field_at_their_place() -> None:
+    data = flagship_data()
+    data["review"]["questoin"] = data["review"].pop("question")
+    data["outcomes"][1]["measur"] = data["outcomes"][1].pop("measure")
+    data["pico"]["zzz"] = "nothing like any field"
+    found = problems(data)
+    assert "review.questoin: unknown field 'questoin'. Did you mean 'question'? Remove it or check its " \
+           "spelling (see docs/protocol.md)." in found
+    assert any(p.startswith("outcomes[1].measur: unknown field 'measur'. Did you mean 'measure'?") for p in found)
+    assert "pico.zzz: unknown field 'zzz'. Remove it or check its spelling (see docs/protocol.md)." in found
+
+
+def test_todo_placeholders_are_a_warning_not_valid(tmp_path: Path) -> None:
+    from synth.protocol.load import placeholders
+
+    assert placeholders({"a": "TODO: x", "b": {"c": ["ok", "TODO"]}, "d": 3}) == ["a", "b.c[1]"]
+    ws = tmp_path / "w"
+    assert runner.invoke(app, ["init", str(ws), "--template", "blank"]).exit_code == 0
+    result = runner.invoke(app, ["--workspace", str(ws), "protocol", "validate"])
+    assert result.exit_code == 0
+    assert ": valid (" not in result.stdout and "but not ready:" in result.stdout
+    assert "review.question" in result.stdout and "TODO placeholder(s)" in result.stderr
+    done = runner.invoke(app, ["--workspace", str(REPO), "protocol", "validate"])
+    assert done.exit_code == 0 and ": valid (" in done.stdout and "TODO" not in done.output

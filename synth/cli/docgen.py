@@ -113,6 +113,11 @@ def protocol_markdown() -> str:
         "hand. `[table]` is a TOML table, `[[table]]` an array of tables. See docs/protocol.md for the guide.",
         "",
     ]
+    def _shown(value: Any) -> str:  # a default as a user would write it (enum values, not reprs)
+        if isinstance(value, list | tuple):
+            return "[" + ", ".join(_shown(v) for v in value) + "]"
+        return str(getattr(value, "value", value))
+
     for table, model in _models(Protocol, ""):
         lines += [f"## `[{table}]`" if table else "## top level", "", "| field | type | required | default | meaning |",
                   "|---|---|---|---|---|"]
@@ -122,7 +127,7 @@ def protocol_markdown() -> str:
             if not info.is_required():
                 value = info.default if info.default is not PydanticUndefined else info.default_factory()  # type: ignore[call-arg,misc]
                 if not isinstance(value, BaseModel) and value not in (None, "", [], {}):
-                    default = f"`{getattr(value, 'value', value)}`"
+                    default = f"`{_shown(value)}`"
             meaning = (info.description or "").replace("|", "\\|")
             lines.append(f"| `{name}` | {_type_name(info.annotation)} | {required} | {default} | {meaning} |")
         lines.append("")

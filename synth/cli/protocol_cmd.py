@@ -31,13 +31,22 @@ def register(app: typer.Typer) -> None:
 
         Example: synth protocol validate
         """
+        from synth.protocol.load import placeholders, read_toml
+
         c = context.get(ctx)
         p = c.protocol
         apis = len(p.sources.api_sources()) + len(p.sources.files)
-        typer.echo(
-            f"{c.protocol_path}: valid ({len(p.criteria)} criteria, {len(p.domains)} outcome domains, "
-            f"{len(p.outcomes)} outcomes, {apis} sources, {len(p.amendments)} amendments)."
-        )
+        todo = placeholders(read_toml(c.protocol_path))
+        counts = (f"{len(p.criteria)} criteria, {len(p.domains)} outcome domains, {len(p.outcomes)} outcomes, "
+                  f"{apis} sources, {len(p.amendments)} amendments")
+        if todo:  # well-formed, but not yet a protocol anyone could follow
+            shown = ", ".join(todo[:6]) + (f" and {len(todo) - 6} more" if len(todo) > 6 else "")
+            typer.echo(f"{c.protocol_path}: well-formed ({counts}), but not ready: {len(todo)} "
+                       f"{'field still says' if len(todo) == 1 else 'fields still say'} TODO ({shown}). "
+                       "Write them in before searching.")
+            typer.echo(f"Warning: {len(todo)} TODO placeholder(s) in the protocol.", err=True)
+            return
+        typer.echo(f"{c.protocol_path}: valid ({counts}).")
 
     @group.command("show")
     def show(

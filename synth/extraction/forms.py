@@ -12,6 +12,7 @@ from typing import Any
 
 from synth.extraction.columns import COUNT_COLUMNS, KINDS_FOR_MEASURE, NOT_REPORTED
 from synth.extraction.files import CONSENSUS, SCHEMA_VERSION
+from synth.extraction.validate import row_problems
 from synth.protocol.model import FieldType, FormField, Protocol
 
 GROUP_DATA_HELP = """\
@@ -171,10 +172,13 @@ def prompt_outcomes(protocol: Protocol, ask: Ask) -> list[dict[str, Any]]:
         kind = ""
         while kind not in kinds:
             kind = ask(f"Data ({', '.join(kinds)})", "").strip()
-        for col in KIND_COLUMNS[kind]:
-            value = _number(ask, col, col in COUNT_COLUMNS)
-            if value is not None:
-                row[col] = value
+        while True:  # the numbers are checked as `synth extract check` checks them, and asked again if impossible
+            numbers = {col: v for col in KIND_COLUMNS[kind] if (v := _number(ask, col, col in COUNT_COLUMNS)) is not None}
+            problems = row_problems({**row, **numbers, "source_location": "-"}, protocol, KIND_COLUMNS[kind])
+            if not problems:
+                row.update(numbers)
+                break
+            ask(f"{'; '.join(p.rstrip('.') for p in problems)}. Press Enter to type the numbers again", "")
         for field in protocol.extraction.outcome_fields:
             value = _parse(field, ask(_describe(field)[2:], ""))
             if value is not None:

@@ -228,6 +228,22 @@ def validate_file(f: ExtractionFile, protocol: Protocol, protocol_name: str) -> 
     return problems
 
 
+def row_problems(row: dict[str, Any], protocol: Protocol, fields: Iterable[str]) -> list[str]:
+    """What :func:`validate_file` would say about ``fields`` of one outcome row (impossible numbers such as
+    events > n, SD <= 0, a CI not holding its estimate; data that cannot give the outcome's measure), as
+    "field: message. fix" lines, for forms that check numbers as they are typed."""
+    wanted = set(fields)
+    out: list[str] = []
+
+    def add(path: str, message: str, fix: str) -> None:
+        field = path.partition(".")[2]
+        if field in wanted or (not field and "data" in message):
+            out.append(f"{field or 'row'}: {message}. {fix}")
+
+    _validate_outcomes([row], protocol, add)
+    return out
+
+
 def _validate_outcomes(rows: Any, protocol: Protocol, add: Any) -> None:
     if not isinstance(rows, list):
         add("outcomes", "outcomes must be rows written as [[outcomes]]", "Write each outcome row under its own [[outcomes]] header")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
 import tomllib
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,41 @@ def _path(loc: tuple[int | str, ...]) -> str:
     return out or "(top level)"
 
 
+def _fields_at(loc: tuple[int | str, ...]) -> list[str]:
+    """The field names the protocol model allows at ``loc`` (list positions skipped), [] when unknown."""
+    model: Any = Protocol
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = getattr(model, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        model = _model_of(field.annotation)
+        if model is None:
+            return []
+    return list(getattr(model, "model_fields", {}))
+
+
+def _model_of(annotation: Any) -> Any:
+    """The pydantic model inside an annotation (``X``, ``X | None``, ``list[X]``, ``dict[str, X]``), if any."""
+    if isinstance(annotation, type) and hasattr(annotation, "model_fields"):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def placeholders(data: Any, path: str = "") -> list[str]:
+    """TOML paths of text values still holding a template's ``TODO`` placeholder."""
+    if isinstance(data, dict):
+        return [p for k, v in data.items() for p in placeholders(v, f"{path}.{k}" if path else str(k))]
+    if isinstance(data, list):
+        return [p for i, v in enumerate(data) for p in placeholders(v, f"{path}[{i}]")]  # from 0, as the checks
+    return [path] if isinstance(data, str) and "TODO" in data else []
+
+
 def _fix(error: dict[str, Any]) -> str:
     """A one-line hint on how to fix one pydantic error."""
     kind = error["type"]
@@ -33,7 +70,9 @@ def _fix(error: dict[str, Any]) -> str:
     if kind == "missing":
         return f"required field is missing. Add {name} = ...{where}."
     if kind == "extra_forbidden":
-        return f"unknown field '{name}'. Remove it or check its spelling (see docs/protocol.md)."
+        close = difflib.get_close_matches(name, _fields_at(loc[:-1]), n=1, cutoff=0.7)
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        return f"unknown field '{name}'.{hint} Remove it or check its spelling (see docs/protocol.md)."
     if kind == "string_too_short":
         return "must not be empty. Write the text in."
     if kind == "too_short":
