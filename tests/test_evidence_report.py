@@ -77,7 +77,8 @@ def _evidence() -> dict:
         [(MORT, _mortality_studies(), None), (QOL, qol, None), (CARER, [], None)],
         domains=[("quality-of-life", "Quality of life"), ("carers", "Carers"), ("service", "Service")],
         models=[("hospital-at-home", "Hospital at home"), ("integrated-team", "Integrated team")],
-        gap_evidence=gap, settings=FAST, review={"title": "Test review", "question": "Does it work?"},
+        gap_evidence=gap, rows_label="Partnership model", not_valued=["service"], settings=FAST,
+        review={"title": "Test review", "question": "Does it work?"},
         prisma={"database_results": 10, "database_specific_results": {"A": 10}, "register_results": 0,
                 "duplicates": 2, "records_screened": 8, "records_excluded": 5, "dbr_sought_reports": 3,
                 "dbr_assessed": 3, "dbr_excluded": {}, "new_studies": 3, "new_reports": 3, "total_studies": 3,
@@ -214,9 +215,11 @@ def test_rob_class_mapping() -> None:
 def test_markdown_sections_and_certainty_reasons(ev: dict) -> None:
     md = to_markdown(ev)
     for heading in ("## Conclusion", "## Outcomes at a glance", "## Mortality", "## Evidence-gap map",
-                    "## Outcomes people value that no quantitative study measured",
-                    "## Existing reviews on partnership working", "## PRISMA 2020 flow"):
+                    "## Valued outcomes that no quantitative study measured", "## PRISMA 2020 flow"):
         assert heading in md
+    assert "## Existing reviews" not in md  # no overview data: the section is left out, not shown empty
+    assert "Studies per cell (partnership model × outcome domain):" in md and "| Partnership model |" in md
+    assert "cells (partnership model x outcome domains)" in ev["conclusion"]["text"]
     assert "_Rule: k < 10: small-study tests not applied._" in md
     mort = ev["outcomes"][0]
     assert f"RR {math.exp(mort['estimate']):.2f}" in md
@@ -226,6 +229,7 @@ def test_overview_of_existing_reviews_in_report(domain_dir: Path, ev: dict) -> N
     rows = summarise_overview(load_overview(domain_dir / "review_level_results.csv"))
     assert len(rows) >= 20
     md = to_markdown({**ev, "overview": rows})
+    assert "## Existing reviews" in md and "partnership working" not in md
     assert "| Edgar K et al. (2024) | Living in residential care at follow-up (6 months) | RR 0.53 [0.41, 0.69] |" in md
 
 
@@ -340,3 +344,17 @@ def test_participants_not_reported_are_not_counted_as_zero() -> None:
     ev = build_evidence([(MORT, unreported, None)], domains=[("service", "Service")], models=[], gap_evidence=[],
                         settings=FAST)
     assert "participants: not reported" in to_markdown(ev)
+
+
+def test_report_text_comes_from_the_protocol_not_the_flagship() -> None:
+    # a review of another question: no gap-map rows field, a costs domain the protocol does not count as valued
+    ev = build_evidence([(MORT, _mortality_studies(), None), (CARER, [], None)],
+                        domains=[("service", "Service"), ("carers", "Carers"), ("costs", "Costs")], models=[],
+                        gap_evidence=[Evidence(s.study_id, "all-studies", "service", s.rob)
+                                      for s in _mortality_studies()],
+                        not_valued=["costs"], settings=FAST, review={"title": "Falls clinics", "question": "?"})
+    md = to_markdown(ev)
+    for phrase in ("partnership", "people who use services", "carers value"):
+        assert phrase not in md.lower() and phrase not in ev["conclusion"]["text"].lower()
+    assert "Studies per cell (studies × outcome domain):" in md
+    assert ev["unmeasured_valued_outcomes"] == ["Carer burden", "Carers (no study measured any outcome in this domain)"]

@@ -200,3 +200,24 @@ def test_todo_placeholders_are_a_warning_not_valid(tmp_path: Path) -> None:
     assert "review.question" in result.stdout and "TODO placeholder(s)" in result.stderr
     done = runner.invoke(app, ["--workspace", str(REPO), "protocol", "validate"])
     assert done.exit_code == 0 and ": valid (" in done.stdout and "TODO" not in done.output
+
+
+def test_gap_map_rows_must_name_a_choice_field() -> None:
+    data = flagship_data()
+    assert data["analysis"]["gap_map_rows"] == "partnership_model"
+    data["analysis"]["gap_map_rows"] = "population"  # a text field: no values to make rows of
+    found = problems(data)
+    assert any(p.startswith("analysis.gap_map_rows: 'population' is not a study field with allowed values.")
+               for p in found)
+
+
+def test_gap_map_axis_follows_the_protocol() -> None:
+    from synth.evidence.gather import ALL_STUDIES, model_axis
+
+    protocol = load_protocol(FLAGSHIP)
+    label, rows = model_axis(protocol)
+    field = next(f for f in protocol.extraction.study_fields if f.id == "partnership_model")
+    assert label == field.label and [r for r, _ in rows] == list(field.allowed)
+    data = flagship_data()
+    del data["analysis"]["gap_map_rows"]
+    assert model_axis(parse_protocol(data, "p.toml")) == ("Studies", [(ALL_STUDIES, "All studies")])

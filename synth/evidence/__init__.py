@@ -25,10 +25,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Evidence", "Settings", "StudyEffect", "build_evidence", "evidence_from_workspace", "settings_from"]
 
-USER_DOMAINS_EXCLUDED = ("service",)
-"""Domains that are service/policy outcomes rather than outcomes people who use services value."""
-
-
 def settings_from(protocol: Protocol) -> Settings:
     """Report settings from the protocol's ``[analysis]`` (estimator, CI method, PI, level, yardsticks)."""
     a = protocol.analysis
@@ -42,6 +38,8 @@ def build_evidence(
     domains: Sequence[tuple[str, str]],
     models: Sequence[tuple[str, str]],
     gap_evidence: Sequence[Evidence],
+    rows_label: str = "Studies",
+    not_valued: Sequence[str] = (),
     settings: Settings | None = None,
     overview: Sequence[Mapping[str, Any]] = (),
     review: Mapping[str, Any] | None = None,
@@ -49,16 +47,17 @@ def build_evidence(
     notes: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Assemble ``evidence.json``: ``{"review", "outcomes": [...], "gap_map", "unmeasured_valued_outcomes",
-    "overview", "conclusion", "prisma", "yardsticks", "notes"}``."""
+    "overview", "conclusion", "prisma", "yardsticks", "notes"}``. ``rows_label`` names the gap map's rows (the
+    protocol's ``gap_map_rows`` field); outcomes of ``not_valued`` domains are not listed as valued gaps."""
     settings = settings or Settings()
     results = [assess_outcome(o, studies, pooled, settings) for o, studies, pooled in outcomes]
-    gm = build_gap_map(gap_evidence, domains, models)
-    unmeasured = [r["label"] for r in results if not r["k"] and (r.get("domain") not in USER_DOMAINS_EXCLUDED)]
+    gm = {**build_gap_map(gap_evidence, domains, models), "rows_label": rows_label}
+    unmeasured = [r["label"] for r in results if not r["k"] and (r.get("domain") not in not_valued)]
     empty_domains = [d for d, n in gm["studies_per_domain"].items() if n == 0]
     label_of = dict(domains)
     for d in empty_domains:
         text = f"{label_of.get(d, d)} (no study measured any outcome in this domain)"
-        if d not in USER_DOMAINS_EXCLUDED and text not in unmeasured:
+        if d not in not_valued and text not in unmeasured:
             unmeasured.append(text)
     concl = conclusion(results, gm, unmeasured)
     return {
@@ -110,8 +109,9 @@ def evidence_from_workspace(
         notes.append(f"No data/{protocol_name}/{g.OVERVIEW_NAME} in the workspace: the overview of existing reviews is empty.")
     review = {"id": protocol.review.id, "title": protocol.review.title, "question": protocol.review.question,
               "protocol": protocol_name}
+    rows_label, models = g.model_axis(protocol)
     return build_evidence(
-        outcome_inputs, domains=[(d.id, d.label) for d in protocol.domains], models=g.model_axis(protocol),
-        gap_evidence=gap_ev, settings=settings_from(protocol), overview=overview, review=review, prisma=prisma,
-        notes=notes,
+        outcome_inputs, domains=[(d.id, d.label) for d in protocol.domains], models=models,
+        gap_evidence=gap_ev, rows_label=rows_label, not_valued=[d.id for d in protocol.domains if not d.valued],
+        settings=settings_from(protocol), overview=overview, review=review, prisma=prisma, notes=notes,
     )

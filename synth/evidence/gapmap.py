@@ -1,4 +1,4 @@
-"""Evidence-and-gap map: outcome domains x partnership (intervention) models.
+"""Evidence-and-gap map: outcome domains x the rows the protocol chooses (e.g. intervention models).
 
 Following Campbell's guidance for evidence and gap maps (White et al. 2020; Saran & White 2018; Snilstveit et
 al. 2013): a matrix of intervention types (rows) by outcome domains (columns); each cell counts the distinct

@@ -86,23 +86,32 @@ def gather_outcome(workspace: Workspace, protocol: Protocol, protocol_name: str,
 
 
 def evidence_rows(workspace: Workspace, protocol: Protocol, protocol_name: str) -> list[Evidence]:
-    """Study x partnership model x outcome domain rows for the gap map, from every reconciled extraction."""
+    """Study x gap-map row x outcome domain rows for the gap map, from every reconciled extraction; the row is
+    the study's value of the protocol's ``[analysis] gap_map_rows`` field (every study in one row without)."""
     files, _ = load_folder(workspace.extractions_dir(protocol_name))
     domain_of = {o.id: o.domain for o in protocol.outcomes}
+    field = protocol.analysis.gap_map_rows
     out = []
     for r in tidy_rows([f for f in files if f.reconciled], protocol):
-        out.append(Evidence(study_id=str(r["study"]), model=str(r.get("partnership_model") or "not reported"),
+        row = str(r.get(field) or "not reported") if field else ALL_STUDIES
+        out.append(Evidence(study_id=str(r["study"]), model=row,
                             domain=domain_of.get(str(r["outcome"]), str(r["outcome"])),
                             rob=rob_class(r.get("rob_overall")), design=str(r.get("design") or "")))
     return out
 
 
-def model_axis(protocol: Protocol) -> list[tuple[str, str]]:
-    """Partnership models from the protocol's ``partnership_model`` choice field (in its order)."""
+ALL_STUDIES = "all-studies"
+"""The one gap-map row when the protocol names no ``gap_map_rows`` field."""
+
+
+def model_axis(protocol: Protocol) -> tuple[str, list[tuple[str, str]]]:
+    """The gap map's rows: the label of the protocol's ``[analysis] gap_map_rows`` study field and its allowed
+    values in order (``("Studies", [all studies])`` without one)."""
+    field = protocol.analysis.gap_map_rows
     for f in protocol.extraction.study_fields:
-        if f.id == "partnership_model" and f.allowed:
-            return [(a, a.replace("-", " ").capitalize()) for a in f.allowed]
-    return []
+        if f.id == field and f.allowed:
+            return f.label, [(a, a.replace("-", " ").capitalize()) for a in f.allowed]
+    return "Studies", [(ALL_STUDIES, "All studies")]
 
 
 def load_overview(path: Path) -> list[dict[str, Any]]:

@@ -381,8 +381,8 @@ def conclusion(outcomes: Sequence[Mapping[str, Any]], gap_map: Mapping[str, Any]
     lines.append(f"Of {n} outcomes in the protocol, {len(measured)} were measured by at least one included quantitative "
                  f"study and {n - len(measured)} by none.")
     if unmeasured_valued:
-        lines.append("Outcomes people who use services and carers value that no quantitative study measured: "
-                     + "; ".join(unmeasured_valued) + ".")
+        lines.append("Valued outcomes (the protocol's domains that matter to the people the review is about) that no "
+                     "quantitative study measured: " + "; ".join(unmeasured_valued) + ".")
     if measured:
         def verb(k: int, one: str, many: str) -> str:
             return one if k == 1 else many
@@ -397,8 +397,10 @@ def conclusion(outcomes: Sequence[Mapping[str, Any]], gap_map: Mapping[str, Any]
         n_cells = int(gap_map.get("n_cells") or 0)
         empty = len(gap_map.get("empty_cells", []))
         single = len(gap_map.get("single_study_cells", []))
-        lines.append(f"The evidence-gap map has {n_cells} cells (partnership models x outcome domains): {empty} are empty "
-                     f"and {single} hold a single study.")
+        rows = str(gap_map.get("rows_label") or "Studies").lower()
+        lines.append(f"The evidence-gap map has {n_cells} {'cell' if n_cells == 1 else 'cells'} ({rows} x outcome "
+                     f"domains): {empty} {'is' if empty == 1 else 'are'} empty and {single} "
+                     f"{'holds' if single == 1 else 'hold'} a single study.")
     mature = stages.get("established", 0)
     if not measured:
         verdict = "absent"

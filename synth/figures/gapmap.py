@@ -1,4 +1,4 @@
-"""The evidence-gap map as plain SVG: partnership models (rows) x outcome domains (columns)."""
+"""The evidence-gap map as plain SVG: the protocol's gap-map rows (e.g. intervention models) x outcome domains (columns)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ SINGLE = "#f9a825"
 
 
 def gap_map(gm: Mapping[str, Any]) -> str:
-    """Evidence-gap map as SVG: partnership models (rows) x outcome domains (columns); bubble area by study
+    """Evidence-gap map as SVG: the map's rows (the protocol's gap_map_rows values) x outcome domains; bubble area by study
     count, colour by the cell's risk of bias (red when only high-risk evidence), empty cells marked as gaps."""
     domains = list(gm.get("domains") or [])
     models = list(gm.get("models") or [])

@@ -70,6 +70,12 @@ def check(data: dict[str, Any]) -> list[str]:
                     )
         extraction = data.get("extraction") if isinstance(data.get("extraction"), dict) else {}
         study_fields = {str(f.get("id")) for _, f in _items(extraction, "study_fields")}
+        rows = analysis.get("gap_map_rows")
+        choice = {str(f.get("id")) for _, f in _items(extraction, "study_fields") if f.get("allowed")}
+        if rows is not None and str(rows) not in choice:
+            known = ", ".join(sorted(choice)) or "none"
+            problems.append(f"analysis.gap_map_rows: '{rows}' is not a study field with allowed values. "
+                            f"Use one of the [[extraction.study_fields]] ids with allowed values ({known}).")
         for index, sub in _items(analysis, "subgroups"):
             field = sub.get("field")
             if field is not None and str(field) not in study_fields:

@@ -145,6 +145,9 @@ class Domain(Strict):
     """Name of the domain."""
     description: str = ""
     """What the domain covers."""
+    valued: bool = True
+    """Whether its outcomes are ones the people the review is about value (the report lists those no study
+    measured as gaps); false for e.g. service use or costs."""
     source: str = ""
     """The outcomes framework it comes from."""
 
@@ -353,6 +356,9 @@ class Analysis(Strict):
     """Significance level for power and information size."""
     power: float = Field(default=0.8, gt=0, lt=1)
     """Target power for the optimal information size."""
+    gap_map_rows: str | None = None
+    """Id of the study field (a choice field) whose values are the rows of the evidence-gap map, e.g. the
+    intervention model; without it the map has one row of all studies."""
 
 
 class Amendment(Strict):

@@ -127,25 +127,26 @@ def to_markdown(ev: Mapping[str, Any]) -> str:
             lines.append(f"- Note: {note}")
         lines.append("")
     gm = ev["gap_map"]
-    lines += ["## Evidence-gap map", "", "Studies per cell (partnership model × outcome domain):", ""]
+    rows_label = str(gm.get("rows_label") or "Studies")
+    lines += ["## Evidence-gap map", "", f"Studies per cell ({rows_label.lower()} × outcome domain):", ""]
     cells = {(c["model"], c["domain"]): c for c in gm["cells"]}
     gm_rows = []
     for m in gm["models"]:
-        row = {"Model": m["label"]}
+        row = {rows_label: m["label"]}
         for d in gm["domains"]:
             c = cells[(m["id"], d["id"])]
             row[d["label"]] = (str(c["n_studies"]) + (" (high RoB only)" if c["only_high_risk"] else "")) if c["n_studies"] else "gap"
         gm_rows.append(row)
     lines += [_md_table(gm_rows), f"Empty cells: {len(gm['empty_cells'])} of {gm['n_cells']}; single-study cells: "
               f"{len(gm['single_study_cells'])}; only high-risk cells: {len(gm['only_high_risk_cells'])}.", ""]
-    lines += ["## Outcomes people value that no quantitative study measured", ""]
+    lines += ["## Valued outcomes that no quantitative study measured", ""]
     lines += [f"- {u}" for u in ev["unmeasured_valued_outcomes"]] or ["- None."]
-    lines += ["", "## Existing reviews on partnership working", ""]
     ov = [{"Review": _review_name(x), "Outcome": str(x.get("outcome", "")),
            "Result": f"{x.get('effect_measure', '')} {x.get('estimate', '')} [{x.get('ci_low', '')}, {x.get('ci_high', '')}]",
            "k": str(x.get("k_studies", "")), "Certainty / note": str(x.get("certainty_or_note", ""))[:80]}
           for x in ev.get("overview") or []]
-    lines += [_md_table(ov)]
+    if ov:  # a section without data is left out
+        lines += ["", "## Existing reviews", "", _md_table(ov)]
     p = ev.get("prisma")
     if p:
         lines += ["## PRISMA 2020 flow", "", f"Records identified: {p.get('database_results', 0)} from databases, "
@@ -254,7 +255,7 @@ def to_html(ev: Mapping[str, Any], svgs: Mapping[str, str] | None = None) -> str
     parts.append(f'<figure data-figure="gap-map">{fig["gap-map"]}<figcaption>{len(gm["empty_cells"])} of '
                  f'{gm["n_cells"]} cells empty; {len(gm["single_study_cells"])} with a single study; '
                  f'{len(gm["only_high_risk_cells"])} with only high-risk evidence.</figcaption></figure>')
-    parts.append('<h2 id="unmeasured">Outcomes people value that no quantitative study measured</h2><ul>'
+    parts.append('<h2 id="unmeasured">Valued outcomes that no quantitative study measured</h2><ul>'
                  + "".join(f"<li>{escape(u)}</li>" for u in ev["unmeasured_valued_outcomes"]) + "</ul>")
     parts.append('<h2 id="rob">Risk of bias</h2>')
     parts.append(f'<figure data-figure="rob">{_img(fig["rob"], "Risk-of-bias profile")}'
@@ -305,13 +306,14 @@ def to_html(ev: Mapping[str, Any], svgs: Mapping[str, str] | None = None) -> str
                                f"<em>Rule: {escape(x['rule'])}.</em></li>" for x in cert["reasons"]) + "</ul>")
         for note in o.get("notes", []):
             parts.append(f'<p class="warn">{escape(note)}</p>')
-    parts.append('<h2 id="overview">Existing reviews on partnership working</h2>')
     ov = [{"Review": _review_name(x), "Title": str(x.get("title", "")),
            "Outcome": str(x.get("outcome", "")),
            "Result": f"{x.get('effect_measure', '')} {x.get('estimate', '')} [{x.get('ci_low', '')}, {x.get('ci_high', '')}]",
            "k": str(x.get("k_studies", "")), "Certainty / note": str(x.get("certainty_or_note", ""))}
           for x in ev.get("overview") or []]
-    parts.append(_table(ov))
+    if ov:  # a section without data is left out
+        parts.append('<h2 id="overview">Existing reviews</h2>')
+        parts.append(_table(ov))
     for note in ev.get("notes", []):
         parts.append(f'<p class="warn">Note: {escape(str(note))}</p>')
     parts.append("<script>window.addEventListener('load',function(){var f=document.querySelectorAll('figure[data-figure]');"
