@@ -358,3 +358,19 @@ def test_report_text_comes_from_the_protocol_not_the_flagship() -> None:
         assert phrase not in md.lower() and phrase not in ev["conclusion"]["text"].lower()
     assert "Studies per cell (studies × outcome domain):" in md
     assert ev["unmeasured_valued_outcomes"] == ["Carer burden", "Carers (no study measured any outcome in this domain)"]
+
+
+def test_conclusion_is_grammatical_for_a_count_of_one() -> None:
+    from synth.wording import agree, count
+
+    assert (count(1, "cell"), count(2, "cell"), count(1, "study", "studies"), count(0, "study", "studies")) == \
+        ("1 cell", "2 cells", "1 study", "0 studies")
+    assert (agree(1, "was", "were"), agree(0, "was", "were")) == ("was", "were")
+    ev = build_evidence([(MORT, _mortality_studies(), None)], domains=[("service", "Service")],
+                        models=[("hospital-at-home", "Hospital at home")],
+                        gap_evidence=[Evidence(s.study_id, s.model, "service", s.rob) for s in _mortality_studies()],
+                        settings=FAST)
+    text = ev["conclusion"]["text"]
+    assert "Of 1 outcome in the protocol, 1 was measured" in text
+    assert "has 1 cell (studies x outcome domains): 0 are empty and 0 hold a single study" in text
+    assert "1 outcomes" not in text and "1 were" not in text and "(s)" not in text

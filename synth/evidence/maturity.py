@@ -43,6 +43,7 @@ from synth.errors import InputError
 from synth.evidence.grade import GradeInputs, rate
 from synth.evidence.ois import information_size
 from synth.evidence.power import meta_power, studies_needed, typical_variance
+from synth.wording import agree, count
 
 if TYPE_CHECKING:
     from synth.meta.pooling import PoolOptions
@@ -234,8 +235,9 @@ def assess_outcome(
     cum = list(cum)
     failed = [r for r in cum if r.get("ci_low") is None or r.get("ci_high") is None or r.get("estimate") is None]
     if failed:
-        notes.append("Cumulative meta-analysis: synth.meta could not pool the step(s) ending in "
-                     + ", ".join(str(r.get("year") or "n.d.") for r in failed) + "; they are left out.")
+        notes.append(f"Cumulative meta-analysis: synth.meta could not pool the {agree(len(failed), 'step', 'steps')} "
+                     "ending in " + ", ".join(str(r.get("year") or "n.d.") for r in failed)
+                     + f"; {agree(len(failed), 'it is', 'they are')} left out.")
         cum = [r for r in cum if r not in failed]
     ris = info.ris if info else None
     cum_rows, first_year, first_kind = _conclusive(cum, delta, ris)
@@ -378,18 +380,15 @@ def conclusion(outcomes: Sequence[Mapping[str, Any]], gap_map: Mapping[str, Any]
     ris_reached = [o for o in measured if o.get("ris_fraction") is not None and o["ris_fraction"] >= 1]
     conclusive = [o for o in measured if o.get("first_conclusive_year") is not None]
     lines = []
-    lines.append(f"Of {n} outcomes in the protocol, {len(measured)} were measured by at least one included quantitative "
-                 f"study and {n - len(measured)} by none.")
+    lines.append(f"Of {count(n, 'outcome')} in the protocol, {len(measured)} {agree(len(measured), 'was', 'were')} "
+                 f"measured by at least one included quantitative study and {n - len(measured)} by none.")
     if unmeasured_valued:
         lines.append("Valued outcomes (the protocol's domains that matter to the people the review is about) that no "
                      "quantitative study measured: " + "; ".join(unmeasured_valued) + ".")
     if measured:
-        def verb(k: int, one: str, many: str) -> str:
-            return one if k == 1 else many
-
-        lines.append(f"{len(below5)} of the {len(measured)} measured outcomes "
-                     f"{verb(len(below5), 'rests', 'rest')} on fewer than 5 studies; {len(powered)} "
-                     f"{verb(len(powered), 'has', 'have')} a meta-analysis with at least 80% power to detect the minimal "
+        lines.append(f"{len(below5)} of the {len(measured)} measured {agree(len(measured), 'outcome', 'outcomes')} "
+                     f"{agree(len(below5), 'rests', 'rest')} on fewer than 5 studies; {len(powered)} "
+                     f"{agree(len(powered), 'has', 'have')} a meta-analysis with at least 80% power to detect the minimal "
                      f"important effect; {len(ris_reached)} reached the heterogeneity-adjusted required information "
                      f"size; {len(conclusive)} became conclusive in the cumulative analysis.")
         lines.append("Certainty: " + ", ".join(f"{v} {k}" for k, v in sorted(certainty.items(), key=lambda kv: kv[0])) + ".")
@@ -398,9 +397,8 @@ def conclusion(outcomes: Sequence[Mapping[str, Any]], gap_map: Mapping[str, Any]
         empty = len(gap_map.get("empty_cells", []))
         single = len(gap_map.get("single_study_cells", []))
         rows = str(gap_map.get("rows_label") or "Studies").lower()
-        lines.append(f"The evidence-gap map has {n_cells} {'cell' if n_cells == 1 else 'cells'} ({rows} x outcome "
-                     f"domains): {empty} {'is' if empty == 1 else 'are'} empty and {single} "
-                     f"{'holds' if single == 1 else 'hold'} a single study.")
+        lines.append(f"The evidence-gap map has {count(n_cells, 'cell')} ({rows} x outcome domains): {empty} "
+                     f"{agree(empty, 'is', 'are')} empty and {single} {agree(single, 'holds', 'hold')} a single study.")
     mature = stages.get("established", 0)
     if not measured:
         verdict = "absent"

@@ -22,6 +22,7 @@ from synth.figures.gapmap import gap_map
 from synth.figures.rob import rob_profile
 from synth.prisma.diagram import render_svg
 from synth.safetext import markdown_safe
+from synth.wording import count
 
 RATIO = ("RR", "OR", "ROM")
 
@@ -253,7 +254,7 @@ def to_html(ev: Mapping[str, Any], svgs: Mapping[str, str] | None = None) -> str
     parts.append('<h2 id="gap-map">Evidence-gap map</h2>')
     gm = ev["gap_map"]
     parts.append(f'<figure data-figure="gap-map">{fig["gap-map"]}<figcaption>{len(gm["empty_cells"])} of '
-                 f'{gm["n_cells"]} cells empty; {len(gm["single_study_cells"])} with a single study; '
+                 f'{count(gm["n_cells"], "cell")} empty; {len(gm["single_study_cells"])} with a single study; '
                  f'{len(gm["only_high_risk_cells"])} with only high-risk evidence.</figcaption></figure>')
     parts.append('<h2 id="unmeasured">Valued outcomes that no quantitative study measured</h2><ul>'
                  + "".join(f"<li>{escape(u)}</li>" for u in ev["unmeasured_valued_outcomes"]) + "</ul>")
