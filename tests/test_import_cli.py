@@ -185,3 +185,50 @@ def test_import_shows_a_progress_bar_on_a_terminal_only(tmp_path: Path) -> None:
     assert "records found 4" in out and "\x1b" not in out  # the report stays on stdout, plain
     err, _ = run_import(f"sqlite:///{tmp_path / 'b.sqlite'}", on_terminal=False)
     assert err == b""  # no terminal: no bar
+
+
+def _workspace(tmp_path: Path, extra: str = "") -> Path:
+    """A blank workspace whose protocol lists fixtures/import/two.nbib as an export from MEDLINE (Ovid)."""
+    import shutil
+
+    ws = tmp_path / "ws"
+    assert runner.invoke(app, ["init", str(ws), "--template", "blank"]).exit_code == 0
+    shutil.copyfile(FIX / "two.nbib", ws / "two.nbib")
+    shutil.copyfile(FIX / "quirks.ris", ws / "quirks.ris")
+    protocol = next((ws / "protocols").glob("*.toml"))
+    protocol.write_text(protocol.read_text("utf-8") + '\n[[sources.files]]\npath = "two.nbib"\n'
+                        'database = "MEDLINE (Ovid)"\nkind = "database"\nplatform = "Ovid"\n' + extra, "utf-8")
+    return ws
+
+
+def test_a_file_the_protocol_lists_takes_its_database_name(tmp_path: Path) -> None:
+    ws = _workspace(tmp_path)
+    r = runner.invoke(app, ["-w", str(ws), "import", str(ws / "two.nbib"), str(ws / "quirks.ris"),
+                            "--format-out", "json"])
+    assert r.exit_code == 0, r.output
+    listed, other = json.loads(r.stdout)
+    assert listed["source"] == "MEDLINE (Ovid)"  # not "PubMed" from the file's content
+    assert other["source"] == "quirks"  # not in the protocol: from the file as before
+    again = runner.invoke(app, ["-w", str(ws), "import", str(ws / "two.nbib"), "--source", "PubMed"])
+    assert "the protocol lists it as 'MEDLINE (Ovid)'; imported as 'PubMed', as asked." in again.stderr
+
+
+def test_rename_source_fixes_a_wrong_name_everywhere(tmp_path: Path) -> None:
+    from synth.store.records import source_names
+
+    ws = _workspace(tmp_path)
+    assert runner.invoke(app, ["-w", str(ws), "import", str(ws / "quirks.ris")]).exit_code == 0
+    r = runner.invoke(app, ["-w", str(ws), "records", "rename-source", "quirks", "Scopus"])
+    assert r.exit_code == 0, r.output
+    assert "Renamed source 'quirks' to 'Scopus' on 3 record(s)." in r.stderr
+    store = open_store(f"sqlite:///{ws / '.synth' / 'review.sqlite'}")
+    with store.connect() as conn:
+        assert source_names(conn) == {"Scopus": 3}
+        assert [row.source for row in conn.execute(sa.select(imports.c.source))] == ["Scopus"]
+        assert read_events(conn, "source_renamed")[0]["payload"] == {"old": "quirks", "new": "Scopus", "kind": None,
+                                                                    "records": 3}
+    prisma = runner.invoke(app, ["-w", str(ws), "prisma", "--format", "json"])
+    assert prisma.exit_code == 0, prisma.output
+    assert "Scopus" in prisma.stdout and "quirks" not in prisma.stdout
+    bad = runner.invoke(app, ["-w", str(ws), "records", "rename-source", "Embase", "X"])
+    assert bad.exit_code == 1 and bad.stderr == "Error: no records from source 'Embase'. Sources in the store: Scopus.\n"

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from synth.cli.context import get
-from synth.cli.output import Format, emit
+from synth.cli.output import Format, emit, info
 from synth.errors import InputError
 from synth.importers.detect import FORMATS
 
@@ -62,19 +62,33 @@ def _parse_map(items: list[str]) -> dict[str, str]:
     return mapping
 
 
+def _listed_files(state: Any) -> dict[Path, Any]:
+    """The protocol's ``[[sources.files]]`` entries by resolved path; none when the store is given by --db
+    outside a workspace (importing needs no protocol then)."""
+    from synth.errors import WorkspaceError
+
+    try:
+        return {(state.workspace.root / f.path).resolve(): f for f in state.protocol.sources.files}
+    except WorkspaceError:
+        return {}
+
+
 def register(app: typer.Typer) -> None:
     @app.command("import")
     def import_(
         ctx: typer.Context,
         files: Annotated[list[Path], typer.Argument(help="Export files to import (format judged from content).")],
         source: Annotated[str | None, typer.Option("--source", help="Database or register name, e.g. Scopus "
-                                                   "(default: from the file's content, else its name).")] = None,
+                                                   "(default: the database the protocol's [[sources.files]] "
+                                                   "entry names for this file, else from the file's content, "
+                                                   "else its name).")] = None,
         fmt: Annotated[InputFormat, typer.Option("--format", help="Input format; auto detects it from content.")]
         = InputFormat.auto,  # type: ignore[attr-defined]
         format_out: Annotated[Format, typer.Option("--format-out", help="Report format: table, json or csv.")]
         = Format.table,
-        kind: Annotated[Kind, typer.Option("--kind", help="What the source is, for PRISMA: database, register "
-                                           "or other.")] = Kind.database,
+        kind: Annotated[Kind | None, typer.Option("--kind", help="What the source is, for PRISMA: database, "
+                                                  "register or other (default: the protocol's entry for the "
+                                                  "file, else database).")] = None,
         column_map: Annotated[list[str] | None, typer.Option("--column-map", help="CSV only: FIELD=COLUMN, "
                                                              "repeatable (fields: title, abstract, authors, year, "
                                                              "journal, doi, ...).")] = None,
@@ -93,12 +107,18 @@ def register(app: typer.Typer) -> None:
 
         state = get(ctx)
         mapping = _parse_map(column_map or [])
+        listed = _listed_files(state)
         reports: list[dict[str, Any]] = []
         failures: list[str] = []
         for path in files:
+            entry = listed.get(path.resolve())
+            name = source or (entry.database if entry else None)
+            if entry and source and source != entry.database:
+                info(f"{path.name}: the protocol lists it as {entry.database!r}; imported as {source!r}, as asked.")
+            what = kind.value if kind else (entry.kind if entry else "database")
             try:
                 with byte_progress(f"import {path.name}") as progress:
-                    report = import_file(state.store, path, source=source, fmt=str(fmt.value), kind=kind.value,
+                    report = import_file(state.store, path, source=name, fmt=str(fmt.value), kind=what,
                                          column_map=mapping, jobs=jobs, progress=progress)
             except InputError as exc:
                 failures.append(str(exc))

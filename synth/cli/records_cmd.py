@@ -63,6 +63,36 @@ def register(app: typer.Typer) -> None:
         else:
             emit(fmt, rows)
 
+    @group.command("rename-source")
+    def rename_source_(
+        ctx: typer.Context,
+        old: Annotated[str, typer.Argument(help="The source name the records have now.")],
+        new: Annotated[str, typer.Argument(help="The name they should have (as the protocol and PRISMA name it).")],
+        kind: Annotated[str | None, typer.Option("--kind", help="Also set the PRISMA kind: database, register, "
+                                                 "website, organisation, citation or other.")] = None,
+    ) -> None:
+        """Rename a source after the fact (a file imported under the wrong database name): every record and
+        import of OLD takes NEW, so PRISMA boxes and PRISMA-S items name it the same way. Logged.
+
+        Example: synth records rename-source scopus-export Scopus
+        """
+        from synth.errors import InputError
+        from synth.store import events
+        from synth.store.records import rename_source, source_names
+
+        kinds = ("database", "register", "website", "organisation", "citation", "other")
+        if kind is not None and kind not in kinds:
+            raise typer.BadParameter(f"use one of {', '.join(kinds)}", param_hint="--kind")
+        store = get(ctx).store
+        with store.begin() as conn:
+            names = source_names(conn)
+            if old not in names:
+                raise InputError(f"no records from source {old!r}. Sources in the store: "
+                                 f"{', '.join(sorted(names)) or 'none'}.")
+            n = rename_source(conn, old, new, kind)
+            events.append(conn, "source_renamed", {"old": old, "new": new, "kind": kind, "records": n})
+        info(f"Renamed source {old!r} to {new!r} on {n} record(s).")
+
     @group.command("show")
     def show(
         ctx: typer.Context,

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from synth.records.model import Author, Provenance, Record, raw_hash, raw_json
 from synth.store.events import utc_now
-from synth.store.schema import records
+from synth.store.schema import imports, records
 
 _BATCH = 5000
 
@@ -343,3 +343,19 @@ def open_access_rows(conn: sa.Connection, ids: Iterable[int]) -> list[dict[str, 
     """``id``, ``pmcid`` and the source's ``raw`` metadata of the records ``ids`` (for open-access links)."""
     query = sa.select(records.c.id, records.c.pmcid, records.c.raw).where(records.c.id.in_(list(ids)))
     return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def source_names(conn: sa.Connection) -> dict[str, int]:
+    """Records stored per ``source`` name (imports and search runs alike)."""
+    rows = conn.execute(sa.select(records.c.source, sa.func.count()).group_by(records.c.source)).all()
+    return {str(name): int(n) for name, n in rows}
+
+
+def rename_source(conn: sa.Connection, old: str, new: str, kind: str | None = None) -> int:
+    """Give every record (and import) of source ``old`` the name ``new`` (and ``kind`` if given); the number of
+    records renamed."""
+    values: dict[str, Any] = {"source": new} | ({"source_kind": kind} if kind else {})
+    n = conn.execute(sa.update(records).where(records.c.source == old).values(**values)).rowcount
+    conn.execute(sa.update(imports).where(imports.c.source == old)
+                 .values(source=new, **({"kind": kind} if kind else {})))
+    return int(n or 0)
