@@ -374,3 +374,44 @@ def test_conclusion_is_grammatical_for_a_count_of_one() -> None:
     assert "Of 1 outcome in the protocol, 1 was measured" in text
     assert "has 1 cell (studies x outcome domains): 0 are empty and 0 hold a single study" in text
     assert "1 outcomes" not in text and "1 were" not in text and "(s)" not in text
+
+
+def test_epoc_and_mmat_assessments_feed_grade_by_a_stated_rule() -> None:
+    from synth.extraction.rob import SUMMARY_RULES, summary_judgement
+
+    def epoc(*js: str) -> dict:
+        return {"tool": "epoc", "judgements": {f"E{i}": j for i, j in enumerate(js, start=1)}}
+
+    assert summary_judgement(epoc("low", "low", "low")) == "low"
+    assert summary_judgement(epoc("low", "Unclear", "low")) == "some-concerns"
+    assert summary_judgement(epoc("low", "unclear", "High")) == "high"
+    assert summary_judgement({"tool": "epoc", "judgements": {}}) is None
+
+    def mmat(*answers: str, screening: tuple[str, str] = ("yes", "yes")) -> dict:
+        return {"tool": "mmat", "category": "nonrandomised",
+                "answers": {"S1": screening[0], "S2": screening[1],
+                            **{f"3.{i}": a for i, a in enumerate(answers, start=1)}}}
+
+    assert summary_judgement(mmat("yes", "yes", "yes", "yes", "yes")) == "low"
+    assert summary_judgement(mmat("yes", "can't tell", "yes", "yes", "yes")) == "some-concerns"
+    assert summary_judgement(mmat("yes", "yes", "yes")) == "some-concerns"  # two criteria not answered
+    assert summary_judgement(mmat("yes", "no", "yes", "yes", "yes")) == "high"
+    assert summary_judgement(mmat("yes", "yes", "yes", "yes", "yes", screening=("no", "yes"))) == "high"
+    assert summary_judgement({"tool": "rob2", "judgements": {"D1": "low"}}) is None  # has its own overall
+    assert rob_class(summary_judgement(epoc("low", "unclear"))) == "some-concerns"  # GRADE sees it, not "unknown"
+    ev = build_evidence([(MORT, _mortality_studies(), None)], domains=[("service", "Service")], models=[],
+                        gap_evidence=[], rob_tools=["epoc", "mmat"], settings=FAST)
+    assert ev["rob_rules"] == [SUMMARY_RULES["epoc"], SUMMARY_RULES["mmat"]]
+    md = to_markdown(ev)
+    assert "## Risk of bias" in md and "- MMAT 2018: the tool gives no overall score" in md
+
+
+def test_flagship_report_says_how_its_tool_feeds_grade() -> None:
+    from synth.evidence import evidence_from_workspace
+    from synth.protocol.load import load_protocol
+    from synth.workspace import find_workspace
+
+    ev = evidence_from_workspace(find_workspace(explicit=REPO), load_protocol(REPO / "protocols" /
+                                                                            "partnership-outcomes.toml"),
+                                 "partnership-outcomes")
+    assert any(r.startswith("RoB 2: the tool's own overall judgement") for r in ev["rob_rules"])

@@ -187,3 +187,19 @@ def test_traffic_light_plot(tmp_path: Path) -> None:
         traffic_light(rob_rows(files, "robins-i"), tmp_path / "x.svg", tool="robins-i")
     with pytest.raises(InputError, match="unknown file type"):
         traffic_light(rows, tmp_path / "x.gif")
+
+
+def test_tidy_table_gives_an_epoc_assessment_its_summary_class() -> None:
+    from synth.extraction.files import ExtractionFile
+    from synth.extraction.table import tidy_rows
+    from synth.protocol import load_protocol
+
+    protocol = load_protocol(REPO / "protocols" / "partnership-outcomes.toml")
+    data = {"study": "cba-2015", "reviewer": "consensus", "status": "complete", "citation": {"label": "CBA 2015"},
+            "outcomes": [{"outcome": "mortality", "timepoint": "follow-up", "events_t": 3, "n_t": 40,
+                          "events_c": 5, "n_c": 41}],
+            "rob": [{"tool": "epoc", "outcome": "mortality",
+                     "judgements": {"E1": "high", "E2": "high", "E3": "low", "E5": "unclear"}}]}
+    row = tidy_rows([ExtractionFile(Path("cba-2015.toml"), "cba-2015", None, data)], protocol, "mortality")[0]
+    assert row["rob_tool"] == "epoc" and row["rob_overall"] == "high"
+    assert rob.rob_class(row["rob_overall"]) == "high"  # counted by GRADE, not as "not assessed"

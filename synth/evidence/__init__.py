@@ -18,6 +18,7 @@ from synth.errors import SynthError
 from synth.evidence import gather as g
 from synth.evidence.gapmap import Evidence, build_gap_map
 from synth.evidence.maturity import Settings, StudyEffect, assess_outcome, conclusion
+from synth.extraction.rob import SUMMARY_RULES
 
 if TYPE_CHECKING:
     from synth.protocol.model import Protocol
@@ -40,6 +41,7 @@ def build_evidence(
     gap_evidence: Sequence[Evidence],
     rows_label: str = "Studies",
     not_valued: Sequence[str] = (),
+    rob_tools: Sequence[str] = (),
     settings: Settings | None = None,
     overview: Sequence[Mapping[str, Any]] = (),
     review: Mapping[str, Any] | None = None,
@@ -48,7 +50,8 @@ def build_evidence(
 ) -> dict[str, Any]:
     """Assemble ``evidence.json``: ``{"review", "outcomes": [...], "gap_map", "unmeasured_valued_outcomes",
     "overview", "conclusion", "prisma", "yardsticks", "notes"}``. ``rows_label`` names the gap map's rows (the
-    protocol's ``gap_map_rows`` field); outcomes of ``not_valued`` domains are not listed as valued gaps."""
+    protocol's ``gap_map_rows`` field); outcomes of ``not_valued`` domains are not listed as valued gaps;
+    ``rob_rules`` says how each of ``rob_tools`` feeds the certainty rating."""
     settings = settings or Settings()
     results = [assess_outcome(o, studies, pooled, settings) for o, studies, pooled in outcomes]
     gm = {**build_gap_map(gap_evidence, domains, models), "rows_label": rows_label}
@@ -62,6 +65,7 @@ def build_evidence(
     concl = conclusion(results, gm, unmeasured)
     return {
         "review": dict(review or {}),
+        "rob_rules": [SUMMARY_RULES.get(t, f"{t}: the overall judgement recorded") for t in rob_tools],
         "outcomes": results,
         "gap_map": gm,
         "unmeasured_valued_outcomes": unmeasured,
@@ -110,8 +114,13 @@ def evidence_from_workspace(
     review = {"id": protocol.review.id, "title": protocol.review.title, "question": protocol.review.question,
               "protocol": protocol_name}
     rows_label, models = g.model_axis(protocol)
+    try:
+        tools = g.rob_tools(workspace, protocol, protocol_name)
+    except (SynthError, OSError, ValueError):
+        tools = []  # the gap map's note above already says the extractions could not be read
     return build_evidence(
         outcome_inputs, domains=[(d.id, d.label) for d in protocol.domains], models=models,
         gap_evidence=gap_ev, rows_label=rows_label, not_valued=[d.id for d in protocol.domains if not d.valued],
+        rob_tools=tools,
         settings=settings_from(protocol), overview=overview, review=review, prisma=prisma, notes=notes,
     )

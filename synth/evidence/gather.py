@@ -100,6 +100,13 @@ def evidence_rows(workspace: Workspace, protocol: Protocol, protocol_name: str) 
     return out
 
 
+def rob_tools(workspace: Workspace, protocol: Protocol, protocol_name: str) -> list[str]:
+    """The risk-of-bias tools the reconciled extractions used, in sorted order."""
+    files, _ = load_folder(workspace.extractions_dir(protocol_name))
+    return sorted({str(r["rob_tool"]) for r in tidy_rows([f for f in files if f.reconciled], protocol)
+                   if r.get("rob_tool")})
+
+
 ALL_STUDIES = "all-studies"
 """The one gap-map row when the protocol names no ``gap_map_rows`` field."""
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 YES = frozenset({"Y", "PY"})
 NO = frozenset({"N", "PN"})
@@ -187,6 +188,44 @@ def rob_class(value: object) -> str:
     if text.startswith("low"):
         return "low"
     return "unknown"
+
+
+SUMMARY_RULES = {
+    "rob2": "RoB 2: the tool's own overall judgement (its worst domain, by the published algorithm)",
+    "rob2-cluster": "RoB 2 for cluster-randomised trials: the tool's own overall judgement",
+    "robins-i": "ROBINS-I: the tool's own overall judgement (serious and critical count as high)",
+    "epoc": "EPOC criteria: the tool has no overall judgement, so synth counts a study as high risk when any "
+            "criterion is high, low when every criterion judged is low, otherwise some concerns (unclear), as the "
+            "Cochrane Handbook 5.1 (table 8.7.a) summarises domain judgements",
+    "mmat": "MMAT 2018: the tool gives no overall score (its authors discourage one), so synth counts a study as "
+            "high risk when a screening question or one of its five criteria is not met, low when all five are "
+            "met, otherwise some concerns (can't tell)",
+}
+"""How each tool's assessment becomes the overall class GRADE's risk-of-bias domain uses (said in the report)."""
+
+
+def summary_judgement(entry: dict[str, Any]) -> str | None:
+    """The overall class (``low``, ``some-concerns``, ``high``) of an EPOC or MMAT assessment by the rule of
+    :data:`SUMMARY_RULES`, for tools without an overall judgement of their own; None for other tools or when
+    nothing was judged."""
+    tool = str(entry.get("tool") or "")
+    if tool == "epoc":
+        vals = [normalise(str(v)) for d, v in (entry.get("judgements") or {}).items() if d != "overall" and v]
+        if not vals:
+            return None
+        return "high" if "high" in vals else "low" if all(v == "low" for v in vals) else "some-concerns"
+    if tool == "mmat":
+        answers = {k: normalise(str(v)) for k, v in (entry.get("answers") or {}).items() if v}
+        category = MMAT_CATEGORIES.get(str(entry.get("category") or ""))
+        criteria = [answers[q] for q, _ in category[1] if q in answers] if category else []
+        screening = [answers[q] for q, _ in MMAT_SCREENING if q in answers]
+        if not criteria and not screening:
+            return None
+        if "no" in screening or "no" in criteria:
+            return "high"
+        return "low" if category and len(criteria) == len(category[1]) and all(a == "yes" for a in criteria) \
+            else "some-concerns"
+    return None
 
 
 def domain_questions(tool: str, domain: str, effect: str = "assignment") -> tuple[tuple[str, str], ...]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from synth.extraction.columns import DATA_COLUMNS, NOT_REPORTED, data_kind
 from synth.extraction.files import ExtractionFile
-from synth.extraction.rob import TOOLS, normalise
+from synth.extraction.rob import TOOLS, normalise, summary_judgement
 from synth.protocol.model import Protocol
 
 KEY_COLUMNS = ("study", "outcome", "timepoint")
@@ -88,6 +88,8 @@ def tidy_rows(files: list[ExtractionFile], protocol: Protocol, outcome: str | No
                     key = f"rob_{d}"
                     if key in out and isinstance(value, str):
                         out[key] = normalise(value)
+                if not out.get("rob_overall"):  # EPOC and MMAT have no overall judgement: synth's stated rule
+                    out["rob_overall"] = summary_judgement(entry)
             rows.append(out)
     rows.sort(key=lambda r: (str(r["outcome"]), str(r["timepoint"]), str(r["study"]), str(r["effect"] or "")))
     return rows

@@ -142,6 +142,11 @@ def to_markdown(ev: Mapping[str, Any]) -> str:
               f"{len(gm['single_study_cells'])}; only high-risk cells: {len(gm['only_high_risk_cells'])}.", ""]
     lines += ["## Valued outcomes that no quantitative study measured", ""]
     lines += [f"- {u}" for u in ev["unmeasured_valued_outcomes"]] or ["- None."]
+    if ev.get("rob_rules"):
+        lines += ["", "## Risk of bias", "", "How each tool feeds the certainty rating (GRADE's risk-of-bias domain "
+                  "is rated from the share of each outcome's weight in each class; a study nobody assessed counts "
+                  "as not assessed):", ""]
+        lines += [f"- {r}." for r in ev["rob_rules"]]
     ov = [{"Review": _review_name(x), "Outcome": str(x.get("outcome", "")),
            "Result": f"{x.get('effect_measure', '')} {x.get('estimate', '')} [{x.get('ci_low', '')}, {x.get('ci_high', '')}]",
            "k": str(x.get("k_studies", "")), "Certainty / note": str(x.get("certainty_or_note", ""))[:80]}
@@ -262,6 +267,9 @@ def to_html(ev: Mapping[str, Any], svgs: Mapping[str, str] | None = None) -> str
     parts.append(f'<figure data-figure="rob">{_img(fig["rob"], "Risk-of-bias profile")}'
                  "<figcaption>Share of each outcome's random-effects weight by overall risk-of-bias judgement."
                  "</figcaption></figure>")
+    if ev.get("rob_rules"):
+        parts.append("<p>How each tool feeds the certainty rating:</p><ul>"
+                     + "".join(f"<li>{escape(r)}.</li>" for r in ev["rob_rules"]) + "</ul>")
     for o in ev["outcomes"]:
         parts.append(f'<h2 id="outcome-{escape(o["id"])}">{escape(str(o["label"]))}</h2>')
         parts.append(f"<p>{o['k']} studies; participants: {escape(participants_text(o))}"
