@@ -175,6 +175,11 @@ def main() -> int:
         return 1
     exe = Path(sys.executable).with_name("synth")
     synth = [str(exe)] if exe.exists() else [sys.executable, "-m", "synth"]
+    # bytecode as any installed Python keeps it (R's packages are byte-compiled at install too): an editable
+    # install under PYTHONDONTWRITEBYTECODE would otherwise recompile synth's modules on every start
+    import synth as package
+
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(Path(package.__file__).parent)], check=True)
     with tempfile.TemporaryDirectory() as tmp:
         if not args.skip_scale:
             scale(args.corpus, Path(tmp), synth)

@@ -165,3 +165,14 @@ def test_scalar_back_transform_equals_the_array_one(measure: str) -> None:
     assert all(type(v) is float for v in one)
     assert np.allclose(one, arr, rtol=4e-16, atol=0.0)  # the same formulas; libm and numpy may differ by an ulp
     assert np.array_equal(np.isinf(one), np.isinf(arr))
+
+
+def test_json_array_output_is_valid_json_for_any_item(capfd: pytest.CaptureFixture[str]) -> None:
+    from synth.cli.output import emit_json_array
+
+    items = [{"group": "Zoë", "x": 1.5, "none": None, 3: "int key"}, {"big": 2**70}, {"path": Path("/a")}]
+    emit_json_array(items)
+    out = capfd.readouterr().out
+    assert json.loads(out) == [{"group": "Zoë", "x": 1.5, "none": None, "3": "int key"}, {"big": 2**70},
+                               {"path": "/a"}]
+    assert out.startswith("[\n") and out.count("\n") == 5 and out.endswith("\n]\n")  # one item per line

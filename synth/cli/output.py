@@ -30,14 +30,23 @@ def emit_json(data: Any) -> None:
 
 
 def emit_json_array(items: Any) -> None:
-    """A JSON array written item by item, one compact item per line (the C encoder, nothing held back): for
-    outputs of thousands of items, where ``indent`` would make the pure-Python encoder the slowest step."""
-    encode = json.JSONEncoder(ensure_ascii=False, default=str).encode
-    out = sys.stdout
-    out.write("[")
+    """A JSON array written item by item, one compact item per line, nothing held back: for outputs of
+    thousands of items (a ``--by`` run), encoded by orjson, several times faster than the standard library's
+    C encoder; an item orjson refuses (an integer beyond 64 bits, a lone surrogate) by the standard library."""
+    import orjson
+
+    def encode(item: Any) -> bytes:
+        try:
+            return orjson.dumps(item, default=str, option=orjson.OPT_NON_STR_KEYS)
+        except (orjson.JSONEncodeError, TypeError):
+            return json.dumps(item, ensure_ascii=True, default=str, separators=(",", ":")).encode("ascii")
+
+    sys.stdout.flush()
+    out = sys.stdout.buffer
+    out.write(b"[")
     for i, item in enumerate(items):
-        out.write(("\n" if i == 0 else ",\n") + encode(item))
-    out.write("\n]\n")
+        out.write((b"\n" if i == 0 else b",\n") + encode(item))
+    out.write(b"\n]\n")
     out.flush()
 
 
