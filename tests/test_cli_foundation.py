@@ -171,3 +171,22 @@ def test_help_does_not_import_heavy_libraries() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == ""
+
+
+def test_every_output_format_option_also_answers_to_f() -> None:
+    import typer.main
+
+    from synth.cli.app import app
+
+    def walk(cmd: object, path: tuple[str, ...]):  # type: ignore[no-untyped-def]
+        yield path, cmd
+        for name, sub in getattr(cmd, "commands", {}).items():
+            yield from walk(sub, (*path, name))
+
+    missing = []
+    for path, cmd in walk(typer.main.get_command(app), ()):
+        for param in getattr(cmd, "params", []):
+            opts = list(getattr(param, "opts", []))
+            if "--format" in opts and path != ("import",) and "-f" not in opts:  # import: --format is its input
+                missing.append(" ".join(path))
+    assert missing == []

@@ -47,7 +47,7 @@ def register(app: typer.Typer) -> None:
     @group.callback()
     def dedup(
         ctx: typer.Context,
-        fmt: Annotated[Format, typer.Option("--format", help="table, json or csv.")] = Format.table,
+        fmt: Annotated[Format, typer.Option("--format", "-f", help="table, json or csv.")] = Format.table,
     ) -> None:
         """Cluster duplicate records: identifiers first, then blocked fuzzy comparison with vetoes.
 
@@ -111,7 +111,7 @@ def register(app: typer.Typer) -> None:
     def explain(
         ctx: typer.Context,
         record_id: Annotated[int, typer.Argument(help="Record id (from `synth records list`).")],
-        fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
+        fmt: Annotated[Format, typer.Option("--format", "-f", help="table or json.")] = Format.table,
     ) -> None:
         """Explain why a record is in its cluster: the links and rules that joined it, the representative and
         why, decisions, and open maybe pairs.
@@ -141,7 +141,7 @@ def register(app: typer.Typer) -> None:
     def split(
         ctx: typer.Context,
         record_id: Annotated[int, typer.Argument(help="Record id to take out of its cluster.")],
-        fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
+        fmt: Annotated[Format, typer.Option("--format", "-f", help="table or json.")] = Format.table,
     ) -> None:
         """Take a record out of its cluster (stored as 'different' decisions, so later runs respect it).
 
@@ -159,7 +159,7 @@ def register(app: typer.Typer) -> None:
         forget_decisions: Annotated[bool, typer.Option(
             "--forget-decisions", help="Also forget every same/different decision made in review or split.")]
         = False,
-        fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
+        fmt: Annotated[Format, typer.Option("--format", "-f", help="table or json.")] = Format.table,
     ) -> None:
         """Undo all clustering (records are never deleted; decisions are kept unless --forget-decisions).
 
@@ -174,7 +174,7 @@ def register(app: typer.Typer) -> None:
     def evaluate(
         ctx: typer.Context,
         gold: Annotated[Path, typer.Option("--gold", help="Gold clusters CSV (column merged_ids = 'id;id;...').")],
-        fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
+        fmt: Annotated[Format, typer.Option("--format", "-f", help="table or json.")] = Format.table,
     ) -> None:
         """Compare the stored clusters with a gold clustering: pairwise precision, recall, F1, false-positive
         pairs, and BibDedupe's record-level sensitivity. Gold ids are matched to each record's source id

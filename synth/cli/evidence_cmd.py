@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
     @group.callback()
     def evidence(
         ctx: typer.Context,
-        fmt: Annotated[EvidenceFormat, typer.Option("--format", help="html (self-contained, figures embedded), md or json.")]
+        fmt: Annotated[EvidenceFormat, typer.Option("--format", "-f", help="html (self-contained, figures embedded), md or json.")]
         = EvidenceFormat.html,
         out_dir: Annotated[Path | None, typer.Option("-o", "--output", help="Write report.html / report.md / "
                                                      "evidence.json into this folder instead of stdout.")] = None,

@@ -88,7 +88,7 @@ def register(app: typer.Typer) -> None:
         outcome: OutcomeOpt = None,
         timepoint: TimepointOpt = None,
         measure: MeasureOpt = None,
-        fmt: Annotated[Format, typer.Option("--format", help="csv or json (table also accepted).")] = Format.csv,
+        fmt: Annotated[Format, typer.Option("--format", "-f", help="csv or json (table also accepted).")] = Format.csv,
     ) -> None:
         """Compute per-study effect sizes: the input rows plus yi (analysis scale) and vi (sampling variance).
 
@@ -131,7 +131,7 @@ def register(app: typer.Typer) -> None:
         vi: Annotated[str, typer.Option("--vi", help="With --cluster: the sampling-variance column.")] = "vi",
         mods: Annotated[str | None, typer.Option("--mods", help="With --cluster: moderator columns, "
                                                  "comma-separated (as synth meta regress).")] = None,
-        fmt: Annotated[Format, typer.Option("--format", help=FORMAT_HELP)] = Format.table,
+        fmt: Annotated[Format, typer.Option("--format", "-f", help=FORMAT_HELP)] = Format.table,
     ) -> None:
         """Pool studies: summary effect, CI and test, tau^2 with Q-profile CI, I^2, H^2, Q, prediction interval.
 
@@ -252,7 +252,7 @@ def register(app: typer.Typer) -> None:
         measure: MeasureOpt = None,
         method: MethodOpt = None,
         test: TestOpt = None,
-        fmt: Annotated[Format, typer.Option("--format", help=FORMAT_HELP)] = Format.json,
+        fmt: Annotated[Format, typer.Option("--format", "-f", help=FORMAT_HELP)] = Format.json,
     ) -> None:
         """Small-study effects: Egger's regression test, Begg's rank test, trim-and-fill (warns below 10 studies).
 
@@ -282,7 +282,7 @@ def register(app: typer.Typer) -> None:
         test: TestOpt = None,
         order_by: Annotated[str | None, typer.Option("--order-by", help="Column ordering the cumulative "
                                                      "meta-analysis (e.g. year); default: file order.")] = None,
-        fmt: Annotated[Format, typer.Option("--format", help=FORMAT_HELP)] = Format.json,
+        fmt: Annotated[Format, typer.Option("--format", "-f", help=FORMAT_HELP)] = Format.json,
     ) -> None:
         """Leave-one-out, influence diagnostics and cumulative meta-analysis; with --outcome also the analysis
         without studies at high risk of bias (``without_high_risk``) when the protocol plans it.
@@ -319,7 +319,7 @@ def register(app: typer.Typer) -> None:
         method: MethodOpt = None,
         test: TestOpt = None,
         level: LevelOpt = None,
-        fmt: Annotated[Format, typer.Option("--format", help=FORMAT_HELP)] = Format.json,
+        fmt: Annotated[Format, typer.Option("--format", "-f", help=FORMAT_HELP)] = Format.json,
     ) -> None:
         """Subgroup analysis: separate tau^2 per subgroup + test for subgroup differences, and the common-tau^2
         mixed-effects model.
@@ -353,7 +353,7 @@ def register(app: typer.Typer) -> None:
         method: MethodOpt = None,
         test: TestOpt = None,
         level: LevelOpt = None,
-        fmt: Annotated[Format, typer.Option("--format", help=FORMAT_HELP)] = Format.json,
+        fmt: Annotated[Format, typer.Option("--format", "-f", help=FORMAT_HELP)] = Format.json,
     ) -> None:
         """Meta-regression (mixed-effects) with continuous and categorical moderators: coefficients, QM test,
         residual heterogeneity, R^2.

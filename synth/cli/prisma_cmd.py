@@ -48,7 +48,7 @@ def register(app: typer.Typer) -> None:
     @group.callback()
     def prisma(
         ctx: typer.Context,
-        fmt: Annotated[PrismaFormat, typer.Option("--format", help="json, csv (PRISMA2020 template), svg or png.")]
+        fmt: Annotated[PrismaFormat, typer.Option("--format", "-f", help="json, csv (PRISMA2020 template), svg or png.")]
         = PrismaFormat.json,
         output: Annotated[Path | None, typer.Option("-o", "--output", help="Write to this file (required for png).")]
         = None,

@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
     @group.command("list")
     def list_(
         ctx: typer.Context,
-        fmt: Annotated[Format, typer.Option("--format", help="table, json or csv.")] = Format.table,
+        fmt: Annotated[Format, typer.Option("--format", "-f", help="table, json or csv.")] = Format.table,
         include_duplicates: Annotated[bool, typer.Option("--include-duplicates",
                                                          help="All records, not only cluster representatives.")]
         = False,
@@ -97,7 +97,7 @@ def register(app: typer.Typer) -> None:
     def show(
         ctx: typer.Context,
         record_id: Annotated[int, typer.Argument(help="synth record id (from `synth records list`).")],
-        fmt: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
+        fmt: Annotated[Format, typer.Option("--format", "-f", help="table or json.")] = Format.table,
     ) -> None:
         """Show one record in full: every field, provenance and the raw record as imported.
 
@@ -133,7 +133,7 @@ def register(app: typer.Typer) -> None:
     @group.command("export")
     def export(
         ctx: typer.Context,
-        fmt: Annotated[ExportFormat, typer.Option("--format", help="csv, ris, bibtex or json.")] = ExportFormat.csv,
+        fmt: Annotated[ExportFormat, typer.Option("--format", "-f", help="csv, ris, bibtex or json.")] = ExportFormat.csv,
         output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")]
         = None,
         include_duplicates: Annotated[bool, typer.Option("--include-duplicates",
