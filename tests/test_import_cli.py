@@ -220,7 +220,7 @@ def test_rename_source_fixes_a_wrong_name_everywhere(tmp_path: Path) -> None:
     assert runner.invoke(app, ["-w", str(ws), "import", str(ws / "quirks.ris")]).exit_code == 0
     r = runner.invoke(app, ["-w", str(ws), "records", "rename-source", "quirks", "Scopus"])
     assert r.exit_code == 0, r.output
-    assert "Renamed source 'quirks' to 'Scopus' on 3 record(s)." in r.stderr
+    assert "Renamed source 'quirks' to 'Scopus' on 3 records." in r.stderr
     store = open_store(f"sqlite:///{ws / '.synth' / 'review.sqlite'}")
     with store.connect() as conn:
         assert source_names(conn) == {"Scopus": 3}
@@ -230,5 +230,8 @@ def test_rename_source_fixes_a_wrong_name_everywhere(tmp_path: Path) -> None:
     prisma = runner.invoke(app, ["-w", str(ws), "prisma", "--format", "json"])
     assert prisma.exit_code == 0, prisma.output
     assert "Scopus" in prisma.stdout and "quirks" not in prisma.stdout
+    wrong = runner.invoke(app, ["-w", str(ws), "records", "rename-source", "Scopus", "X", "--kind", "journal"])
+    assert wrong.exit_code == 2 and "use one of database, register, website, organisation, citation, other" in \
+        wrong.output
     bad = runner.invoke(app, ["-w", str(ws), "records", "rename-source", "Embase", "X"])
     assert bad.exit_code == 1 and bad.stderr == "Error: no records from source 'Embase'. Sources in the store: Scopus.\n"

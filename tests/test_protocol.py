@@ -197,7 +197,7 @@ def test_todo_placeholders_are_a_warning_not_valid(tmp_path: Path) -> None:
     result = runner.invoke(app, ["--workspace", str(ws), "protocol", "validate"])
     assert result.exit_code == 0
     assert ": valid (" not in result.stdout and "but not ready:" in result.stdout
-    assert "review.question" in result.stdout and "TODO placeholder(s)" in result.stderr
+    assert "review.question" in result.stdout and "TODO placeholders in the protocol" in result.stderr
     done = runner.invoke(app, ["--workspace", str(REPO), "protocol", "validate"])
     assert done.exit_code == 0 and ": valid (" in done.stdout and "TODO" not in done.output
 

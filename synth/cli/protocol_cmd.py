@@ -32,6 +32,7 @@ def register(app: typer.Typer) -> None:
         Example: synth protocol validate
         """
         from synth.protocol.load import placeholders, read_toml
+        from synth.wording import agree, count
 
         c = context.get(ctx)
         p = c.protocol
@@ -41,10 +42,9 @@ def register(app: typer.Typer) -> None:
                   f"{apis} sources, {len(p.amendments)} amendments")
         if todo:  # well-formed, but not yet a protocol anyone could follow
             shown = ", ".join(todo[:6]) + (f" and {len(todo) - 6} more" if len(todo) > 6 else "")
-            typer.echo(f"{c.protocol_path}: well-formed ({counts}), but not ready: {len(todo)} "
-                       f"{'field still says' if len(todo) == 1 else 'fields still say'} TODO ({shown}). "
-                       "Write them in before searching.")
-            typer.echo(f"Warning: {len(todo)} TODO placeholder(s) in the protocol.", err=True)
+            typer.echo(f"{c.protocol_path}: well-formed ({counts}), but not ready: {count(len(todo), 'field')} still "
+                       f"{agree(len(todo), 'says', 'say')} TODO ({shown}). Write them in before searching.")
+            typer.echo(f"Warning: {count(len(todo), 'TODO placeholder')} in the protocol.", err=True)
             return
         typer.echo(f"{c.protocol_path}: valid ({counts}).")
 

@@ -76,11 +76,15 @@ def register(app: typer.Typer) -> None:
 
         Example: synth records rename-source scopus-export Scopus
         """
+        import typing
+
         from synth.errors import InputError
+        from synth.protocol.model import FileSource
         from synth.store import events
         from synth.store.records import rename_source, source_names
+        from synth.wording import count
 
-        kinds = ("database", "register", "website", "organisation", "citation", "other")
+        kinds = typing.get_args(FileSource.model_fields["kind"].annotation)  # the protocol's PRISMA kinds
         if kind is not None and kind not in kinds:
             raise typer.BadParameter(f"use one of {', '.join(kinds)}", param_hint="--kind")
         store = get(ctx).store
@@ -91,7 +95,7 @@ def register(app: typer.Typer) -> None:
                                  f"{', '.join(sorted(names)) or 'none'}.")
             n = rename_source(conn, old, new, kind)
             events.append(conn, "source_renamed", {"old": old, "new": new, "kind": kind, "records": n})
-        info(f"Renamed source {old!r} to {new!r} on {n} record(s).")
+        info(f"Renamed source {old!r} to {new!r} on {count(n, 'record')}.")
 
     @group.command("show")
     def show(
