@@ -235,3 +235,13 @@ def test_rename_source_fixes_a_wrong_name_everywhere(tmp_path: Path) -> None:
         wrong.output
     bad = runner.invoke(app, ["-w", str(ws), "records", "rename-source", "Embase", "X"])
     assert bad.exit_code == 1 and bad.stderr == "Error: no records from source 'Embase'. Sources in the store: Scopus.\n"
+
+
+def test_records_show_csv_is_the_list_row(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 's.sqlite'}"
+    assert run(db, "import", str(FIX / "two.nbib"))[0] == 0
+    code, shown, err = run(db, "records", "show", "2", "-f", "csv")
+    assert code == 0, err
+    _, listed, _ = run(db, "records", "list", "--format", "csv")
+    header, *rows = listed.splitlines()
+    assert shown.splitlines() == [header, next(r for r in rows if r.startswith("2,"))]

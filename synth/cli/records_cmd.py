@@ -101,12 +101,14 @@ def register(app: typer.Typer) -> None:
     def show(
         ctx: typer.Context,
         record_id: Annotated[int, typer.Argument(help="synth record id (from `synth records list`).")],
-        fmt: Annotated[Format, typer.Option("--format", "-f", help="table or json.")] = Format.table,
+        fmt: Annotated[Format, typer.Option("--format", "-f", help="table, json or csv (the row `synth records "
+                                            "list --format csv` gives it).")] = Format.table,
     ) -> None:
         """Show one record in full: every field, provenance and the raw record as imported.
 
         Example: synth records show 12 --format json
         """
+        from synth.records.export import record_row
         from synth.store.records import get_record
 
         with get(ctx).store.connect() as conn:
@@ -117,6 +119,9 @@ def register(app: typer.Typer) -> None:
         data: dict[str, Any] = {**extra, **record.to_dict()}
         if fmt is Format.json:
             emit_json(data)
+            return
+        if fmt is Format.csv:
+            emit(fmt, [record_row(record_id, record, extra["cluster_id"], extra["duplicate_of"])])
             return
         for key, value in data.items():
             if key == "raw":
