@@ -119,7 +119,7 @@ def meta_table(workspace: Workspace, protocol: Protocol, outcome_id: str, timepo
     return frame
 
 
-GROUP_DATA = ("events_t", "n_t", "events_c", "n_c", "mean_t", "sd_t", "mean_c", "sd_c")
+GROUP_DATA = tuple(dict.fromkeys((*MEASURE_COLUMNS["OR"], *MEASURE_COLUMNS["SMD"])))
 """Group data kept beside ``yi``/``vi`` in a mixed frame, so a forest plot shows each row's own data."""
 
 

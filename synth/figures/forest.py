@@ -20,7 +20,7 @@ from synth.figures.canvas import Canvas
 from synth.meta import dist
 from synth.meta.analysis import pool_by, pool_effects
 from synth.meta.effects import back_transform
-from synth.meta.io import finite_or_none, take, text
+from synth.meta.io import MEASURE_COLUMNS, finite_or_none, take, text
 from synth.meta.pooling import PoolOptions
 from synth.meta.subgroup import subgroup_analysis
 
@@ -65,8 +65,7 @@ def _overall_line(res: dict[str, Any]) -> str:
 
 
 BINARY = ("OR", "RR", "RD")
-ARM_DATA = {**dict.fromkeys(BINARY, ("events_t", "n_t", "events_c", "n_c")),
-            **dict.fromkeys(("MD", "SMD", "ROM"), ("mean_t", "sd_t", "n_t", "mean_c", "sd_c", "n_c"))}
+ARM_DATA = {m: MEASURE_COLUMNS[m] for m in (*BINARY, "MD", "SMD", "ROM")}
 """The group data shown beside each study for a measure (RevMan): events/total, or mean (SD) N."""
 
 
