@@ -6,6 +6,9 @@
    programs (process start and imports included for both). WSS@95 for both is computed by synth's
    ``metrics`` from each tool's screening order, so the definition is identical. Prints the per-set table, the
    mean WSS@95 of each and the speed ratio (asreview time / synth time).
+   Then, per stopping rule over every set and seed (``synth screen simulate``'s own summary): runs that met the
+   95% recall target, mean share of the records screened at stop, mean and lowest recall at stop; and the
+   issue's targets for the default rule (target met in >= 95% of runs, <= 60% screened on average).
 2. Next-record latency in the interactive screen with 50,000 records in the queue and prioritisation running
    in the background: time from a key press to the next record drawn.
 
@@ -47,7 +50,7 @@ def run_synth(path: Path, seed: int) -> tuple[dict, float]:
     start = time.perf_counter()
     out = subprocess.run([*SYNTH, "screen", "simulate", str(path), "--seed", str(seed), "--format", "json"],
                          check=True, capture_output=True, text=True)
-    return json.loads(out.stdout), time.perf_counter() - start
+    return json.loads(out.stdout)["runs"][0], time.perf_counter() - start
 
 
 def run_asreview(path: Path, priors: list[int], seed: int, labels: list[int]) -> tuple[dict, float]:
@@ -66,11 +69,11 @@ def run_asreview(path: Path, priors: list[int], seed: int, labels: list[int]) ->
         con = sqlite3.connect(Path(tmp) / "results.db")
         order = [int(r[0]) for r in con.execute("select record_id from results order by rowid")]
         con.close()
-    return metrics([labels[i] for i in order], len(labels)), elapsed
+    return metrics([labels[i] for i in order], len(labels), seed=seed), elapsed
 
 
 def bench_simulation(names: list[str] | None, seeds: list[int], skip_asreview: bool) -> None:
-    from synth.screening.simulate import choose_priors, load_dataset
+    from synth.screening.simulate import choose_priors, load_dataset, summarise
 
     sets = datasets()
     chosen = names or list(sets)
@@ -78,6 +81,8 @@ def bench_simulation(names: list[str] | None, seeds: list[int], skip_asreview: b
           f"{'synth s':>7} {'asreview s':>10} {'ratio':>6}")
     ws_s: list[float] = []
     ws_a: list[float] = []
+    runs_s: list[dict] = []
+    runs_a: list[dict] = []
     t_s = t_a = 0.0
     for name in chosen:
         path = sets[name]
@@ -86,6 +91,7 @@ def bench_simulation(names: list[str] | None, seeds: list[int], skip_asreview: b
             priors = choose_priors(data.labels, seed)
             ours, ours_t = run_synth(path, seed)
             ws_s.append(ours["wss@95"])
+            runs_s.append(ours)
             t_s += ours_t
             line = f"{name:28} {ours['n']:>5} {ours['n_included']:>4} {seed:>4} | {ours['wss@95']:>12.4f} "
             if skip_asreview:
@@ -93,6 +99,7 @@ def bench_simulation(names: list[str] | None, seeds: list[int], skip_asreview: b
                 continue
             theirs, theirs_t = run_asreview(path, priors, seed, data.labels)
             ws_a.append(theirs["wss@95"])
+            runs_a.append(theirs)
             t_a += theirs_t
             print(line + f"{theirs['wss@95']:>15.4f} | {ours_t:>7.1f} {theirs_t:>10.1f} {theirs_t / ours_t:>6.1f}",
                   flush=True)
@@ -100,6 +107,23 @@ def bench_simulation(names: list[str] | None, seeds: list[int], skip_asreview: b
     if ws_a:
         print(f"mean WSS@95 asreview (elas_u4) {statistics.mean(ws_a):.4f} over {len(ws_a)} runs")
         print(f"total time synth {t_s:.1f} s, asreview {t_a:.1f} s: speed ratio {t_a / t_s:.1f}x")
+    print_stopping(summarise(runs_s), "synth's ranking")
+    if runs_a:
+        print_stopping(summarise(runs_a), "asreview's ranking (elas_u4), same rules")
+
+
+def print_stopping(summary: list[dict], label: str) -> None:
+    print(f"\nstopping rules on {label} (target recall {summary[0]['target']:.0%}, confidence 95%):")
+    print(f"{'rule':16} {'target met':>12} {'mean screened':>14} {'mean recall':>12} {'lowest':>7}")
+    for s in summary:
+        print(f"{s['rule'] + (' *' if s['default'] else ''):16} {s['target_met']:>5}/{s['runs']:<3} "
+              f"({s['target_met_share']:.0%}) {s['mean_screened']:>13.1%} {s['mean_recall']:>12.3f} "
+              f"{s['min_recall']:>7.3f}")
+    default = next(s for s in summary if s["default"])
+    print(f"default rule (*): target met in {default['target_met_share']:.1%} of runs (target >= 95%): "
+          f"{'met' if default['target_met_share'] >= 0.95 else 'NOT met'}; mean screened "
+          f"{default['mean_screened']:.1%} (target <= 60%): "
+          f"{'met' if default['mean_screened'] <= 0.60 else 'NOT met'}")
 
 
 def bench_latency(n: int = 50_000, decisions: int = 150) -> None:

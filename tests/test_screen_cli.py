@@ -128,22 +128,57 @@ def test_retrieve_and_stop_check(ws, tmp_path: Path) -> None:  # type: ignore[no
     listing = json.loads(synth(ws, "retrieve", "--format", "json").output)
     assert [(r["record"], r["status"], r["location"]) for r in listing] == [(1, "retrieved", "pdfs/1.pdf")]
     check = json.loads(synth(ws, "stop", "--check", "--format", "json").output)
-    assert check["records"] == 7 and check["hypergeometric"]["stop"] is False
+    assert check["records"] == 7 and check["rule"] == "hypergeometric"
+    assert [(r["rule"], r["chosen"], r["stop"]) for r in check["rules"]] == [
+        ("hypergeometric", True, False), ("knee", False, False), ("random-sample", False, False),
+        ("composite", False, False)]
+    table = synth(ws, "stop", "--check").output
+    assert "hypergeometric (protocol)" in table and "consecutive-excludes" in table
     refused = synth(ws, "stop", "--reviewer", "alice")
     assert refused.exit_code == 1 and refused.output.startswith(
-        "Error: the stopping rule does not allow stopping yet at title-abstract: p = ")
+        "Error: the hypergeometric stopping rule does not allow stopping yet at title-abstract: p = ")
 
 
 def test_simulate_json_has_exactly_the_issue_keys() -> None:
     result = runner.invoke(app, ["screen", "simulate", str(FIXTURES / "sim_small.csv"), "--seed", "3",
                                  "--format", "json"], prog_name="synth")
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
-    assert list(data) == ["n", "n_included", "records_to_95", "wss@95", "wss@100", "rrf@10", "loss", "stopping"]
-    assert list(data["stopping"]) == ["rule", "stopped_at", "recall_at_stop"]
-    assert (data["n"], data["n_included"]) == (240, 20)
-    assert data["wss@95"] == pytest.approx((240 - data["records_to_95"]) / 240 - 0.05, abs=1e-4)
-    assert data["wss@95"] > 0.3
+    data = json.loads(result.stdout)
+    assert list(data) == ["runs", "summary"]
+    (run,) = data["runs"]
+    assert list(run) == ["dataset", "seed", "n", "n_included", "records_to_95", "wss@95", "wss@100", "rrf@10",
+                         "loss", "stopping"]
+    assert [s["rule"] for s in run["stopping"]] == ["hypergeometric", "knee", "random-sample", "composite"]
+    assert (run["dataset"], run["seed"], run["n"], run["n_included"]) == ("sim_small.csv", 3, 240, 20)
+    assert run["wss@95"] == pytest.approx((240 - run["records_to_95"]) / 240 - 0.05, abs=1e-4)
+    assert run["wss@95"] > 0.3
+
+
+def test_simulate_over_seeds_and_sets_summarises_each_rule(tmp_path: Path) -> None:
+    second = tmp_path / "second.csv"
+    second.write_text((FIXTURES / "sim_small.csv").read_text())
+    result = runner.invoke(app, ["screen", "simulate", str(FIXTURES / "sim_small.csv"), str(second),
+                                 "--seeds", "0-1,5", "-f", "json"], prog_name="synth")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [(r["dataset"], r["seed"]) for r in data["runs"]] == [
+        ("sim_small.csv", 0), ("sim_small.csv", 1), ("sim_small.csv", 5),
+        ("second.csv", 0), ("second.csv", 1), ("second.csv", 5)]
+    by_rule = {s["rule"]: s for s in data["summary"]}
+    assert list(by_rule) == ["hypergeometric", "knee", "random-sample", "composite"]
+    assert by_rule["hypergeometric"]["default"] and not by_rule["knee"]["default"]
+    for rule, summary in by_rule.items():
+        stops = [next(s for s in r["stopping"] if s["rule"] == rule) for r in data["runs"]]
+        assert summary["runs"] == 6
+        assert summary["target_met"] == sum(s["recall_at_stop"] >= 0.95 for s in stops)
+        assert summary["mean_screened"] == pytest.approx(sum(s["screened"] for s in stops) / 6, abs=1e-4)
+        assert summary["min_recall"] == min(s["recall_at_stop"] for s in stops)
+    table = runner.invoke(app, ["screen", "simulate", str(FIXTURES / "sim_small.csv"), "--seeds", "0,1"],
+                          prog_name="synth")
+    assert "(default)" in table.stdout and "Stopping rules at 95% recall" in table.stdout
+    bad = runner.invoke(app, ["screen", "simulate", str(FIXTURES / "sim_small.csv"), "--seeds", "a-b"],
+                        prog_name="synth")
+    assert bad.exit_code == 2 and "'a-b' is not a list of seeds" in bad.output
 
 
 def test_simulate_bad_input(tmp_path: Path) -> None:

@@ -14,7 +14,22 @@ from synth.screening.agreement import agreement, pairwise
 from synth.screening.decisions import Decision, Resolution, check_decision, first_reason, outcome
 from synth.screening.queue import ScreeningQueue, pending_for, stage_pool, visible_decisions
 from synth.screening.simulate import choose_priors, metrics, screening_order
-from synth.screening.stopping import first_stop, heuristic_check, hypergeometric_p, p_values
+from synth.screening.stopping import (
+    RULES,
+    check,
+    first_stop,
+    heuristic_check,
+    heuristic_run,
+    hypergeometric_check,
+    hypergeometric_p,
+    knee_check,
+    knee_steps,
+    p_values,
+    random_sample_check,
+    sample_p,
+    sample_start,
+    simulated_stops,
+)
 
 TA, FT = "title-abstract", "full-text"
 
@@ -181,6 +196,101 @@ def test_stopping_rule_fires_only_after_enough_exclusions() -> None:
     assert first_stop([1] * 5 + [0] * 5, 1000) is None
 
 
+def test_hypergeometric_more_is_the_exact_number_of_exclusions_still_needed() -> None:
+    labels = [1] * 20 + [0] * 100
+    more = hypergeometric_check(labels, 1000).more
+    assert more is not None and more > 0
+    assert hypergeometric_p(labels + [0] * more, 1000) < 0.05 <= hypergeometric_p(labels + [0] * (more - 1), 1000)
+    assert hypergeometric_check([0] * 10, 1000).more is None  # no include yet: nothing to test
+    assert hypergeometric_check([1] * 20, 22).more == 1  # never more than the records left
+
+
+def test_knee_method_on_a_hand_computed_gain_curve() -> None:
+    # 30 includes first, then exclusions: the knee is at record 30, the slope before it is 1 and after it
+    # 1/m (one include added), so the ratio is m; it must reach 156 - 30 = 126, with 150 records screened.
+    fires = knee_steps([1] * 30 + [0] * 300)
+    assert int(np.argmax(fires)) + 1 == 156 and fires[155:].all() and not fires[:155].any()
+    state = knee_check([1] * 30 + [0] * 100, 1000)
+    assert state.params["ratio"] == pytest.approx(100.0) and state.params["needed_ratio"] == 126
+    assert not state.stop and state.more == 26
+    assert knee_check([1] * 30 + [0] * 126, 1000).stop
+    # fewer than 150 records screened: never, whatever the ratio
+    assert not knee_steps([1] * 2 + [0] * 140).any()
+
+
+def test_random_sample_rule_keeps_its_promise_on_random_urns() -> None:
+    """Drawn at random from an urn whose missed includes put recall below the target, the rule stops early in
+    about 1 - confidence of draws (exact for a fixed size; checking after every draw adds a little)."""
+    rng = np.random.default_rng(1)
+    for prior, urn_size, missed in [(20, 1000, 3), (5, 300, 1)]:
+        wrong = 0
+        for _ in range(1500):
+            urn = np.zeros(urn_size, dtype=int)
+            urn[:missed] = 1
+            rng.shuffle(urn)
+            hits = np.flatnonzero(sample_p(prior, urn_size, urn, 0.95) < 0.05)
+            if len(hits) and (prior + urn[: hits[0] + 1].sum()) / (prior + missed) < 0.95:
+                wrong += 1
+        assert wrong / 1500 < 0.075
+
+
+def test_random_sample_rule_phases() -> None:
+    n = 1000
+    run = heuristic_run(n)
+    prioritised = [1] * 20 + [0] * (run - 1)
+    state = random_sample_check(prioritised, n)
+    assert state.params["phase"] == "prioritised" and not state.stop and state.more is not None
+    assert sample_start([*prioritised, 0], n) == len(prioritised) + 1
+    labels = [*prioritised, 0]
+    more = random_sample_check(labels, n).more
+    assert more is not None
+    done = random_sample_check(labels + [0] * more, n)
+    assert done.stop and done.params["sample_size"] == more and done.params["urn"] == n - len(labels)
+    assert not random_sample_check(labels + [0] * (more - 1), n).stop
+    # the prioritised phase's estimate is the exclusions to the run plus the sample's own need
+    assert state.more == 1 + more
+
+
+def test_composite_needs_the_test_and_the_run_of_exclusions() -> None:
+    rng = np.random.default_rng(7)
+    checked = 0
+    for _ in range(40):
+        n = int(rng.integers(100, 500))
+        labels = (rng.random(n) < 0.3 * np.linspace(2, 0, n) ** 3).astype(int).tolist()
+        total = n + int(rng.integers(0, 100))
+        need = heuristic_run(total)
+        fired = p_values(labels, total) < 0.05
+        streak, expected = 0, None
+        for i, v in enumerate(labels):
+            streak = 0 if v else streak + 1
+            if fired[i] and streak >= need:
+                expected = i + 1
+                break
+        assert first_stop(labels, total, run=need) == expected
+        checked += expected is not None and expected != first_stop(labels, total)
+        if expected is not None:
+            assert check("composite", labels[:expected], total).stop
+            assert not check("composite", labels[: expected - 1], total).stop
+    assert checked >= 1  # some sequences where the run, not the test, decided
+
+
+def test_simulated_stops_agree_with_the_live_checks() -> None:
+    rng = np.random.default_rng(3)
+    labels = (rng.random(3000) < 0.6 * np.exp(-np.arange(3000) / 80)).astype(int).tolist()
+    stops = {s.rule: s for s in simulated_stops(labels, 3000, seed=4)}
+    assert list(stops) == ["hypergeometric", "knee", "random-sample", "composite"]
+    for rule in ("hypergeometric", "knee", "composite"):
+        at = stops[rule].stopped_at
+        assert at is not None and check(rule, labels[:at], 3000).stop and not check(rule, labels[: at - 1], 3000).stop
+        assert stops[rule].found == sum(labels[:at])
+    rs = stops["random-sample"]
+    start = sample_start(labels, 3000)
+    assert start is not None and rs.stopped_at is not None and rs.stopped_at > start
+    assert sum(labels[:start]) <= rs.found <= sum(labels)
+    with pytest.raises(ValueError, match="unknown stopping rule 'magic'"):
+        check("magic", labels, 3000)
+
+
 def test_heuristic() -> None:
     check = heuristic_check([1] + [0] * 60, 400)
     assert check.stop and check.params == {"run": 50, "current_run": 60}
@@ -202,7 +312,11 @@ def test_metrics_on_a_known_order() -> None:
     seq[:40] = labels
     ref_loss = (20 * (100 - 19 / 2) - seq.cumsum().sum()) / (20 * 80)
     assert m["loss"] == pytest.approx(round(ref_loss, 4))
-    assert set(m["stopping"]) == {"rule", "stopped_at", "recall_at_stop"}
+    assert [r["rule"] for r in m["stopping"]] == list(RULES)
+    for r in m["stopping"]:
+        assert set(r) == {"rule", "stopped_at", "screened", "recall_at_stop", "target_met"}
+        assert r["target_met"] == (r["recall_at_stop"] >= 0.95)
+        assert r["screened"] == round((r["stopped_at"] or 100) / 100, 4)
 
 
 def test_perfect_and_worst_orders_bound_loss() -> None:

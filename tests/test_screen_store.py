@@ -120,7 +120,8 @@ def test_retrieval_statuses_and_study_links(store) -> None:  # type: ignore[no-u
 def test_stop_is_refused_until_the_rule_allows_it_then_recorded(store) -> None:  # type: ignore[no-untyped-def]
     s = settings()
     service.decide(store, s, record_id=1, stage=TA, reviewer="alice", decision="include")
-    with pytest.raises(InputError, match=r"^the stopping rule does not allow stopping yet at title-abstract: p = "):
+    with pytest.raises(InputError, match=r"^the hypergeometric stopping rule does not allow stopping yet at "
+                                         r"title-abstract: p = 1; about 6 more records if all excluded "):
         service.record_stop(store, s, TA, "alice", "alice")
     out = service.record_stop(store, s, TA, "alice", "alice", force=True)
     assert out["result"]["excluded_by_automation"] == 6 and out["result"]["forced"] is True
@@ -129,3 +130,31 @@ def test_stop_is_refused_until_the_rule_allows_it_then_recorded(store) -> None: 
         kinds = [e["kind"] for e in read(conn)]
     assert stops[0]["rule"] == "hypergeometric" and stops[0]["params"]["recall"] == 0.95
     assert "stopping" in kinds
+
+
+def test_stop_records_the_protocols_rule_with_its_evidence_and_prisma_names_it(store) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+
+    from synth.prisma.gather import gather_inputs
+
+    s = replace(settings(), stop_rule="knee")
+    service.decide(store, s, record_id=1, stage=TA, reviewer="alice", decision="include")
+    service.decide(store, s, record_id=2, stage=TA, reviewer="alice", decision="exclude")
+    checks = service.stopping_checks(store, s, TA, "alice")
+    assert [r["rule"] for r in checks["rules"]] == ["knee", "hypergeometric", "random-sample", "composite"]
+    assert checks["rules"][0]["chosen"] and not checks["rules"][1]["chosen"]
+    with pytest.raises(InputError, match=r"^the knee stopping rule does not allow stopping yet at title-abstract: "
+                                         r"slope ratio 1.0 \(needs 155\); no run of exclusions would stop it"):
+        service.record_stop(store, s, TA, "alice", "alice")
+    out = service.record_stop(store, s, TA, "alice", "alice", force=True)
+    assert out["rule"] == "knee" and out["result"]["evidence"]["needed_ratio"] == 155
+    assert out["result"]["excluded_by_automation"] == 5
+    assert out["result"]["guarantee"].startswith("none: a heuristic")
+    with store.connect() as conn:
+        assert db.stops(conn, TA)[-1]["rule"] == "knee"
+        notes = gather_inputs(conn, None).notes
+    assert any("stopping rule was recorded (knee rule, target 95% recall with 95% confidence, recorded against "
+               "the rule (forced))" in n for n in notes), notes
+    none = replace(settings(), stop_rule="none")
+    with pytest.raises(InputError, match=r'^the protocol sets no stopping rule \(\[screening.stopping\] rule = "none"\)'):
+        service.record_stop(store, none, TA, "alice", "alice")

@@ -190,3 +190,50 @@ def test_back_twice_reaches_the_first_record(store) -> None:  # type: ignore[no-
     sess.run()
     assert seen == [1, 2, 3, 2, 1, 3]
     assert active(store) == [(2, "alice", "include", None, ""), (1, "alice", "exclude", "intervention", "")]
+
+
+def test_random_sample_rule_switches_to_a_random_order_once_the_run_of_exclusions_is_reached(
+        tmp_path: Path) -> None:
+    import random
+    from dataclasses import replace
+
+    from synth.screening.stopping import heuristic_run
+
+    url = f"sqlite:///{tmp_path / 'big.sqlite'}"
+    make_store(url, n=80)
+    store = open_store(url)
+    s = replace(settings(), stop_rule="random-sample")
+    seen: dict[str, object] = {}
+    need = heuristic_run(79)  # 80 records, one a duplicate
+    script = iter(["i"] + ["e", "0"] * (need - 1))
+
+    def read_key() -> str:
+        for key in script:
+            return key
+        if "before" not in seen:  # one exclusion short of the run: still prioritised
+            seen["before"] = (sess.sampling, sess.ranker is not None)
+            return "e" if seen.setdefault("pending", True) else "0"
+        if seen.pop("pending", None):
+            return "0"
+        seen["after"] = (sess.sampling, sess.ranker, sess.queue.remaining_ids(), dict(sess.progress.stop or {}))
+        return "q"
+
+    out = io.StringIO()
+    sess = ScreenSession(store, s, TA, "alice", read_key=read_key, console=Console(file=out, width=200),
+                         prioritise=True, ranker_process=False)
+    sess.run()
+    assert seen["before"] == (False, True)
+    sampling, ranker, remaining, stop = seen["after"]  # type: ignore[misc]
+    assert sampling is True and ranker is None  # the model no longer orders what is left
+    expected = sorted(remaining)
+    random.Random("title-abstract:alice").shuffle(expected)
+    assert remaining == expected
+    assert stop["rule"] == "random-sample" and stop["params"]["phase"] == "random sample"
+    assert stop["params"]["sample_from"] == need + 1 and stop["params"]["sample_size"] == 0
+    assert "Random-sample phase of the stopping rule" in out.getvalue()
+    assert "random-sample rule: continue" in out.getvalue()
+    # a new session on the same decisions starts in the random phase, without a model
+    again = ScreenSession(store, s, TA, "alice", read_key=keys(["q"]), console=Console(file=io.StringIO()),
+                          prioritise=True, ranker_process=False)
+    assert again.sampling and again.ranker is None
+    store.close()

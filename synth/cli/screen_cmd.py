@@ -40,6 +40,21 @@ def _settings(ctx: typer.Context) -> Any:
     return Settings.from_protocol(get(ctx).protocol)
 
 
+def _seeds(value: str) -> list[int]:
+    """``3``, ``0,1,2`` or ``0-4`` (inclusive) as a list of seeds."""
+    seeds: list[int] = []
+    try:
+        for part in value.split(","):
+            lo, sep, hi = part.strip().partition("-")
+            seeds += list(range(int(lo), int(hi) + 1)) if sep else [int(lo)]
+    except ValueError:
+        raise typer.BadParameter(f"'{value}' is not a list of seeds. Use e.g. 3, 0,1,2 or 0-4.",
+                                 param_hint="--seeds") from None
+    if not seeds:
+        raise typer.BadParameter(f"'{value}' names no seed. Use e.g. 3, 0,1,2 or 0-4.", param_hint="--seeds")
+    return seeds
+
+
 def _stage(value: str) -> str:
     from synth.screening.service import check_stage
 
@@ -254,10 +269,11 @@ def register(app: typer.Typer) -> None:
         force: Annotated[bool, typer.Option("--force", help="Record a stop even though the rule says continue.")] = False,
         fmt: FormatOpt = Format.table,
     ) -> None:
-        """Record that screening stops, with the hypergeometric rule (Callaghan & Müller-Hansen 2020), its
-        parameters and result; unscreened records count as excluded by automation.
+        """Record that screening stops, with the protocol's stopping rule ([screening.stopping] rule: hypergeometric,
+        knee, random-sample or composite), its parameters and evidence; unscreened records count as excluded by
+        automation in PRISMA. --check shows every rule's state, the protocol's first.
 
-        Example: synth screen stop --stage title-abstract --reviewer alice
+        Example: synth screen stop --stage title-abstract --reviewer alice --check
         """
         from synth.screening import service
 
@@ -265,46 +281,75 @@ def register(app: typer.Typer) -> None:
         who = _reviewer(reviewer, required=False) or None
         if check:
             data = service.stopping_checks(store, settings, _stage(stage), who)
-            h, u = data["hypergeometric"], data["heuristic"]
-            rows = [{"rule": "hypergeometric", "stop": h["stop"], "detail": f"p = {h['p_value']:.4g}"},
-                    {"rule": "consecutive-excludes", "stop": u["stop"],
-                     "detail": f"{u['params']['current_run']} of {u['params']['run']}"}]
+            rows = [{"rule": r["rule"] + (" (protocol)" if r["chosen"] else ""), "stop": r["stop"],
+                     "detail": service.rule_detail(r)} for r in data["rules"]]
+            u = data["heuristic"]
+            rows.append({"rule": "consecutive-excludes", "stop": u["stop"],
+                         "detail": f"{u['params']['current_run']} of {u['params']['run']}"})
             emit(fmt, rows, ["rule", "stop", "detail"], title=f"Stopping at {stage}", json_data=data)
             return
         data = service.record_stop(store, settings, _stage(stage), who, who or "", force=force)
         if fmt is Format.json:
             emit_json(data)
-        info(f"Stop recorded at {stage}: {data['result']['excluded_by_automation']} records left unscreened "
-             f"(excluded by automation), p = {data['result']['p_value']:.4g}.")
+        p_value = data["result"]["p_value"]
+        info(f"Stop recorded at {stage} ({data['rule']} rule): {data['result']['excluded_by_automation']} records "
+             f"left unscreened (excluded by automation)" + (f", p = {p_value:.4g}." if p_value is not None else "."))
 
     @group.command("simulate")
     def simulate_cmd(
-        dataset: Annotated[Path, typer.Argument(help="Labelled CSV with title, abstract and a 0/1 label column.")],
+        datasets: Annotated[list[Path], typer.Argument(
+            metavar="DATASET...", help="Labelled CSVs with title, abstract and a 0/1 label column (one or more).")],
         label_column: Annotated[str, typer.Option("--label-column", help="The 0/1 label column.")] = "label_included",
-        seed: Annotated[int, typer.Option("--seed", help="Seed for the priors and the model.")] = 0,
+        seeds: Annotated[str, typer.Option(
+            "--seeds", "--seed", help="Seeds for the priors and the model: 3, 0,1,2 or 0-4.")] = "0",
         prior_included: Annotated[int, typer.Option("--prior-included", min=1)] = 1,
         prior_excluded: Annotated[int, typer.Option("--prior-excluded", min=1)] = 1,
         model: Annotated[str, typer.Option("--model", help="svm, logistic or nb.")] = "svm",
-        fmt: Annotated[Format, typer.Option("--format", "-f", help="table or json.")] = Format.table,
+        recall: Annotated[float, typer.Option("--recall", min=0.01, max=0.99,
+                                              help="Recall target of the stopping rules.")] = 0.95,
+        confidence: Annotated[float, typer.Option("--confidence", min=0.01, max=0.99,
+                                                  help="Confidence of the stopping rules.")] = 0.95,
+        fmt: FormatOpt = Format.table,
     ) -> None:
         """Simulate prioritised screening on labelled data, as `asreview simulate` does: WSS@95, WSS@100,
-        RRF@10, loss and where the stopping rule would stop.
+        RRF@10, loss, and for every stopping rule where it stops, the recall it reached and whether that met
+        the target; over several data sets and seeds, a per-rule summary to choose a rule with.
 
-        Example: synth screen simulate ADHD.csv --seed 1 --format json
+        Example: synth screen simulate ADHD.csv Triptans.csv --seeds 0-2 --format json
         """
+        from synth.cli.progress import stage_progress
         from synth.screening.prioritise import MODELS
-        from synth.screening.simulate import load_dataset, simulate
+        from synth.screening.simulate import load_dataset, simulate, summarise
 
         if model not in MODELS:
             raise InputError(f"unknown model '{model}'. Use one of: {', '.join(MODELS)}.")
-        result = simulate(load_dataset(dataset, label_column), seed=seed, prior_included=prior_included,
-                          prior_excluded=prior_excluded, model=model)
+        seed_list = _seeds(seeds)
+        loaded = [(path, load_dataset(path, label_column)) for path in datasets]
+        runs = []
+        with stage_progress(len(loaded) * len(seed_list), "simulate") as advance:
+            for path, data in loaded:
+                for seed in seed_list:
+                    advance(f"{path.name}, seed {seed}")
+                    result = simulate(data, seed=seed, prior_included=prior_included, prior_excluded=prior_excluded,
+                                      model=model, recall=recall, confidence=confidence)
+                    runs.append({"dataset": path.name, "seed": seed, **result})
+        summary = summarise(runs, recall)
         if fmt is Format.json:
-            emit_json(result)
+            emit_json({"runs": runs, "summary": summary})
             return
-        stop = result["stopping"]
-        rows = [{"metric": k, "value": v} for k, v in result.items() if k != "stopping"]
-        rows += [{"metric": f"stopping.{k}", "value": v} for k, v in stop.items()]
-        emit(fmt, rows, ["metric", "value"], title=f"Simulation of {dataset.name}")
+        if fmt is Format.csv:
+            emit(fmt, [{k: v for k, v in r.items() if k != "stopping"}
+                       | {f"{s['rule']}.{k}": v for s in r["stopping"] for k, v in s.items() if k != "rule"}
+                       for r in runs])
+            return
+        rows = [{"dataset": r["dataset"], "seed": r["seed"], "n": r["n"], "included": r["n_included"],
+                 "wss@95": r["wss@95"],
+                 **{s["rule"]: f"{s['screened']:.0%}/{s['recall_at_stop']:.2f}" + ("" if s["target_met"] else "*")
+                    for s in r["stopping"]}} for r in runs]
+        emit(fmt, rows, title="Simulated screening: share screened at stop/recall at stop (* target missed)")
+        emit(fmt, [{"rule": s["rule"] + (" (default)" if s["default"] else ""),
+                    "target met": f"{s['target_met']}/{s['runs']}", "mean screened": f"{s['mean_screened']:.1%}",
+                    "mean recall": s["mean_recall"], "lowest recall": s["min_recall"]} for s in summary],
+             title=f"Stopping rules at {recall:.0%} recall, {confidence:.0%} confidence")
 
     app.add_typer(group, name="screen")

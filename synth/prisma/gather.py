@@ -129,8 +129,9 @@ def gather_inputs(
             in_meta_analysis=rep in in_ma,
         ))
     if stopped:
-        notes.append(f"A title/abstract stopping rule was recorded: {stop_excluded} records nobody screened count as "
-                     "excluded by automation tools (PRISMA 2020: report how many records were excluded by automation).")
+        notes.append(f"A title/abstract stopping rule was recorded ({_describe_stop(stopped[-1])}): {stop_excluded} "
+                     "records nobody screened count as excluded by automation tools (PRISMA 2020: report how many "
+                     "records were excluded by automation).")
     if other_ta_excluded:
         notes.append(f"{other_ta_excluded} records from other methods were excluded at title/abstract; the other-methods "
                      "column has no screening box, so they are left out of its reports.")
@@ -143,9 +144,9 @@ def gather_inputs(
 
 def _screening(
     conn: sa.Connection, protocol: Protocol | None, pool: list[int], notes: list[str]
-) -> tuple[dict[int, tuple[str, str | None]], set[int], dict[int, tuple[str, str | None]], dict[str, str], bool,
-           set[int]]:
-    """Final outcome per record at each stage, automation exclusions, reason labels, whether TA stopped, and
+) -> tuple[dict[int, tuple[str, str | None]], set[int], dict[int, tuple[str, str | None]], dict[str, str],
+           list[dict[str, Any]], set[int]]:
+    """Final outcome per record at each stage, automation exclusions, reason labels, the recorded TA stops, and
     the records anyone decided on at title/abstract."""
     labels: dict[str, str] = {}
     criteria: list[str] = []
@@ -157,7 +158,7 @@ def _screening(
     if not _has(conn, "screening_decisions"):
         notes.append("Screening tables are not in this store yet: records screened = 0 and every unique record is "
                      "reported as not yet screened.")
-        return {}, set(), {}, labels, False, set()
+        return {}, set(), {}, labels, [], set()
     stages = {stage: stage_outcomes(conn, stage, required=req, pool=pool, criteria_order=criteria)
               for stage, req in ((TA, req_ta), (FT, req_ft))}
     if not any(st.started for st in stages.values()):
@@ -178,9 +179,21 @@ def _screening(
             notes.append(f"{conflicts} records have unresolved conflicts at {stage}: they count as not yet decided.")
         result[stage] = per
     touched = {d.record_id for d in stages[TA].decisions}
-    stops = sstore.stops(conn, TA) if _has(conn, "screening_stops") else []
-    stopped = bool(stops)
+    stopped = sstore.stops(conn, TA) if _has(conn, "screening_stops") else []
     return result[TA], auto_ids, result[FT], labels, stopped, touched
+
+
+def _describe_stop(stop: dict[str, Any]) -> str:
+    """The rule, its target and what it showed, from a stored stop."""
+    params, result = stop.get("params") or {}, stop.get("result") or {}
+    text = f"{stop['rule']} rule"
+    if "recall" in params:
+        text += f", target {params['recall']:.0%} recall with {params.get('confidence', 0):.0%} confidence"
+    if result.get("p_value") is not None:
+        text += f", p = {result['p_value']:.3g}"
+    if result.get("forced"):
+        text += ", recorded against the rule (forced)"
+    return text
 
 
 def _fulltext(conn: sa.Connection, notes: list[str]) -> tuple[dict[int, str], dict[int, int]]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from synth.protocol.model import Protocol
+from synth.protocol.model import Protocol, Stopping
 
 
 def _list(items: list[str]) -> str:
@@ -69,9 +69,8 @@ def to_markdown(p: Protocol) -> str:
         f"Title/abstract screening by {s.reviewers_title_abstract} reviewer(s) per record and full-text screening by "
         f"{s.reviewers_full_text} reviewer(s) per report, {'blinded to each other' if s.blinding else 'unblinded'}; "
         "disagreements resolved by consensus or a third reviewer."
-        + (" Records are prioritised by active learning; screening stops by the "
-           f"{s.stopping.rule} rule at {s.stopping.recall:.0%} recall with {s.stopping.confidence:.0%} confidence."
-           if s.prioritisation else ""),
+        + (" Records are prioritised by active learning; " + _stopping_sentence(s.stopping) if s.prioritisation
+           else ""),
         "",
         "## Data extraction (selection and coding)", "",
         "Two reviewers extract independently into the protocol's form and reconcile. Study-level fields:", "",
@@ -95,3 +94,13 @@ def to_markdown(p: Protocol) -> str:
         lines += [f"| {m.date} | {m.section} | {m.description} | {m.rationale} |" for m in p.amendments]
         lines.append("")
     return "\n".join(lines)
+
+
+def _stopping_sentence(stopping: Stopping) -> str:
+    """How screening may stop, in the protocol's words."""
+    if stopping.rule == "none":
+        return "every record is screened (no stopping rule)."
+    if stopping.rule == "knee":
+        return "screening may stop by the knee method (Cormack & Grossman 2016), a heuristic without a recall guarantee."
+    return (f"screening may stop by the {stopping.rule} rule at {stopping.recall:.0%} recall with "
+            f"{stopping.confidence:.0%} confidence.")

@@ -248,8 +248,11 @@ class Highlight(Strict):
 
 
 class Stopping(Strict):
-    rule: Literal["hypergeometric", "none"] = "hypergeometric"
-    """Stopping rule shown while prioritised screening: hypergeometric (Callaghan & Müller-Hansen 2020) or none."""
+    rule: Literal["hypergeometric", "knee", "random-sample", "composite", "none"] = "hypergeometric"
+    """Stopping rule shown while prioritised screening and recorded by `synth screen stop`: hypergeometric
+    (Callaghan & Müller-Hansen 2020, the default), knee (Cormack & Grossman 2016), random-sample (a random
+    sample of the rest once a run of exclusions is reached), composite (hypergeometric and the run of
+    exclusions both) or none. `synth screen simulate` measures each on labelled data."""
     recall: float = Field(default=0.95, gt=0, lt=1)
     """Recall target of the stopping rule, e.g. 0.95."""
     confidence: float = Field(default=0.95, gt=0, lt=1)

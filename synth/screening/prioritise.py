@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from synth.screening.stopping import hypergeometric_p
+from synth.screening.stopping import check as stop_check
 
 MODELS = ("svm", "logistic", "nb")
 BALANCE_RATIO = 9.8
@@ -109,8 +109,10 @@ class Prioritiser:
         order = np.lexsort((cand, -np.asarray(s)[rows])) if len(cand) else np.asarray([], dtype=np.int64)
         return [int(c) for c in cand[order]]
 
-    def stop_p(self, labels: Sequence[int], n_total: int, recall: float) -> float:
-        return hypergeometric_p(labels, n_total, recall)
+    def stop_state(self, rule: str, labels: Sequence[int], n_total: int, recall: float,
+                   confidence: float) -> dict[str, Any]:
+        """The stopping rule's state (:meth:`synth.screening.stopping.StopCheck.to_dict`)."""
+        return stop_check(rule, labels, n_total, recall, confidence).to_dict()
 
     def close(self) -> None:
         """Nothing to release (see :class:`ProcessPrioritiser`)."""
@@ -149,9 +151,10 @@ def _worker_rank(labels: dict[int, int], candidates: list[int] | None) -> list[i
     return _WORKER.rank(labels, candidates)
 
 
-def _worker_stop_p(labels: list[int], n_total: int, recall: float) -> float:
+def _worker_stop_state(rule: str, labels: list[int], n_total: int, recall: float,
+                       confidence: float) -> dict[str, Any]:
     assert _WORKER is not None
-    return _WORKER.stop_p(labels, n_total, recall)
+    return _WORKER.stop_state(rule, labels, n_total, recall, confidence)
 
 
 class ProcessPrioritiser:
@@ -172,8 +175,10 @@ class ProcessPrioritiser:
     def rank(self, labels: Mapping[int, int], candidates: Sequence[int] | None = None) -> list[int] | None:
         return self._pool.submit(_worker_rank, dict(labels), list(candidates) if candidates else None).result()
 
-    def stop_p(self, labels: Sequence[int], n_total: int, recall: float) -> float:
-        return float(self._pool.submit(_worker_stop_p, list(labels), n_total, recall).result())
+    def stop_state(self, rule: str, labels: Sequence[int], n_total: int, recall: float,
+                   confidence: float) -> dict[str, Any]:
+        return dict(self._pool.submit(_worker_stop_state, rule, list(labels), n_total, recall,
+                                      confidence).result())
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

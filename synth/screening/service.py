@@ -25,7 +25,8 @@ from synth.screening.decisions import (
 )
 from synth.screening.queue import pending_for, stage_pool
 from synth.screening.state import active_decisions, open_access_links, stage_outcomes
-from synth.screening.stopping import heuristic_check, hypergeometric_check
+from synth.screening.stopping import GUARANTEES, RULES, heuristic_check
+from synth.screening.stopping import check as stop_check
 from synth.store import screening as db
 from synth.store.records import iter_records
 
@@ -305,38 +306,67 @@ def screening_labels(st: StageState, reviewer: str | None) -> list[int]:
 
 
 def stopping_checks(store: Store, settings: Settings, stage: str, reviewer: str | None) -> dict[str, Any]:
+    """The state of every stopping rule at ``stage`` (one reviewer's decisions, or each record's first), with
+    the protocol's rule first."""
     check_stage(stage)
     with store.connect() as conn:
         st = stage_state(conn, settings, stage)
     labels = screening_labels(st, reviewer)
-    hyper = hypergeometric_check(labels, len(st.pool), settings.stop_recall, settings.stop_confidence)
-    heur = heuristic_check(labels, len(st.pool))
+    chosen = settings.stop_rule if settings.stop_rule in RULES else None
+    order = ([chosen] if chosen else []) + [r for r in RULES if r != chosen]
+    rules = [{**stop_check(r, labels, len(st.pool), settings.stop_recall, settings.stop_confidence).to_dict(),
+              "chosen": r == chosen, "guarantee": GUARANTEES[r]} for r in order]
     return {"stage": stage, "reviewer": reviewer, "records": len(st.pool), "screened": len(labels),
-            "remaining": len(st.pool) - len(labels), "hypergeometric": hyper.to_dict(),
-            "heuristic": heur.to_dict()}
+            "remaining": len(st.pool) - len(labels), "rule": chosen, "rules": rules,
+            "heuristic": heuristic_check(labels, len(st.pool)).to_dict()}
+
+
+def rule_detail(check: dict[str, Any]) -> str:
+    """One line on a rule's state, for tables and the screen."""
+    params = check["params"]
+    if check["rule"] == "knee":
+        ratio = params.get("ratio")
+        text = (f"slope ratio {ratio:.1f} (needs {params['needed_ratio']:g})" if ratio is not None
+                else "no include yet" if not check["includes"] else "too few records for a knee")
+    elif check["rule"] == "random-sample" and params.get("phase") == "prioritised":
+        text = "prioritised phase (random sample not started)"
+    else:
+        text = f"p = {check['p_value']:.4g}" if check["p_value"] is not None else ""
+    if not check["stop"]:
+        text += (f"; about {check['more']} more records if all excluded" if check["more"] is not None
+                 else "; no run of exclusions would stop it")
+    return text
 
 
 def record_stop(store: Store, settings: Settings, stage: str, reviewer: str | None, actor: str,
                 force: bool = False) -> dict[str, Any]:
-    """Record that screening stops at ``stage``: the rule, its parameters and its result. Records left
-    unscreened count as excluded by automation (PRISMA 2020). Refused when the rule does not yet say stop,
+    """Record that screening stops at ``stage``: the protocol's rule, its parameters and its evidence. Records
+    left unscreened count as excluded by automation (PRISMA 2020). Refused when the rule does not yet say stop,
     unless ``force`` (then recorded as a stop against the rule)."""
     checks = stopping_checks(store, settings, stage, reviewer)
-    hyper = checks["hypergeometric"]
-    if not hyper["stop"] and not force:
+    chosen = next((r for r in checks["rules"] if r["chosen"]), None)
+    if chosen is None and not force:
         raise InputError(
-            f"the stopping rule does not allow stopping yet at {stage}: p = {hyper['p_value']:.3g} "
-            f"(needs < {1 - settings.stop_confidence:.3g} for {settings.stop_recall:.0%} recall). "
+            "the protocol sets no stopping rule ([screening.stopping] rule = \"none\"). Choose one of "
+            f"{', '.join(RULES)}, or pass --force to record a stop without one."
+        )
+    if chosen is not None and not chosen["stop"] and not force:
+        raise InputError(
+            f"the {chosen['rule']} stopping rule does not allow stopping yet at {stage}: {rule_detail(chosen)} "
+            f"(target {settings.stop_recall:.0%} recall, {settings.stop_confidence:.0%} confidence). "
             "Screen more records, or pass --force to record a stop against the rule."
         )
-    result = {"p_value": hyper["p_value"], "stop": hyper["stop"], "forced": not hyper["stop"],
+    rule = chosen["rule"] if chosen else "none"
+    stop = bool(chosen and chosen["stop"])
+    result = {"p_value": chosen["p_value"] if chosen else None, "stop": stop, "forced": not stop,
               "screened": checks["screened"], "records": checks["records"],
-              "excluded_by_automation": checks["remaining"], "includes": hyper["includes"],
+              "excluded_by_automation": checks["remaining"], "includes": chosen["includes"] if chosen else None,
+              "evidence": chosen["params"] if chosen else {}, "guarantee": GUARANTEES.get(rule, "none"),
               "heuristic": checks["heuristic"]}
     params = {"recall": settings.stop_recall, "confidence": settings.stop_confidence, "reviewer": reviewer}
     with store.begin() as conn:
-        db.record_stop(conn, stage=stage, reviewer=actor, rule="hypergeometric", params=params, result=result)
-    return {"stage": stage, "rule": "hypergeometric", "params": params, "result": result}
+        db.record_stop(conn, stage=stage, reviewer=actor, rule=rule, params=params, result=result)
+    return {"stage": stage, "rule": rule, "params": params, "result": result}
 
 
 def retrieval_list(store: Store, settings: Settings) -> list[dict[str, Any]]:

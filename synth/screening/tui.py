@@ -20,10 +20,11 @@ from synth.safetext import visible
 from synth.screening.decisions import Choice, Stage
 from synth.screening.prioritise import BackgroundRanker, Prioritiser, ProcessPrioritiser
 from synth.screening.queue import ScreeningQueue, pending_for, visible_decisions
-from synth.screening.service import Settings, decide, stage_state
+from synth.screening.service import Settings, decide, rule_detail, stage_state
 from synth.screening.state import open_access_links
 from synth.screening.state import texts as ranking_texts
-from synth.screening.stopping import heuristic_check
+from synth.screening.stopping import RULES, heuristic_check, sample_start
+from synth.screening.stopping import check as stop_check
 from synth.store import screening as db
 from synth.store.records import iter_records
 
@@ -89,7 +90,8 @@ class Progress:
     total: int = 0
     includes: int = 0
     estimated_recall: float | None = None
-    stop_p: float | None = None
+    #: the protocol's stopping rule's state (StopCheck.to_dict), or None before it is first computed
+    stop: dict[str, Any] | None = None
     heuristic_run: int = 0
     heuristic_needed: int = 0
 
@@ -142,8 +144,33 @@ class ScreenSession:
         use = self.settings.prioritisation if self.prioritise is None else self.prioritise
         self.progress = Progress(screened=len(mine), total=self.total,
                                  includes=sum(1 for d in mine if d.decision != Choice.exclude))
-        if use and pending:
+        #: the random-sample rule's random phase: the rest is served in a random order, without re-ranking
+        self.sampling = False
+        if use and pending and not self._enter_sampling():
             self._start_ranker(pending)
+        elif self.settings.stop_rule in RULES and self.sequence:
+            self._update_stop()
+
+    def _enter_sampling(self) -> bool:
+        """Under the random-sample rule, switch to its random phase once the run of exclusions is reached: the
+        records left are shuffled (seeded by stage and reviewer, never by anything the model learnt) and the
+        re-ranker stops, so what follows is a random sample. True when in that phase."""
+        import random
+
+        if self.sampling:
+            return True
+        if self.settings.stop_rule != "random-sample" or sample_start(self.sequence, len(self.pool)) is None:
+            return False
+        self.sampling = True
+        if self.ranker is not None:
+            self.ranker.close()
+            self.ranker = None
+        rest = sorted(self.queue.remaining_ids())
+        random.Random(f"{self.stage}:{self.reviewer}").shuffle(rest)
+        self.queue.reorder(rest)
+        self.message = ("Random-sample phase of the stopping rule: the records left now come in a random order, "
+                        "so they are a fair sample of what is unscreened.")
+        return True
 
     def _start_ranker(self, pending: list[int]) -> None:
         with self.store.connect() as conn:
@@ -179,8 +206,9 @@ class ScreenSession:
         if len(seq) >= 50 and found:
             rate = sum(window) / len(window)
             self.progress.estimated_recall = found / (found + rate * remaining)
-        if seq and self.ranker is not None:
-            self.progress.stop_p = self.ranker.prioritiser.stop_p(seq, len(self.pool), self.settings.stop_recall)
+        if seq and self.ranker is not None and self.settings.stop_rule in RULES:
+            self.progress.stop = self.ranker.prioritiser.stop_state(
+                self.settings.stop_rule, seq, len(self.pool), self.settings.stop_recall, self.settings.stop_confidence)
         h = heuristic_check(seq, len(self.pool))
         self.progress.heuristic_run = h.params["current_run"]
         self.progress.heuristic_needed = h.params["run"]
@@ -217,9 +245,9 @@ class ScreenSession:
         head.append(f"{p.screened}/{p.total} screened · {p.includes} included")
         if p.estimated_recall is not None:
             head.append(f" · estimated recall ≥ {p.estimated_recall:.0%}")
-        if p.stop_p is not None:
-            verdict = "may stop" if p.stop_p < 1 - self.settings.stop_confidence else "continue"
-            head.append(f" · stopping rule p = {p.stop_p:.3f} ({verdict})")
+        if p.stop is not None:
+            verdict = "may stop: synth screen stop" if p.stop["stop"] else "continue"
+            head.append(f" · {p.stop['rule']} rule: {verdict}, {rule_detail(p.stop)}")
         if p.heuristic_needed:
             head.append(f" · {p.heuristic_run}/{p.heuristic_needed} excludes in a row")
         bar = ProgressBar(total=max(p.total, 1), completed=p.screened, width=None)
@@ -324,7 +352,16 @@ class ScreenSession:
         self.progress.includes = sum(self.labels.values())
         self.queue.done(rid)
         self.message = f"Saved: record {rid} {choice}{f' ({reason})' if reason else ''}."
-        self._request_rank()
+        if self._enter_sampling() or self.ranker is None:
+            self._update_stop()
+        else:
+            self._request_rank()
+
+    def _update_stop(self) -> None:
+        """The stopping rule's state, computed here (no re-ranker is running to do it in the background)."""
+        if self.settings.stop_rule in RULES:
+            self.progress.stop = stop_check(self.settings.stop_rule, list(self.sequence), len(self.pool),
+                                            self.settings.stop_recall, self.settings.stop_confidence).to_dict()
 
     def _merge(self, rid: int) -> bool:
         """Take in a decision this reviewer made on ``rid`` in another session (same store, same time); True
