@@ -236,4 +236,7 @@ def test_random_sample_rule_switches_to_a_random_order_once_the_run_of_exclusion
     again = ScreenSession(store, s, TA, "alice", read_key=keys(["q"]), console=Console(file=io.StringIO()),
                           prioritise=True, ranker_process=False)
     assert again.sampling and again.ranker is None
+    unprioritised = ScreenSession(store, s, TA, "alice", read_key=keys(["q"]), console=Console(file=io.StringIO()),
+                                  prioritise=False)
+    assert unprioritised.sampling and unprioritised.queue.remaining_ids() == remaining
     store.close()

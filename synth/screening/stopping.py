@@ -73,7 +73,8 @@ GUARANTEES = {
                       "sample of the records left; prioritisation makes the tail better, so the rule is conservative",
     "knee": "none: a heuristic that stops when the gain curve flattens (Cormack & Grossman 2016)",
     "random-sample": "P(recall < target) <= 1 - confidence for the random sample screened after the "
-                     "prioritised phase, with no assumption about the ranking (exact for a fixed sample size)",
+                     "prioritised phase, with no assumption about the ranking: exact for a fixed sample size; "
+                     "checked after every record the miss rate can slightly exceed 1 - confidence",
     "composite": "the hypergeometric rule's guarantee, and never before the run of consecutive exclusions",
 }
 

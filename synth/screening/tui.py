@@ -146,7 +146,8 @@ class ScreenSession:
                                  includes=sum(1 for d in mine if d.decision != Choice.exclude))
         #: the random-sample rule's random phase: the rest is served in a random order, without re-ranking
         self.sampling = False
-        if use and pending and not self._enter_sampling():
+        sampling = self._enter_sampling()  # with or without prioritisation: the rest must come at random
+        if use and pending and not sampling:
             self._start_ranker(pending)
         elif self.settings.stop_rule in RULES and self.sequence:
             self._update_stop()
