@@ -102,6 +102,10 @@ def test_explain_names_the_rule(db: str) -> None:
     assert data["links"][0]["rule"] == "same doi" or data["links"][0]["rule"].startswith("title >=")
     table = synth(db, "explain", str(rid["r02"]))
     assert f"Record {rid['r02']}: cluster {rid['r01']} with 2 record(s); representative {rid['r01']}." in table.stdout
+    link = data["links"][0]
+    assert "{" not in table.stdout  # a table, not a printed dict
+    assert f"{link['a']} + {link['b']}" in table.stdout and "merged" in table.stdout
+    assert link["similarities"]["title"] == 1.0 and "title 1.00" in table.stdout
 
 
 def test_explain_unknown_record_is_an_error(db: str) -> None:

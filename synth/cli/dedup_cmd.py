@@ -118,6 +118,7 @@ def register(app: typer.Typer) -> None:
 
         Example: synth dedup explain 42
         """
+        from synth.dedup.explain import evidence_rows
         from synth.dedup.service import explain as explain_record
 
         data = explain_record(get(ctx).store, record_id, _policy(ctx))
@@ -128,12 +129,9 @@ def register(app: typer.Typer) -> None:
                    f"representative {data['representative']}.")
         emit(Format.table, data["members"], ["id", "year", "source", "doi", "duplicate_of", "title"],
              title="Members")
-        for link in data["links"]:
-            typer.echo(f"linked {link['a']} and {link['b']}: {link['rule']} {link['similarities']}")
-        for d in data["decisions"]:
-            typer.echo(f"decision {d['a']} and {d['b']}: {d['decision']}")
-        for m in data["maybe_pairs"]:
-            typer.echo(f"maybe {m['a']} and {m['b']}: {m['rule']} (score {m['score']})")
+        evidence = evidence_rows(data)
+        if evidence:
+            emit(Format.table, evidence, ["pair", "kind", "rule", "similarities"], title="Why")
         if not data["links"] and len(data["members"]) == 1:
             typer.echo("No duplicate found for this record.")
 

@@ -61,3 +61,22 @@ def explanation(
         "decisions": [{"a": a, "b": b, "decision": d} for (a, b), d in sorted(decisions.items())
                       if record_id in (a, b)],
     }
+
+
+def _similarities(values: dict[str, Any]) -> str:
+    return ", ".join(f"{name} {value:.2f}" if isinstance(value, float) else f"{name} {value}"
+                     for name, value in values.items() if value is not None)
+
+
+def evidence_rows(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per pair in an :func:`explanation`: the links that joined the cluster, people's decisions and
+    open maybe pairs, each with its rule and field similarities, for a table."""
+    rows = [{"pair": f"{lk['a']} + {lk['b']}", "kind": "merged", "rule": lk["rule"],
+             "similarities": _similarities(lk["similarities"])} for lk in data["links"]]
+    rows += [{"pair": f"{d['a']} + {d['b']}", "kind": "decision", "rule": d["decision"], "similarities": ""}
+             for d in data["decisions"]]
+    rows += [{"pair": f"{m['a']} + {m['b']}", "kind": "maybe", "rule": f"{m['rule']} (score {m['score']})",
+              "similarities": _similarities(m["similarities"])
+              + (f"; vetoes: {', '.join(map(str, m['vetoes']))}" if m["vetoes"] else "")}
+             for m in data["maybe_pairs"]]
+    return rows
