@@ -155,6 +155,19 @@ def test_representative_is_the_most_complete_record_unless_a_source_is_preferred
     assert choose_representative(first, ("scopus",)).key == 1
 
 
+def test_a_truncated_title_never_represents_the_cluster() -> None:
+    whole = rec("Integrated care teams for older people living at home: a randomised controlled trial",
+                source="embase")
+    cut = rec("Integrated care teams for older people living at home...", source="pubmed",
+              abstract="Background: an abstract the whole-title record lacks.", doi="10.1/x")
+    members = [prepare(0, cut), prepare(1, whole)]
+    assert choose_representative(members).key == 1  # despite the DOI and abstract
+    assert choose_representative(members, ("pubmed",)).key == 1  # and despite the preferred source
+    # when no title continues another, completeness decides as before
+    same = [prepare(0, rec("A trial", abstract="text")), prepare(1, rec("A trial"))]
+    assert choose_representative(same).key == 0
+
+
 def test_union_find_refuses_incompatible_and_forbidden_merges() -> None:
     uf = ConstrainedUnionFind(4, {0: {2}, 2: {0}})
     assert uf.union(0, 1, lambda a, b: True)

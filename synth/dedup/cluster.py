@@ -62,6 +62,8 @@ class ConstrainedUnionFind:
 class Completeness:
     """Why a record was chosen to represent its cluster (higher tuple wins)."""
 
+    #: the title is not cut short: no other member's title continues it
+    complete_title: bool
     preferred_source: int
     abstract: bool
     doi: bool
@@ -71,14 +73,17 @@ class Completeness:
     journal: bool
 
     def as_tuple(self) -> tuple[int, ...]:
-        return (self.preferred_source, self.abstract, self.doi, self.pages, min(self.authors, 50),
+        return (self.complete_title, self.preferred_source, self.abstract, self.doi, self.pages, min(self.authors, 50),
                 self.volume, self.journal)
 
 
-def completeness(p: Prepared, source_preference: Sequence[str] = ()) -> Completeness:
-    """The completeness of one record: abstract, DOI, pages, authors, volume, journal; source preference first.
+def completeness(p: Prepared, source_preference: Sequence[str] = (), titles: Sequence[str] = ()) -> Completeness:
+    """The completeness of one record: a whole title first, then source preference, abstract, DOI, pages,
+    authors, volume, journal.
 
-    A preference matches a source by name, case-insensitively, exactly or as a part ("pubmed" matches
+    Databases cut long titles at a field limit (often with an ellipsis, which normalisation drops), so a title
+    that another member's normalised title (``titles``, the cluster's) continues word for word is truncated
+    and never represents the cluster while a whole one is there. A preference matches a source by name, case-insensitively, exactly or as a part ("pubmed" matches
     "PubMed" and "search_pubmed_2024"); earlier preferences rank higher.
     """
     src = p.source.lower()
@@ -88,13 +93,16 @@ def completeness(p: Prepared, source_preference: Sequence[str] = ()) -> Complete
         if name and (name == src or name in src):
             rank = len(source_preference) - i
             break
-    return Completeness(rank, p.has_abstract, bool(p.doi), bool(p.first_page), len(p.authors), bool(p.volume),
+    whole = not any(t.startswith(p.title + " ") for t in titles) if p.title else False
+    return Completeness(whole, rank, p.has_abstract, bool(p.doi), bool(p.first_page), len(p.authors), bool(p.volume),
                         bool(p.journal))
 
 
 def choose_representative(members: Sequence[Prepared], source_preference: Sequence[str] = ()) -> Prepared:
-    """The most complete record (source preference first); ties go to the first in content order."""
+    """The most complete record (a whole title, then source preference; see :func:`completeness`); ties go to
+    the first in content order."""
     if len(members) == 1:
         return members[0]
     ranked = sorted(members, key=lambda p: p.sort_key)
-    return max(ranked, key=lambda p: completeness(p, source_preference).as_tuple())
+    titles = [p.title for p in members]
+    return max(ranked, key=lambda p: completeness(p, source_preference, titles).as_tuple())

@@ -21,10 +21,12 @@ class Link(Protocol):
     detail: dict[str, Any]
 
 
-def completeness_dict(record_id: int, record: Record, policy: Policy) -> dict[str, Any]:
+def completeness_dict(record_id: int, record: Record, policy: Policy,
+                      members: Mapping[int, Record] | None = None) -> dict[str, Any]:
     """Why a record represents its cluster: the completeness tuple, field by field (higher wins, in order)."""
-    c = completeness(prepare(record_id, record), policy.source_preference)
-    return {"preferred_source_rank": c.preferred_source, "abstract": c.abstract, "doi": c.doi, "pages": c.pages,
+    titles = [prepare(rid, r).title for rid, r in (members or {}).items()]
+    c = completeness(prepare(record_id, record), policy.source_preference, titles)
+    return {"complete_title": c.complete_title, "preferred_source_rank": c.preferred_source, "abstract": c.abstract, "doi": c.doi, "pages": c.pages,
             "authors": c.authors, "volume": c.volume, "journal": c.journal}
 
 
@@ -45,7 +47,7 @@ def explanation(
         "cluster": ids[0],
         "representative": representative,
         "sources": sorted({members[rid].provenance.source for rid in ids if members[rid].provenance.source}),
-        "representative_because": completeness_dict(representative, members[representative], policy),
+        "representative_because": completeness_dict(representative, members[representative], policy, members),
         "members": [
             {"id": rid, "title": members[rid].title, "year": members[rid].year,
              "source": members[rid].provenance.source, "doi": members[rid].doi,
