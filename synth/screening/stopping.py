@@ -230,8 +230,8 @@ def random_sample_check(labels: Sequence[int], n_total: int, recall: float = 0.9
                               "phase": "prioritised" if start is None else "random sample"}
     if start is None:
         # still prioritised: the exclusions that would complete the run, then the random sample's own need
-        streak = next((i for i, v in enumerate(reversed(seq)) if v), len(seq))
-        to_start = max(heuristic_run(n_total) - streak, 0)
+        run = heuristic_check(seq, n_total).params
+        to_start = max(run["run"] - run["current_run"], 0)
         after = _sample_more(seq, len(seq) + to_start, n_total, recall, alpha) if sum(seq) else None
         return StopCheck("random-sample", False, None, len(seq), n_total, sum(seq), params,
                          None if after is None else to_start + after)
