@@ -187,6 +187,6 @@ def test_every_output_format_option_also_answers_to_f() -> None:
     for path, cmd in walk(typer.main.get_command(app), ()):
         for param in getattr(cmd, "params", []):
             opts = list(getattr(param, "opts", []))
-            if "--format" in opts and path != ("import",) and "-f" not in opts:  # import: --format is its input
+            if "--format" in opts and "-f" not in opts:
                 missing.append(" ".join(path))
     assert missing == []

@@ -45,7 +45,7 @@ def test_deeply_nested_openalex_json_is_an_import_error(tmp_path: Path) -> None:
     ws = copy_flagship(tmp_path / "ws")
     path = tmp_path / "works.json"
     path.write_text("[" * DEEP + "]" * DEEP, encoding="utf-8")
-    code, out = _invoke("-w", str(ws), "import", str(path), "--format", "openalex-json", "--source", "OpenAlex")
+    code, out = _invoke("-w", str(ws), "import", str(path), "--input-format", "openalex-json", "--source", "OpenAlex")
     assert code == 1, out
     line = _one_error_line(out)
     assert "works.json" in line and "nested too deeply" in line
@@ -171,7 +171,7 @@ def test_csv_exports_neutralise_formulas_and_reimport_restores_them(tmp_path: Pa
     exported = out.read_text(encoding="utf-8")
     assert "'=HYPERLINK" in exported and ",=HYPERLINK" not in exported and '"=HYPERLINK' not in exported
     again = copy_flagship(tmp_path / "again")
-    code, text = _invoke("-w", str(again), "import", str(out), "--format", "csv", "--source", "reimport")
+    code, text = _invoke("-w", str(again), "import", str(out), "--input-format", "csv", "--source", "reimport")
     assert code == 0, text
     listed = runner.invoke(app, ["-w", str(again), "records", "list", "--format", "json"])
     abstracts = [r["abstract"] for r in json.loads(listed.stdout) if r["source"] == "reimport"]

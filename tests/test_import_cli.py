@@ -26,7 +26,7 @@ def run(db: str, *args: str) -> tuple[int, str, str]:
 
 def test_import_reports_and_stores(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 's.sqlite'}"
-    code, out, err = run(db, "import", str(FIX / "quirks.ris"), str(FIX / "two.nbib"), "--format-out", "json")
+    code, out, err = run(db, "import", str(FIX / "quirks.ris"), str(FIX / "two.nbib"), "--format", "json")
     assert code == 0, err
     reports = json.loads(out)
     ris, nbib = reports
@@ -61,12 +61,12 @@ def test_identical_records_in_one_file_both_kept(tmp_path: Path) -> None:
     path = tmp_path / "twice.ris"
     path.write_text("TY  - JOUR\nTI  - Same\nER  - \nTY  - JOUR\nTI  - Same\nER  - \n")
     db = f"sqlite:///{tmp_path / 's.sqlite'}"
-    code, out, _ = run(db, "import", str(path), "--format-out", "json")
+    code, out, _ = run(db, "import", str(path), "--format", "json")
     assert code == 0 and json.loads(out)[0]["added"] == 2
     # the same records re-exported in another file from the same source are already known
     other = tmp_path / "again.ris"
     other.write_text("TY  - JOUR\nTI  - Same\nER  - \n\n")
-    code, out, _ = run(db, "import", str(other), "--source", "twice", "--format-out", "json")
+    code, out, _ = run(db, "import", str(other), "--source", "twice", "--format", "json")
     report = json.loads(out)[0]
     assert (report["imported"], report["added"], report["already_in_store"]) == (1, 0, 1)
 
@@ -110,7 +110,7 @@ def test_column_map_option(tmp_path: Path) -> None:
     path.write_text("Headline,Writers,Identifier\nA study,\"Smith, J\",R1\n")
     db = f"sqlite:///{tmp_path / 's.sqlite'}"
     code, out, err = run(db, "import", str(path), "--column-map", "title=Headline", "--column-map",
-                         "authors=Writers", "--column-map", "source_record_id=Identifier", "--format-out", "json")
+                         "authors=Writers", "--column-map", "source_record_id=Identifier", "--format", "json")
     assert code == 0, err
     assert json.loads(out)[0]["imported"] == 1
     code, _, err = run(db, "import", str(path), "--column-map", "title")
@@ -204,7 +204,7 @@ def _workspace(tmp_path: Path, extra: str = "") -> Path:
 def test_a_file_the_protocol_lists_takes_its_database_name(tmp_path: Path) -> None:
     ws = _workspace(tmp_path)
     r = runner.invoke(app, ["-w", str(ws), "import", str(ws / "two.nbib"), str(ws / "quirks.ris"),
-                            "--format-out", "json"])
+                            "--format", "json"])
     assert r.exit_code == 0, r.output
     listed, other = json.loads(r.stdout)
     assert listed["source"] == "MEDLINE (Ovid)"  # not "PubMed" from the file's content

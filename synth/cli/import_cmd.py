@@ -82,9 +82,9 @@ def register(app: typer.Typer) -> None:
                                                    "(default: the database the protocol's [[sources.files]] "
                                                    "entry names for this file, else from the file's content, "
                                                    "else its name).")] = None,
-        fmt: Annotated[InputFormat, typer.Option("--format", help="Input format; auto detects it from content.")]
-        = InputFormat.auto,  # type: ignore[attr-defined]
-        format_out: Annotated[Format, typer.Option("--format-out", help="Report format: table, json or csv.")]
+        fmt: Annotated[InputFormat, typer.Option("--input-format", help="Input format; auto detects it from "
+                                                 "content.")] = InputFormat.auto,  # type: ignore[attr-defined]
+        format_out: Annotated[Format, typer.Option("--format", "-f", help="Report format: table, json or csv.")]
         = Format.table,
         kind: Annotated[Kind | None, typer.Option("--kind", help="What the source is, for PRISMA: database, "
                                                   "register or other (default: the protocol's entry for the "
