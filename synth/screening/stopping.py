@@ -145,8 +145,11 @@ def knee_ratio(cum: Sequence[int] | Any, s: int) -> float | None:
     return float((cum[k] / k) / ((rs - cum[k] + 1) / (s - k)))
 
 
-def knee_threshold(includes: int) -> float:
-    return 156.0 - min(includes, 150)
+def knee_threshold(includes: Any) -> Any:
+    """The slope ratio the knee method needs with ``includes`` found (a number or a numpy array)."""
+    import numpy as np
+
+    return 156.0 - np.minimum(includes, 150)
 
 
 def knee_fires(cum: Sequence[int] | Any, s: int, min_records: int = KNEE_MIN_RECORDS) -> bool:
@@ -169,10 +172,12 @@ def knee_check(labels: Sequence[int], n_total: int, min_records: int = KNEE_MIN_
         ext = np.concatenate((cum, np.full(m, cum[-1])))
         return knee_fires(ext, s + m, min_records)
 
-    # the ratio grows with each further exclusion (the slope after the knee falls), so bisect
+    # at a fixed knee the ratio grows with each further exclusion (the slope after it falls); the knee can move
+    # as the curve grows, so the bisection gives an estimate ("about"), not a bound
     more = _more(fires, n_total - s) if cum[-1] else None
     return StopCheck("knee", stop, None, s, n_total, int(cum[-1]),
-                     {"min_records": min_records, "ratio": rho, "needed_ratio": knee_threshold(int(cum[-1]))},
+                     {"min_records": min_records, "ratio": rho,
+                      "needed_ratio": float(knee_threshold(int(cum[-1])))},
                      more)
 
 
@@ -379,7 +384,7 @@ def knee_steps(labels: Sequence[int] | Any, min_records: int = KNEE_MIN_RECORDS)
         gk = cum[k]
         with np.errstate(divide="ignore", invalid="ignore"):
             rho = (gk / k) / ((rs - gk + 1) / (steps - k))
-        ok = (rs > 0) & (rho >= 156.0 - np.minimum(rs, 150))
+        ok = (rs > 0) & (rho >= knee_threshold(rs))
         out[steps - 1] = ok
     return out
 

@@ -149,7 +149,7 @@ class ScreenSession:
         sampling = self._enter_sampling()  # with or without prioritisation: the rest must come at random
         if use and pending and not sampling:
             self._start_ranker(pending)
-        elif self.settings.stop_rule in RULES and self.sequence:
+        else:
             self._update_stop()
 
     def _enter_sampling(self) -> bool:
@@ -207,9 +207,7 @@ class ScreenSession:
         if len(seq) >= 50 and found:
             rate = sum(window) / len(window)
             self.progress.estimated_recall = found / (found + rate * remaining)
-        if seq and self.ranker is not None and self.settings.stop_rule in RULES:
-            self.progress.stop = self.ranker.prioritiser.stop_state(
-                self.settings.stop_rule, seq, len(self.pool), self.settings.stop_recall, self.settings.stop_confidence)
+        self._update_stop()
         h = heuristic_check(seq, len(self.pool))
         self.progress.heuristic_run = h.params["current_run"]
         self.progress.heuristic_needed = h.params["run"]
@@ -359,10 +357,14 @@ class ScreenSession:
             self._request_rank()
 
     def _update_stop(self) -> None:
-        """The stopping rule's state, computed here (no re-ranker is running to do it in the background)."""
-        if self.settings.stop_rule in RULES:
-            self.progress.stop = stop_check(self.settings.stop_rule, list(self.sequence), len(self.pool),
-                                            self.settings.stop_recall, self.settings.stop_confidence).to_dict()
+        """The protocol's stopping rule's state: in the ranker's worker process when one runs (so the screen's
+        interpreter stays free), else here."""
+        if self.settings.stop_rule not in RULES or not self.sequence:
+            return
+        args = (self.settings.stop_rule, list(self.sequence), len(self.pool), self.settings.stop_recall,
+                self.settings.stop_confidence)
+        self.progress.stop = (self.ranker.prioritiser.stop_state(*args) if self.ranker is not None
+                              else stop_check(*args).to_dict())
 
     def _merge(self, rid: int) -> bool:
         """Take in a decision this reviewer made on ``rid`` in another session (same store, same time); True
