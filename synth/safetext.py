@@ -4,6 +4,7 @@ Terminals. A title or abstract can carry terminal escape sequences (``\\x1b[2J``
 retitles the window, a carriage return overwrites the line) and Unicode bidirectional overrides that reorder
 what is displayed. :func:`visible` replaces each such character with its escape (``\\x1b``, ``\\u202e``), so
 the text stays readable and nothing is hidden; tabs and, unless asked otherwise, line ends are kept.
+:func:`readable` first decodes what databases escape (HTML entities, inline tags) so the screen shows ``p < 0.001``.
 
 Spreadsheets. A CSV cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is run as a
 formula by Excel, LibreOffice and Google Sheets (OWASP "CSV injection"). :func:`spreadsheet_safe` writes such a
@@ -14,6 +15,7 @@ loses nothing.
 
 from __future__ import annotations
 
+import html
 import re
 
 # C0 controls but tab and line feed, DEL, C1 controls, and the Unicode bidirectional controls
@@ -31,6 +33,22 @@ def visible(text: str, *, newlines: bool = True) -> str:
     if not text:
         return text
     return (_CONTROL if newlines else _CONTROL_NL).sub(_escape, text)
+
+
+# inline markup databases leave in titles and abstracts (HTML, JATS, MathML's wrappers): only these names, so
+# text such as "p <0.05 and >3 visits" is never touched
+_MARKUP = re.compile(r"</?(?:i|b|u|em|strong|sup|sub|sc|small|span|p|br|div|mml:\w+|jats:\w+)(?:\s[^<>]*)?/?>",
+                     re.IGNORECASE)
+_ENTITY = re.compile(r"&(?:#\d+|#x[0-9a-f]+|[a-z][a-z0-9]*);", re.IGNORECASE)
+
+
+def readable(text: str) -> str:
+    """``text`` as a person reads it: inline markup tags dropped, HTML entities decoded (``p &lt; 0.001`` ->
+    ``p < 0.001``). Apply before :func:`visible`, which then shows any control character an entity spelt."""
+    if not text or ("<" not in text and "&" not in text):
+        return text
+    text = _MARKUP.sub("", text)
+    return html.unescape(text) if _ENTITY.search(text) else text
 
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

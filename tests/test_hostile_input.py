@@ -107,6 +107,18 @@ def test_visible_escapes_every_control_character() -> None:
     assert visible("Ünïcode — fine") == "Ünïcode — fine"
 
 
+def test_readable_decodes_entities_and_inline_tags_but_never_control_characters() -> None:
+    from synth.safetext import readable, visible
+
+    assert readable("p &lt; 0.001 &amp; H<sub>2</sub>O in <i>vivo</i> &#x3B1;") == "p < 0.001 & H2O in vivo α"
+    assert readable("p <0.05 and >3 visits; a<b") == "p <0.05 and >3 visits; a<b"  # no tag: untouched
+    assert readable("Fish & chips") == "Fish & chips"
+    assert readable("<jats:p>Text</jats:p><br/>") == "Text"
+    # an entity that spells a control character never becomes one (Python drops it), and visible() still runs
+    assert visible(readable("&#27;[2J&#7;")) == "[2J"
+    assert visible(readable("&lt;script&gt;")) == "<script>"  # decoded text is shown, not run
+
+
 def _hostile_workspace(tmp_path: Path) -> Path:
     ws = copy_flagship(tmp_path / "ws")
     ris = tmp_path / "hostile.ris"

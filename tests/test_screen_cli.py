@@ -201,10 +201,28 @@ def test_interactive_screen_from_the_cli(ws) -> None:  # type: ignore[no-untyped
                            input="i\ne\n1\nq\n", prog_name="synth")
     assert result.exit_code == 0, result.output
     assert "Hospital at home versus inpatient care" in result.output
-    assert result.output.rstrip().endswith("Saved. alice at title-abstract: 2/7 screened, 1 included.")
+    assert result.output.rstrip().endswith("Saved. alice at title-abstract: 2/7 screened, 1 included, 0 maybe.")
     rows = list(csv.DictReader(io.StringIO(synth(ws, "export").output)))
     assert [(r["record"], r["decision"], r["reason"]) for r in rows] == [("1", "include", ""),
                                                                         ("2", "exclude", "population")]
     result = runner.invoke(app, ["--workspace", str(folder), "--db", url, "screen"], input="q\n",
                            prog_name="synth", env={"SYNTH_REVIEWER": ""})
     assert result.output == "Error: no reviewer given. Pass --reviewer NAME or set SYNTH_REVIEWER.\n"
+
+
+def test_tags_from_the_cli_and_their_list(ws) -> None:  # type: ignore[no-untyped-def]
+    added = synth(ws, "tags", "2", "--add", "Ask author", "--add", "qualitative", "--reviewer", "alice")
+    assert added.exit_code == 0, added.output
+    assert "Record 2: ask author, qualitative." in added.output
+    synth(ws, "tags", "3", "--add", "qualitative", "--reviewer", "bob")
+    mine = synth(ws, "tags", "--reviewer", "alice", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(mine.output)))
+    assert [(r["record"], r["tag"]) for r in rows] == [("2", "ask author"), ("2", "qualitative")]
+    both = synth(ws, "tags", "--all", "--tag", "qualitative", "--format", "json")
+    assert [(r["record"], r["reviewer"]) for r in json.loads(both.output)] == [(2, "alice"), (3, "bob")]
+    removed = synth(ws, "tags", "2", "--remove", "qualitative", "--reviewer", "alice")
+    assert "Record 2: ask author." in removed.output
+    nothing = synth(ws, "tags", "2", "--reviewer", "alice")
+    assert nothing.exit_code == 1 and "give --add TAG or --remove TAG" in nothing.output
+    dup = synth(ws, "tags", "6", "--add", "x", "--reviewer", "alice")
+    assert dup.exit_code == 1 and "screened out by dedup" in dup.output

@@ -164,6 +164,41 @@ def test_queue_skip_restore_reorder() -> None:
     assert q.next() is None and len(q) == 0
 
 
+def test_upcoming_lists_what_next_would_serve_in_its_order() -> None:
+    q = ScreeningQueue([1, 2, 3, 4, 5])
+    q.skip(1)
+    q.done(3)
+    q.restore(3)
+    assert q.upcoming() == [3, 2, 4, 5, 1]
+    served = []
+    while (rid := q.next()) is not None:
+        assert q.upcoming()[0] == rid
+        served.append(rid)
+        q.done(rid)
+    assert served == [3, 2, 4, 5, 1] and q.upcoming() == []
+
+
+def test_a_record_decided_while_the_new_order_is_built_is_never_served() -> None:
+    import threading
+
+    ids = list(range(20_000))
+    q = ScreeningQueue(ids)
+    decided: list[int] = []
+    worker = threading.Thread(target=lambda: q.reorder(ids[::-1]))
+    worker.start()
+    for _ in range(200):  # the screen keeps deciding while the re-ranker swaps the order in
+        rid = q.next()
+        assert rid is not None and rid not in decided
+        decided.append(rid)
+        q.done(rid)
+    worker.join()
+    rest = []
+    while (rid := q.next()) is not None:
+        rest.append(rid)
+        q.done(rid)
+    assert not set(rest) & set(decided) and sorted(rest + decided) == ids
+
+
 # --- stopping ------------------------------------------------------------------------------------------
 
 def brute_p(labels: list[int], n_total: int, recall: float = 0.95) -> float:

@@ -64,11 +64,11 @@ def test_keys_make_decisions_with_reasons_and_notes(store) -> None:  # type: ign
         (3, "alice", "maybe", None, "check the dates"),
         (4, "alice", "exclude", None, ""),
     ]
-    assert (progress.screened, progress.total, progress.includes) == (4, 7, 2)
+    assert (progress.screened, progress.total, progress.includes, progress.maybes) == (4, 7, 1, 1)
     text = out.getvalue()
     assert "Integrated health and social care teams" in text
-    assert "1 population: Wrong population" in text  # the criteria beside the record
-    assert "4/7 screened · 2 included" in text  # progress before the last key
+    assert "Reasons: 1 population  2 intervention" in text  # the criteria's numbers in the footer
+    assert "4/7 screened · 1 included · 1 maybe" in text  # progress before the last key; a maybe is no include
 
 
 def test_progress_line_and_highlighting(store) -> None:  # type: ignore[no-untyped-def]
@@ -240,3 +240,148 @@ def test_random_sample_rule_switches_to_a_random_order_once_the_run_of_exclusion
                                   prioritise=False)
     assert unprioritised.sampling and unprioritised.queue.remaining_ids() == remaining
     store.close()
+
+
+def sized(store, seq, width, height, **kw):  # type: ignore[no-untyped-def]
+    console = Console(file=io.StringIO(), width=width, height=height, record=True)
+    sess = ScreenSession(store, kw.pop("s", None) or settings(), TA, "alice", read_key=keys(seq),
+                         console=console, prioritise=kw.pop("prioritise", False), **kw)
+    return sess, console
+
+
+def screen_text(sess: ScreenSession, rid: int) -> list[str]:
+    assert sess.console is not None
+    width, height = sess.console.size
+    console = Console(file=io.StringIO(), width=width, height=height, record=True)
+    console.print(sess.render(rid))
+    return console.export_text().splitlines()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (200, 60)])
+def test_the_layout_fills_the_screen_and_pins_title_progress_and_keys(store, size) -> None:  # type: ignore[no-untyped-def]
+    import sqlalchemy as sa
+
+    from synth.store.schema import records
+
+    width, height = size
+    long = " ".join(f"Line {i} says p &lt; 0.05 for <i>joint</i> teams." for i in range(1, 300))
+    with store.begin() as conn:
+        conn.execute(sa.update(records).where(records.c.id == 1).values(abstract=long))
+    sess, _ = sized(store, [], width, height)
+    first = screen_text(sess, 1)
+    assert len(first) == height and all(len(line) <= width for line in first)
+    assert first[0].startswith("title-abstract · alice · 0/7 screened · 0 included · 0 maybe")
+    assert any("Integrated health and social care teams" in line for line in first)
+    assert any("[q] quit" in line for line in first[-4:])
+    assert "Line 1 says p < 0.05 for joint teams." in " ".join(first)  # entities and tags decoded
+    assert "Line 299 " not in " ".join(first)
+    sess._scroll(10_000)  # clamped to the end of the abstract
+    last = screen_text(sess, 1)
+    assert len(last) == height and "Line 299 says" in " ".join(last) and "Line 1 says" not in " ".join(last)
+    assert last[:3] == first[:3]  # progress, rule and title unmoved
+    sess._scroll(-10_000)
+    assert screen_text(sess, 1) == first
+
+
+def test_a_long_title_keeps_three_lines_and_the_screen_its_height(store) -> None:  # type: ignore[no-untyped-def]
+    import sqlalchemy as sa
+
+    from synth.store.schema import records
+
+    with store.begin() as conn:
+        conn.execute(sa.update(records).where(records.c.id == 1).values(title="Very long title " * 40))
+    sess, _ = sized(store, [], 80, 24)
+    lines = screen_text(sess, 1)
+    assert len(lines) == 24
+    assert sum("Very long title" in line for line in lines) == 3 and lines[4].endswith("…")
+
+
+def test_tags_are_saved_shown_removed_and_listed(store) -> None:  # type: ignore[no-untyped-def]
+    from synth.store.events import read
+
+    lines = iter(["Ask  Author, qualitative", "-qualitative"])
+    sess, _ = sized(store, ["t", "t", "i", "q"], 120, 30, read_line=lambda prompt: next(lines))
+    sess.run()
+    with store.connect() as conn:
+        assert db.tags(conn, "alice") == {1: ["ask author"]}
+        events = [e["payload"] for e in read(conn, "tag")]
+    assert events == [{"record_id": 1, "added": ["ask author", "qualitative"], "removed": []},
+                      {"record_id": 1, "added": [], "removed": ["qualitative"]}]
+    again, _ = sized(store, [], 120, 30)
+    assert "Tags: ask author" in "\n".join(screen_text(again, 1))  # loaded in a new session
+    assert service.tag_list(store, reviewer="bob") == []
+    rows = service.tag_list(store, tag="Ask author")
+    assert [(r["record"], r["reviewer"], r["tag"]) for r in rows] == [(1, "alice", "ask author")]
+    with pytest.raises(service.InputError, match="cannot be empty"):
+        service.tag(store, record_id=1, reviewer="alice", add=[" "])
+    with pytest.raises(service.InputError, match="screened out by dedup"):
+        service.tag(store, record_id=6, reviewer="alice", add=["x"])
+
+
+def test_the_filter_serves_only_matching_records_and_clears_itself(store) -> None:  # type: ignore[no-untyped-def]
+    lines = iter(["ASTHMA", "joint commissioning"])
+    sess, console = sized(store, ["/", "i", "/", "s", "e", "0", "q"], 120, 30, read_line=lambda prompt: next(lines))
+    shown: list[int] = []
+    original = sess.show
+
+    def show(rid: int) -> None:
+        shown.append(rid)
+        original(rid)
+
+    sess.show = show  # type: ignore[method-assign]
+    sess.run()
+    # 1 first; filter "asthma" -> 4 (included); no other match: the filter clears, 1 again; filter "joint
+    # commissioning" -> 5; skipped, it comes back (the only match left), is excluded; the filter clears: 1
+    assert shown == [1, 4, 1, 5, 5, 1]
+    assert active(store) == [(4, "alice", "include", None, ""), (5, "alice", "exclude", None, "")]
+    assert sess.filter == "" and "Saved: record 4 include. No record left to screen matches 'ASTHMA'; the filter is cleared." in (
+        console.export_text())
+
+
+def test_the_list_shows_records_with_status_and_opens_the_one_picked(store) -> None:  # type: ignore[no-untyped-def]
+    sess, console = sized(store, ["i", "l", "down", "down", "\r", "m", "q"], 120, 30)
+    sess.run()
+    text = console.export_text()
+    assert "records to screen in the order they come, then yours" in text
+    assert "      1  include" in text and "      2  to screen" in text
+    # the list held 2, 3, 4, ... then 1: two down from the top is record 4, which is now a maybe
+    assert active(store) == [(1, "alice", "include", None, ""), (4, "alice", "maybe", None, "")]
+
+
+def test_typed_text_is_edited_on_the_screen_itself(store) -> None:  # type: ignore[no-untyped-def]
+    sess, console = sized(store, ["n", "o", "k", "x", "\x7f", "!", "\r", "i", "q"], 120, 30)
+    sess.run()
+    assert active(store)[0] == (1, "alice", "include", None, "ok!")
+    assert "Note: ok▏" in console.export_text()
+
+
+def test_why_next_shows_the_model_score_and_the_terms_behind_it(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'big.sqlite'}"
+    make_store(url, n=40)
+    store = open_store(url)
+    try:
+        sess, _ = sized(store, [], 160, 40, prioritise=True, ranker_process=False)
+        assert "not ranked yet" in sess._why(1)
+        sess._decide(1, "include", None)
+        sess._decide(4, "exclude", None)  # the asthma record
+        assert sess.ranker.wait_idle(30)
+        nxt = sess.queue.next()
+        assert nxt is not None and sess.ranking is not None
+        why = sess._why(nxt)
+        assert why.startswith(f"score {sess.ranking.scores()[nxt]:+.2f}, ranked 1 of {len(sess.ranking.order)}")
+        assert list(sess.ranking.ordered_scores) == sorted(sess.ranking.ordered_scores, reverse=True)
+        assert "on 2 decisions (1 include or maybe)" in why and "raised by:" in why
+        assert sess.progress.stop is not None  # the rule's state was shown before the first ranking too
+    finally:
+        if sess.ranker is not None:
+            sess.ranker.close()
+        store.close()
+
+
+def test_help_lists_every_key_and_reason_and_maybes_are_counted_apart(store) -> None:  # type: ignore[no-untyped-def]
+    sess, console = sized(store, ["?", "x", "m", "m", "i", "q"], 120, 40)
+    progress = sess.run()
+    text = console.export_text()
+    assert "add a note to this record" in text and "1  population: Wrong population" in text
+    assert (progress.includes, progress.maybes) == (1, 2)
+    assert "2/7 screened · 0 included · 2 maybe" in text and "3/7 screened · 1 included · 2 maybe" in text

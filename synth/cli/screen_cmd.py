@@ -122,6 +122,36 @@ def register(app: typer.Typer) -> None:
         if fmt is Format.table and data:
             info("Resolve one with: synth screen resolve RECORD include|exclude [--reason ID] --method consensus")
 
+    @group.command("tags")
+    def tags_cmd(
+        ctx: typer.Context,
+        record: Annotated[int | None, typer.Argument(help="A record to tag (omit to list tags).")] = None,
+        add: Annotated[list[str] | None, typer.Option("--add", "-a", help="Tag to add (repeatable).")] = None,
+        remove: Annotated[list[str] | None, typer.Option("--remove", help="Tag to remove (repeatable).")] = None,
+        reviewer: ReviewerOpt = None,
+        tag_filter: Annotated[str | None, typer.Option("--tag", help="List only records with this tag.")] = None,
+        everyone: Annotated[bool, typer.Option("--all", help="List every reviewer's tags, not only yours.")] = False,
+        fmt: FormatOpt = Format.table,
+    ) -> None:
+        """Tag records (your own labels, as in the screen's `t` key) or list the tags.
+
+        Example: synth screen tags 12 --add "ask author" --reviewer alice
+        Example: synth screen tags --tag "ask author" --all --format csv
+        """
+        from synth.screening.service import tag, tag_list
+
+        store = get(ctx).store
+        if record is not None:
+            if not add and not remove:
+                raise InputError("nothing to do: give --add TAG or --remove TAG with a record.")
+            now = tag(store, record_id=record, reviewer=_reviewer(reviewer), add=add or [], remove=remove or [])
+            info(f"Record {record}: {', '.join(now) or 'no tags'}.")
+            return
+        who = None if everyone else _reviewer(reviewer)
+        rows = tag_list(store, reviewer=who, tag=tag_filter)
+        emit(fmt, rows, ["record", "reviewer", "tag", "at", "title"],
+             title=f"Tags{'' if who is None else f' by {who}'}: {len(rows)}")
+
     @group.command("resolve")
     def resolve_cmd(
         ctx: typer.Context,

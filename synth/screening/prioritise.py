@@ -15,12 +15,40 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from synth.screening.stopping import check as stop_check
 
 MODELS = ("svm", "logistic", "nb")
 BALANCE_RATIO = 9.8
+#: how many of the best-ranked records get the terms that raised their score (the screen's "why next")
+EXPLAIN = 25
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """One re-ranking: the order, each record's score in that order, and for the first :data:`EXPLAIN` records
+    the terms that raised their score most (what the screen shows as "why is this record next"). Scores travel
+    as an array aligned with ``order`` (cheap to send from the worker process, unlike a dict of 50,000)."""
+
+    order: list[int]
+    ordered_scores: Any  # a float array, aligned with order
+    trained_on: int
+    includes: int
+    terms: dict[int, list[str]] = field(default_factory=dict)
+
+    def place(self, rid: int) -> tuple[int, float] | None:
+        """``rid``'s 1-based rank and score, or None when it was not ranked. Fast for the records at the top,
+        which are the ones shown."""
+        try:
+            i = self.order.index(rid)
+        except ValueError:
+            return None
+        return i + 1, float(self.ordered_scores[i])
+
+    def scores(self) -> dict[int, float]:
+        return dict(zip(self.order, self.ordered_scores.tolist(), strict=True))
 
 
 def document(title: str, abstract: str) -> str:
@@ -28,14 +56,17 @@ def document(title: str, abstract: str) -> str:
     return f"{title or ''} {title or ''} {abstract or ''}"
 
 
-def build_features(texts: Sequence[str]) -> Any:
-    """TF-IDF matrix (rows in the order of ``texts``)."""
+def _vectoriser() -> Any:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
-    vectorizer = TfidfVectorizer(
+    return TfidfVectorizer(
         ngram_range=(1, 2), sublinear_tf=True, max_df=0.95, min_df=1, strip_accents="unicode", lowercase=True
     )
-    return vectorizer.fit_transform([t or "" for t in texts])
+
+
+def build_features(texts: Sequence[str]) -> Any:
+    """TF-IDF matrix (rows in the order of ``texts``)."""
+    return _vectoriser().fit_transform([t or "" for t in texts])
 
 
 def make_classifier(model: str, seed: int = 0) -> Any:
@@ -54,9 +85,9 @@ def make_classifier(model: str, seed: int = 0) -> Any:
     raise ValueError(f"unknown model '{model}' (use one of: {', '.join(MODELS)})")
 
 
-def scores(model: str, features: Any, train_rows: Sequence[int], train_labels: Sequence[int], seed: int = 0) -> Any:
-    """Relevance scores for every row of ``features`` from a model fitted on ``train_rows``; ``None`` when the
-    training labels do not yet hold both classes."""
+def fit(model: str, features: Any, train_rows: Sequence[int], train_labels: Sequence[int], seed: int = 0) -> Any:
+    """The classifier fitted on ``train_rows`` (balanced weights), or ``None`` when the training labels do not
+    yet hold both classes."""
     import numpy as np
 
     labels = np.asarray(train_labels)
@@ -68,9 +99,37 @@ def scores(model: str, features: Any, train_rows: Sequence[int], train_labels: S
     weights *= len(labels) / weights.sum()
     clf = make_classifier(model, seed)
     clf.fit(features[np.asarray(train_rows)], labels, sample_weight=weights)
+    return clf
+
+
+def decision_scores(clf: Any, features: Any) -> Any:
     if hasattr(clf, "decision_function"):
         return clf.decision_function(features)
     return clf.predict_log_proba(features)[:, 1]
+
+
+def scores(model: str, features: Any, train_rows: Sequence[int], train_labels: Sequence[int], seed: int = 0) -> Any:
+    """Relevance scores for every row of ``features`` from a model fitted on ``train_rows``; ``None`` when the
+    training labels do not yet hold both classes."""
+    clf = fit(model, features, train_rows, train_labels, seed)
+    return None if clf is None else decision_scores(clf, features)
+
+
+def term_weights(clf: Any) -> Any:
+    """Each feature's weight towards *include*: a linear model's coefficients, naive Bayes' log-ratio."""
+    if hasattr(clf, "coef_"):
+        return clf.coef_.ravel()
+    return clf.feature_log_prob_[1] - clf.feature_log_prob_[0]
+
+
+def raising_terms(features: Any, row: int, weights: Any, names: Any, k: int = 3) -> list[str]:
+    """The ``k`` terms of one record that add most to its score (tf-idf value x weight, positive only)."""
+    import numpy as np
+
+    x = features[row]
+    contrib = x.data * weights[x.indices]
+    best = np.argsort(-contrib)[:k]
+    return [str(names[x.indices[i]]) for i in best if contrib[i] > 0]
 
 
 class Prioritiser:
@@ -84,30 +143,45 @@ class Prioritiser:
         self._texts = [texts[r] for r in self.ids]
         self.model = model
         self._features: Any = None
+        self._names: Any = None
 
     @property
     def features(self) -> Any:
         if self._features is None:
-            self._features = build_features(self._texts)
+            vectoriser = _vectoriser()
+            self._features = vectoriser.fit_transform([t or "" for t in self._texts])
+            self._names = vectoriser.get_feature_names_out()
         return self._features
 
     def rank(self, labels: Mapping[int, int], candidates: Sequence[int] | None = None) -> list[int] | None:
         """``candidates`` (default: every unlabelled record) best first, or ``None`` until there is at least
         one include and one exclude."""
+        ranking = self.ranking(labels, candidates, explain=0)
+        return None if ranking is None else ranking.order
+
+    def ranking(self, labels: Mapping[int, int], candidates: Sequence[int] | None = None,
+                explain: int = EXPLAIN) -> Ranking | None:
+        """As :meth:`rank`, with every candidate's score and the raising terms of the first ``explain``."""
         import numpy as np
 
         known = [(self.row[r], v) for r, v in labels.items() if r in self.row]
         if len({v for _, v in known}) < 2:
             return None
-        s = scores(self.model, self.features, [k for k, _ in known], [v for _, v in known])
-        if s is None:
+        features = self.features
+        clf = fit(self.model, features, [k for k, _ in known], [v for _, v in known])
+        if clf is None:
             return None
+        s = np.asarray(decision_scores(clf, features))
         if candidates is None:
             candidates = [r for r in self.ids if r not in labels]
         cand = np.asarray([c for c in candidates if c in self.row], dtype=np.int64)
         rows = np.asarray([self.row[int(c)] for c in cand], dtype=np.int64)
-        order = np.lexsort((cand, -np.asarray(s)[rows])) if len(cand) else np.asarray([], dtype=np.int64)
-        return [int(c) for c in cand[order]]
+        order = np.lexsort((cand, -s[rows])) if len(cand) else np.asarray([], dtype=np.int64)
+        ranked = cand[order].tolist()
+        weights = term_weights(clf) if explain else None
+        terms = {rid: raising_terms(features, self.row[rid], weights, self._names) for rid in ranked[:explain]}
+        return Ranking(order=ranked, ordered_scores=s[rows][order], trained_on=len(known),
+                       includes=sum(v for _, v in known), terms=terms)
 
     def stop_state(self, rule: str, labels: Sequence[int], n_total: int, recall: float,
                    confidence: float) -> dict[str, Any]:
@@ -140,15 +214,20 @@ def _die_with_parent() -> None:
 
 
 def _init_worker(texts: dict[int, str], model: str) -> None:
+    import signal
+
     global _WORKER
+    # Ctrl-C reaches the whole process group: the screen handles it (and closes this worker); here it
+    # would only print a traceback over the reviewer's terminal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent()
     _WORKER = Prioritiser(texts, model)
     _WORKER.features  # noqa: B018 - build the TF-IDF matrix now, in the worker
 
 
-def _worker_rank(labels: dict[int, int], candidates: list[int] | None) -> list[int] | None:
+def _worker_ranking(labels: dict[int, int], candidates: list[int] | None, explain: int) -> Ranking | None:
     assert _WORKER is not None
-    return _WORKER.rank(labels, candidates)
+    return _WORKER.ranking(labels, candidates, explain)
 
 
 def _worker_stop_state(rule: str, labels: list[int], n_total: int, recall: float,
@@ -173,7 +252,13 @@ class ProcessPrioritiser:
         )
 
     def rank(self, labels: Mapping[int, int], candidates: Sequence[int] | None = None) -> list[int] | None:
-        return self._pool.submit(_worker_rank, dict(labels), list(candidates) if candidates else None).result()
+        ranking = self.ranking(labels, candidates, explain=0)
+        return None if ranking is None else ranking.order
+
+    def ranking(self, labels: Mapping[int, int], candidates: Sequence[int] | None = None,
+                explain: int = EXPLAIN) -> Ranking | None:
+        return self._pool.submit(_worker_ranking, dict(labels), list(candidates) if candidates else None,
+                                 explain).result()
 
     def stop_state(self, rule: str, labels: Sequence[int], n_total: int, recall: float,
                    confidence: float) -> dict[str, Any]:
@@ -186,10 +271,10 @@ class ProcessPrioritiser:
 
 class BackgroundRanker:
     """Re-ranks in a daemon thread. :meth:`request` is non-blocking: it records the latest labels and wakes the
-    worker, which ranks and calls ``on_ranked(order)``; requests made while it works coalesce into one."""
+    worker, which ranks and calls ``on_ranked(ranking)``; requests made while it works coalesce into one."""
 
     def __init__(self, prioritiser: Prioritiser | ProcessPrioritiser,
-                 on_ranked: Callable[[list[int]], None]) -> None:
+                 on_ranked: Callable[[Ranking], None]) -> None:
         self.prioritiser = prioritiser
         self.on_ranked = on_ranked
         self._cond = threading.Condition()
@@ -218,9 +303,9 @@ class BackgroundRanker:
                 self._busy = True
             assert job is not None
             try:
-                order = self.prioritiser.rank(*job)
-                if order is not None:
-                    self.on_ranked(order)
+                ranking = self.prioritiser.ranking(*job)
+                if ranking is not None:
+                    self.on_ranked(ranking)
                     self.rounds += 1
             except Exception as exc:  # a failed re-rank must never stop screening
                 self.error = f"{type(exc).__name__}: {exc}"

@@ -134,6 +134,36 @@ def decide(store: Store, settings: Settings, *, record_id: int, stage: str, revi
         origin=origin, replaces=replaces), what=f"the decision on record {record_id}")
 
 
+def parse_tags(text: str) -> tuple[list[str], list[str]]:
+    """``"qualitative, -ask author"`` -> tags to add ``["qualitative"]`` and to remove ``["ask author"]``."""
+    add: list[str] = []
+    remove: list[str] = []
+    for part in text.split(","):
+        part = part.strip()
+        if part.startswith("-") and part[1:].strip():
+            remove.append(part[1:].strip())
+        elif part:
+            add.append(part)
+    return add, remove
+
+
+def tag(store: Store, *, record_id: int, reviewer: str, add: Sequence[str] = (),
+        remove: Sequence[str] = ()) -> list[str]:
+    """Add and remove a reviewer's tags on a record (its own transaction); the record's tags after."""
+    return store.retrying(lambda conn: db.set_tags(conn, record_id, reviewer, add=add, remove=remove),
+                          what=f"the tags on record {record_id}")
+
+
+def tag_list(store: Store, *, reviewer: str | None = None, tag: str | None = None) -> list[dict[str, Any]]:
+    """Tag rows (record, reviewer, tag, at, title), of one reviewer or everyone, optionally of one tag."""
+    wanted = db.clean_tag(tag) if tag is not None else None
+    with store.connect() as conn:
+        rows = [r for r in db.tag_rows(conn, reviewer) if wanted is None or r["tag"] == wanted]
+        titles = db.titles(conn, {r["record_id"] for r in rows})
+    return [{"record": r["record_id"], "reviewer": r["reviewer"], "tag": r["tag"], "at": r["at"],
+             "title": titles.get(r["record_id"], "")} for r in rows]
+
+
 @dataclass
 class ImportReport:
     imported: int

@@ -24,6 +24,7 @@ class EventKind(StrEnum):
     RETRIEVAL = "retrieval"
     EXTRACTION = "extraction"
     STOPPING = "stopping"
+    TAG = "tag"
     RUN = "run"
 
 

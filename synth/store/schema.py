@@ -145,6 +145,16 @@ screening_stops = sa.Table(
     sa.Column("result", sa.JSON, nullable=False),
 )
 
+# migration m0041_screening_tags
+screening_tags = sa.Table(
+    "screening_tags",
+    metadata,
+    sa.Column("record_id", sa.Integer, sa.ForeignKey("records.id"), primary_key=True),
+    sa.Column("reviewer", sa.String(200), primary_key=True),
+    sa.Column("tag", sa.String(80), primary_key=True),
+    sa.Column("at", sa.String(40), nullable=False),
+)
+
 # -- search (issue 5; migration m0020_search) ------------------------------------------------------------------
 search_runs = sa.Table(
     "search_runs",

@@ -1,4 +1,4 @@
-"""Screening state in the store: reviewers, decisions, resolutions, full-text retrieval, stopping records.
+"""Screening state in the store: reviewers, decisions, resolutions, full-text retrieval, stopping records, tags.
 
 Every write is one short transaction that also appends an audit event, so each decision is durable the moment
 it is made. Decisions are never deleted: undo and revisions mark the old row inactive.
@@ -22,6 +22,7 @@ from synth.store.schema import (
     screening_resolutions,
     screening_reviewers,
     screening_stops,
+    screening_tags,
 )
 
 RETRIEVAL_STATUSES = ("sought", "retrieved", "not-retrieved")
@@ -336,3 +337,64 @@ def stops(conn: sa.Connection, stage: str | None = None) -> list[dict[str, Any]]
 def titles(conn: sa.Connection, ids: Iterable[int]) -> dict[int, str]:
     query = sa.select(records.c.id, records.c.title).where(records.c.id.in_(list(ids)))
     return {int(r.id): r.title or "" for r in conn.execute(query)}
+
+
+# --- tags ----------------------------------------------------------------------------------------------
+
+TAG_MAX = 80
+
+
+def clean_tag(tag: str) -> str:
+    """A tag as stored: trimmed, inner whitespace collapsed, lower case (so "Ask author" and "ask  author" are
+    one tag); :class:`InputError` when empty or longer than :data:`TAG_MAX` characters."""
+    cleaned = " ".join(tag.split()).lower()
+    if not cleaned:
+        raise InputError("a tag cannot be empty.")
+    if len(cleaned) > TAG_MAX:
+        raise InputError(f"tag '{cleaned[:20]}...' is longer than {TAG_MAX} characters; use a shorter one.")
+    return cleaned
+
+
+def set_tags(conn: sa.Connection, record_id: int, reviewer: str, *, add: Iterable[str] = (),
+             remove: Iterable[str] = ()) -> list[str]:
+    """Add and remove one reviewer's tags on a record (one event); returns the record's tags after."""
+    check_screenable(conn, record_id)
+    have = set(tags(conn, reviewer, [record_id]).get(record_id, []))
+    added = sorted({clean_tag(t) for t in add} - have)
+    removed = sorted({clean_tag(t) for t in remove} & have)
+    if added:
+        now = utc_now()
+        conn.execute(screening_tags.insert(), [{"record_id": record_id, "reviewer": reviewer, "tag": t, "at": now}
+                                               for t in added])
+    if removed:
+        conn.execute(screening_tags.delete().where(
+            screening_tags.c.record_id == record_id, screening_tags.c.reviewer == reviewer,
+            screening_tags.c.tag.in_(removed)))
+    if added or removed:
+        append(conn, EventKind.TAG, {"record_id": record_id, "added": added, "removed": removed},
+               actor=reviewer, subject=f"record:{record_id}")
+    return sorted((have | set(added)) - set(removed))
+
+
+def tags(conn: sa.Connection, reviewer: str | None = None,
+         record_ids: Iterable[int] | None = None) -> dict[int, list[str]]:
+    """Tags per record (sorted), of one reviewer or of everyone."""
+    query = sa.select(screening_tags.c.record_id, screening_tags.c.tag).order_by(screening_tags.c.tag)
+    if reviewer is not None:
+        query = query.where(screening_tags.c.reviewer == reviewer)
+    if record_ids is not None:
+        query = query.where(screening_tags.c.record_id.in_(list(record_ids)))
+    out: dict[int, list[str]] = defaultdict(list)
+    for rid, tag in conn.execute(query):
+        if tag not in out[rid]:
+            out[rid].append(tag)
+    return dict(out)
+
+
+def tag_rows(conn: sa.Connection, reviewer: str | None = None) -> list[dict[str, Any]]:
+    """Every tag: ``record_id``, ``reviewer``, ``tag``, ``at``, by record."""
+    query = sa.select(screening_tags).order_by(screening_tags.c.record_id, screening_tags.c.reviewer,
+                                               screening_tags.c.tag)
+    if reviewer is not None:
+        query = query.where(screening_tags.c.reviewer == reviewer)
+    return [dict(r._mapping) for r in conn.execute(query)]
