@@ -100,7 +100,7 @@ def test_forest_of_the_outcome_draws_the_multilevel_result(ws: Path, tmp_path: P
     res = _pool(ws)
     assert "Multilevel random-effects model for dependent effects" in svg
     assert f"t({res['df']:.1f})" in svg  # the CR2 test with its Satterthwaite df
-    b = res["back"] or res
+    b = res["natural"] or res
     total = f"{b['estimate']:.2f} [{b['ci_low']:.2f}, {b['ci_high']:.2f}]"
     assert total in svg
     assert "Kilbourne 2012 (mental component)" in svg and "Kilbourne 2012 (physical" in svg

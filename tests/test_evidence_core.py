@@ -258,13 +258,13 @@ def test_pool_labels_ratio_measures_and_back_transforms() -> None:
     res = pool(LIPSEY_Y, LIPSEY_V, Settings().pool_options(), measure="RR")
     assert res["measure"] == "RR"
     for key in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high"):
-        assert res["back"][key] == pytest.approx(math.exp(res[key]))
+        assert res["natural"][key] == pytest.approx(math.exp(res[key]))
 
 
 def test_pool_without_prediction_interval_when_the_protocol_says_none() -> None:
     assert pool(LIPSEY_Y, LIPSEY_V, Settings().pool_options())["pi_low"] is not None
     res = pool(LIPSEY_Y, LIPSEY_V, Settings(pi="none").pool_options(), measure="OR", report_pi=False)
-    assert res["pi_low"] is None and res["pi_high"] is None and res["back"]["pi_low"] is None
+    assert res["pi_low"] is None and res["pi_high"] is None and res["natural"]["pi_low"] is None
 
 
 def test_pool_raises_when_synth_meta_cannot_pool(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -126,7 +126,7 @@ def test_outcome_is_pooled_by_synth_meta_with_the_protocol_defaults() -> None:
     for key in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2"):
         assert mort[key] == pytest.approx(ref[key]), key
     assert [s["weight"] for s in mort["studies"]] == pytest.approx([s["weight"] / 100 for s in ref["studies"]])
-    assert mort["back"]["estimate"] == pytest.approx(math.exp(ref["estimate"]))
+    assert mort["natural"]["estimate"] == pytest.approx(math.exp(ref["estimate"]))
     assert mort["pooled_method"] == "REML tau^2, HKSJ CI (synth.meta)"
     dl = assess_outcome(MORT, studies, None, Settings(power_reps=500, method="DL", ci_method="z"))
     assert dl["pooled_method"] == "DL tau^2, Wald z CI (synth.meta)" and dl["ci_low"] != pytest.approx(mort["ci_low"])
@@ -166,7 +166,7 @@ def test_outcome_synth_meta_cannot_pool_is_said_and_not_invented() -> None:
                                                   design="rct", rob="low")]
     res = assess_outcome({**MORT, "notes": ["gathered note"]}, bad, None, FAST)
     assert res["k"] == 5 and res["participants"] == 1900
-    for key in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2", "power", "ois", "ris", "back"):
+    for key in ("estimate", "ci_low", "ci_high", "pi_low", "pi_high", "tau2", "i2", "power", "ois", "ris", "natural"):
         assert res[key] is None, key
     assert res["cumulative"] == [] and res["rob_weight"] == {}
     assert res["notes"][0] == "gathered note"
@@ -317,7 +317,7 @@ def test_flagship_workspace_evidence(tmp_path: Path) -> None:
             assert o["ci_low"] <= o["estimate"] <= o["ci_high"]
             assert o["pooled_method"] == "REML tau^2, HKSJ CI (synth.meta)"
             if o["measure"] in ("RR", "OR"):  # also outcomes that mix counts and published log ratios
-                assert o["back"]["estimate"] == pytest.approx(math.exp(o["estimate"]))
+                assert o["natural"]["estimate"] == pytest.approx(math.exp(o["estimate"]))
         assert o["certainty"]["rating"] in ("high", "moderate", "low", "very low")
 
 

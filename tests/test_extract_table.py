@@ -121,7 +121,7 @@ def test_meta_table_native_binary(ws: Workspace, protocol: Protocol) -> None:
     from synth.meta.analysis import pool_frame
 
     result = pool_frame(df, df.attrs["measure"])
-    assert result["k"] == 2 and result["back"]["estimate"] == pytest.approx(0.5)
+    assert result["k"] == 2 and result["natural"]["estimate"] == pytest.approx(0.5)
 
 
 def test_meta_table_mixed_kinds_go_generic(ws: Workspace, protocol: Protocol) -> None:
@@ -174,4 +174,4 @@ def test_meta_effects_relabels_generic_frames(ws: Workspace, protocol: Protocol)
     table = meta_effects(df)
     assert table.measure == "RR"
     result = pool_effects(table)
-    assert result["back"]["estimate"] == pytest.approx(math.exp(result["estimate"]))
+    assert result["natural"]["estimate"] == pytest.approx(math.exp(result["estimate"]))

@@ -19,7 +19,7 @@ runner = CliRunner()
 
 POOL_KEYS = {"k", "measure", "method", "test", "estimate", "se", "ci_low", "ci_high", "stat", "p", "df", "tau2",
              "tau2_ci_low", "tau2_ci_high", "tau", "i2", "i2_ci_low", "i2_ci_high", "h2", "q", "q_df", "q_p",
-             "pi_low", "pi_high", "studies", "excluded", "back"}
+             "pi_low", "pi_high", "studies", "excluded", "natural"}
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -48,7 +48,7 @@ def test_pool_json_has_the_documented_keys_and_metafor_values() -> None:
         assert res[key] == pytest.approx(exp[key], rel=1e-6, abs=1e-8), key
     assert set(res["studies"][0]) == {"study", "yi", "vi", "weight"}
     assert sum(s["weight"] for s in res["studies"]) == pytest.approx(100)
-    assert res["back"]["estimate"] == pytest.approx(0.4894209, rel=1e-6)  # exp(-0.7145323)
+    assert res["natural"]["estimate"] == pytest.approx(0.4894209, rel=1e-6)  # exp(-0.7145323)
     assert "REML" in res["methods"] and "HKSJ" in res["methods"]
 
 
@@ -77,7 +77,7 @@ def test_pool_by_csv_has_one_row_per_group() -> None:
     rows = list(csv.DictReader(io.StringIO(out)))
     assert code == 0
     assert [r["group"] for r in rows] == ["random", "alternate", "systematic"]
-    assert {"group", "k", "estimate", "tau2", "pi_low", "back_estimate"} <= set(rows[0])
+    assert {"group", "k", "estimate", "tau2", "pi_low", "natural_estimate"} <= set(rows[0])
 
 
 def test_pool_table_states_methods(tmp_path: Path) -> None:

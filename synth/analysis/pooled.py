@@ -32,9 +32,9 @@ def pool(yi: Sequence[float], vi: Sequence[float], opts: PoolOptions, *, measure
     """Pool one outcome with :func:`synth.meta.analysis.pool_effects`.
 
     ``yi``/``vi`` are on the analysis scale of ``measure`` (log for RR/OR/ROM); the result is labelled with
-    ``measure`` so ``back`` holds the natural-scale estimate, CI and PI. Returns synth.meta's result dict
+    ``measure`` so ``natural`` holds the natural-scale estimate, CI and PI. Returns synth.meta's result dict
     (``k``, ``estimate``, ``se``, ``ci_low``, ``ci_high``, ``p``, ``tau2``, ``i2``, ``q``, ``pi_low``,
-    ``pi_high``, ``back``, ``studies`` with percent weights, ``warnings``, ``methods``, ...) plus
+    ``pi_high``, ``natural``, ``studies`` with percent weights, ``warnings``, ``methods``, ...) plus
     ``weights`` (fractions, in input order) and a short ``pooled_method``. With ``report_pi=False`` (the
     protocol's ``prediction_interval = "none"``) the prediction interval is not reported. k = 1 gives the single study with its Wald CI (nothing pooled).
 
@@ -106,8 +106,8 @@ def cumulative_clustered(years: Sequence[int | None], yi: Sequence[float], vi: S
 def _drop_pi(res: dict[str, Any]) -> None:
     """Leave out the prediction interval (the protocol's ``prediction_interval = "none"``)."""
     res["pi_low"] = res["pi_high"] = None
-    if res.get("back"):
-        res["back"] = {**res["back"], "pi_low": None, "pi_high": None}
+    if res.get("natural"):
+        res["natural"] = {**res["natural"], "pi_low": None, "pi_high": None}
 
 
 def egger(yi: Sequence[float], vi: Sequence[float]) -> dict[str, Any]:

@@ -152,7 +152,7 @@ def register(app: typer.Typer) -> None:
 
         Example: synth meta pool pairwise.csv --by analysis --measure OR --test z --format json
         """
-        from synth.meta.summary import SUMMARY_COLUMNS, summary_row
+        from synth.meta.summary import NATURAL_COLUMNS, SUMMARY_COLUMNS, summary_row
 
         if cluster is not None:
             from synth.errors import InputError
@@ -206,8 +206,7 @@ def register(app: typer.Typer) -> None:
                 emit_json_array(results)
             else:
                 rows = [{"group": r["group"], **summary_row(r)} for r in results]
-                cols = ["group", *SUMMARY_COLUMNS, "back_estimate", "back_ci_low", "back_ci_high",
-                        "back_pi_low", "back_pi_high", "excluded", "omitted", "warnings", "methods"]
+                cols = ["group", *SUMMARY_COLUMNS, *NATURAL_COLUMNS, "excluded", "omitted", "warnings", "methods"]
                 if fmt is Format.table:
                     rows = [{c: _fmt(r.get(c), 4) for c in cols} for r in rows]
                     cols = ["group", "k", "estimate", "ci_low", "ci_high", "p", "tau2", "i2", "pi_low", "pi_high"]
@@ -238,8 +237,8 @@ def register(app: typer.Typer) -> None:
             emit(fmt, [summary_row(res)])
         else:
             rows = [{"statistic": c, "value": _fmt(res.get(c))} for c in SUMMARY_COLUMNS]
-            for key, v in (res.get("back") or {}).items():
-                rows.append({"statistic": f"{key} (natural scale)", "value": _fmt(v)})
+            for key, v in (res.get("natural") or {}).items():
+                rows.append({"statistic": f"natural_{key}", "value": _fmt(v)})
             emit(fmt, rows, ["statistic", "value"], title="Meta-analysis")
             info(f"Methods: {res['methods']}")
 

@@ -132,7 +132,7 @@ def assess_outcome(
         cert = rate(GradeInputs(k=0, participants=0, estimate=None, ci_low=None, ci_high=None))
         base.update({
             "estimate": None, "ci_low": None, "ci_high": None, "pi_low": None, "pi_high": None, "tau2": None,
-            "i2": None, "back": None, "power": None, "power_analytic": None, "ois": None, "ois_fraction": None,
+            "i2": None, "natural": None, "power": None, "power_analytic": None, "ois": None, "ois_fraction": None,
             "ris": None, "ris_fraction": None, "diversity": None, "designs": {}, "share_randomised": None,
             "countries": {}, "settings": {}, "models": {}, "rob_weight": {}, "share_weight_high_rob": None,
             "small_study": None, "cumulative": [], "first_conclusive_year": None, "certainty": cert.to_dict(),
@@ -255,7 +255,7 @@ def assess_outcome(
     base.update({
         "estimate": pooled.get("estimate"), "ci_low": pooled.get("ci_low"), "ci_high": pooled.get("ci_high"),
         "pi_low": pooled.get("pi_low"), "pi_high": pooled.get("pi_high"), "tau2": tau2, "i2": pooled.get("i2"),
-        "back": pooled.get("back"), "pooled_method": pooled.get("pooled_method") or pooled.get("methods"),
+        "natural": pooled.get("natural"), "pooled_method": pooled.get("pooled_method") or pooled.get("methods"),
         "power": power, "power_analytic": power_analytic, "studies_needed_for_power": k_needed,
         "ois": info.ois if info else None, "ois_fraction": info.ois_fraction if info else None,
         "ris": info.ris if info else None, "ris_fraction": info.ris_fraction if info else None,
@@ -313,7 +313,7 @@ def _not_pooled(base: dict[str, Any], studies: Sequence[StudyEffect], notes: lis
                             ci_high=None))
     base.update({
         "estimate": None, "ci_low": None, "ci_high": None, "pi_low": None, "pi_high": None, "tau2": None,
-        "i2": None, "back": None, "pooled_method": None, "power": None, "power_analytic": None,
+        "i2": None, "natural": None, "pooled_method": None, "power": None, "power_analytic": None,
         "studies_needed_for_power": None, "ois": None, "ois_fraction": None, "ris": None, "ris_fraction": None,
         "diversity": None, "ois_assumptions": None, **_descriptive(units),
         "designs": dict(sorted(Counter(s.design or "not reported" for s in units).items())),

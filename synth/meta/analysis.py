@@ -4,7 +4,7 @@
 >>> from synth.meta.analysis import pool_frame
 >>> res = pool_frame(pd.DataFrame({"yi": [0.1, 0.3, 0.2], "vi": [0.01, 0.02, 0.015]}))
 >>> sorted(res)[:3]
-['back', 'ci_high', 'ci_low']
+['ci_high', 'ci_low', 'converged']
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ def _finish(d: dict[str, Any], excluded: list[dict[str, str]], opts: PoolOptions
             omitted: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     d["excluded"] = excluded
     d["omitted"] = omitted or []
-    d["back"] = _back(d["measure"], d, opts.back)
+    d["natural"] = _back(d["measure"], d, opts.back)
     return d
 
 
