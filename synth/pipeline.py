@@ -23,7 +23,7 @@ from synth.dedup import service as dedup
 from synth.errors import InputError, SynthError
 from synth.evidence import evidence_from_workspace
 from synth.extraction.files import load_folder
-from synth.extraction.screening_link import included_studies, study_record_ids
+from synth.extraction.screening_link import included_studies, study_record_ids, unextracted
 from synth.extraction.validate import check_included, validate_files
 from synth.figures.forest import arms_for, forest_svg
 from synth.importers.pipeline import import_file
@@ -38,6 +38,7 @@ from synth.sources.session import make_client, select_strategies
 from synth.store import EventKind, Store, open_store
 from synth.store.events import append, utc_now
 from synth.store.records import count_records
+from synth.wording import count
 from synth.workspace import Workspace
 
 
@@ -215,7 +216,7 @@ def _extraction(rc: RunContext) -> StageResult:
     if len(problems) > 20:
         rc.warnings.append(f"... and {len(problems) - 20} more extraction problems (synth extract check)")
     return StageResult("extraction", "done" if not problems else "problems",
-                       f"{len(files)} files ({reconciled} reconciled), {len(problems)} problem(s)"
+                       f"{len(files)} files ({reconciled} reconciled), {count(len(problems), 'problem')}"
                        + (" (synth extract check)" if problems else ""),
                        {"files": len(files), "reconciled": reconciled, "problems": len(problems)})
 
@@ -269,7 +270,7 @@ def _prisma(rc: RunContext) -> StageResult:
     identified = sum(int(d.get(k) or 0) for k in ("database_results", "register_results", "website_results",
                                                    "organisation_results", "citations_results"))
     return StageResult("prisma", "done", f"{identified} records identified, {d.get('total_studies', 0)} studies "
-                       f"included; {len(d.get('warnings', []))} warning(s)",
+                       f"included; {count(len(d.get('warnings', [])), 'warning')}",
                        {"files": sorted(str(x.name) for x in paths.values())})
 
 
@@ -277,7 +278,9 @@ def _evidence(rc: RunContext) -> StageResult:
     p, store = _ready(rc)
     assert rc.out_dir is not None
 
-    ev = evidence_from_workspace(rc.workspace, p, rc.protocol_path.stem, prisma=rc.prisma)
+    with store.connect() as conn:
+        missing = unextracted(conn, p, [f for f in rc.files if f.reconciled])
+    ev = evidence_from_workspace(rc.workspace, p, rc.protocol_path.stem, prisma=rc.prisma, not_extracted=missing)
     svgs = figure_svgs(ev, rc.forests)
     paths = write_report(ev, rc.out_dir, svgs=svgs)
     figures = write_figures(ev, rc.out_dir / "figures", svgs)

@@ -76,8 +76,8 @@ def test_init_blank_template_is_valid_and_named(tmp_path: Path) -> None:
 
 def test_unknown_template(tmp_path: Path) -> None:
     result = invoke("init", str(tmp_path), "--template", "nope")
-    assert result.exit_code == 1
-    assert result.output == "Error: unknown template 'nope'. Use one of: blank, partnership-outcomes.\n"
+    assert result.exit_code == 2  # an invalid option value is a usage error
+    assert "Invalid value for '--template' / '-t': 'nope' is not one of: blank, partnership-outcomes." in result.output
 
 
 def test_workspace_discovered_from_subfolder(workspace: Path) -> None:
@@ -190,3 +190,43 @@ def test_every_output_format_option_also_answers_to_f() -> None:
             if "--format" in opts and "-f" not in opts:
                 missing.append(" ".join(path))
     assert missing == []
+
+
+BAD_VALUES = [
+    ("screen", "conflicts", "--stage", "abstract-only"),
+    ("screen", "--model", "forest", "--reviewer", "a"),
+    ("screen", "resolve", "1", "include", "--method", "vote"),
+    ("screen", "export", "--format", "xlsx"),
+    ("screen", "retrieve", "1", "--status", "found"),
+    ("screen", "simulate", "x.csv", "--model", "forest"),
+    ("extract", "rob", "s1", "--tool", "jadad"),
+    ("extract", "rob", "s1", "--effect", "both"),
+    ("extract", "robplot", "-o", "x.svg", "--tool", "mmat"),
+    ("meta", "pool", "x.csv", "--method", "bayes"),
+    ("meta", "pool", "x.csv", "--test", "knha"),
+    ("meta", "pool", "x.csv", "--pi", "wide"),
+    ("meta", "pool", "x.csv", "--back", "log"),
+    ("meta", "pool", "x.csv", "--measure", "HR"),
+    ("meta", "pool", "x.csv", "--level", "150"),
+    ("meta", "forest", "x.csv", "-o", "f.svg", "--direction", "up"),
+    ("records", "list", "--format", "xml"),
+    ("import", "x.ris", "--input-format", "docx"),
+    ("init", "elsewhere", "--template", "cochrane"),
+]
+
+
+@pytest.mark.parametrize("args", BAD_VALUES, ids=[" ".join(a[:2]) + " " + a[-2] for a in BAD_VALUES])
+def test_an_invalid_option_value_is_a_usage_error(workspace: Path, args: tuple[str, ...]) -> None:
+    """Exit code 2 and the allowed values, before anything runs (the file named need not exist)."""
+    result = invoke(*args, cwd=workspace)
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for" in result.output and "Traceback" not in result.output
+
+
+def test_option_values_are_accepted_in_the_case_the_library_accepts(workspace: Path, tmp_path: Path) -> None:
+    data = tmp_path / "d.csv"
+    data.write_text("study,yi,vi\na,0.1,0.01\nb,0.3,0.02\nc,0.2,0.015\n")
+    result = invoke("meta", "pool", str(data), "--method", "dl", "--test", "Z", "--pi", "HTS", "-f", "json",
+                    cwd=workspace)
+    assert result.exit_code == 0, result.output
+    assert '"method": "DL"' in result.output and '"test": "z"' in result.output

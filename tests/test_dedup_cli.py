@@ -87,7 +87,7 @@ def test_rerun_is_idempotent_and_logs_nothing_new(db: str) -> None:
     result = synth(db, "--format", "json")
     assert result.exit_code == 0
     assert assignments(db) == before
-    assert "0 record(s) changed." in result.output
+    assert "0 records changed." in result.output
     assert len(events(db)) == 1
 
 
@@ -101,7 +101,7 @@ def test_explain_names_the_rule(db: str) -> None:
     assert [m["id"] for m in data["members"]] == sorted([rid["r01"], rid["r02"]])
     assert data["links"][0]["rule"] == "same doi" or data["links"][0]["rule"].startswith("title >=")
     table = synth(db, "explain", str(rid["r02"]))
-    assert f"Record {rid['r02']}: cluster {rid['r01']} with 2 record(s); representative {rid['r01']}." in table.stdout
+    assert f"Record {rid['r02']}: cluster {rid['r01']} with 2 records; representative {rid['r01']}." in table.stdout
     link = data["links"][0]
     assert "{" not in table.stdout  # a table, not a printed dict
     assert f"{link['a']} + {link['b']}" in table.stdout and "merged" in table.stdout
@@ -164,14 +164,14 @@ def test_review_same_different_undo_and_quit(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "Maybe pair 1/2" in result.stdout and "Maybe pair 2/2" in result.stdout
     assert "undone: records" in result.stdout
-    assert "Reviewed 3 pair(s): 1 same, 0 different, 1 skipped, 1 undone." in result.output
+    assert "Reviewed 3 pairs: 1 same, 0 different, 1 skipped, 1 undone." in result.output
     after = json.loads(synth(url, "--format", "json").stdout)
     assert after["duplicates"] == summary["duplicates"] + 1
     assert after["maybe_pairs"] == 1
     # the remaining pair: quit without deciding changes nothing
     quit_ = synth(url, "review", input="x\nq\n")
     assert "unknown key 'x': use one of s, d, k, u, q" in quit_.stdout
-    assert "Reviewed 2 pair(s): 0 same, 0 different, 0 skipped, 0 undone." in quit_.output
+    assert "Reviewed 2 pairs: 0 same, 0 different, 0 skipped, 0 undone." in quit_.output
     different = synth(url, "review", input="d\nq\n")
     assert "1 different" in different.output
     final = json.loads(synth(url, "--format", "json").stdout)

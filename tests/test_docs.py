@@ -44,3 +44,14 @@ def test_protocol_field_defaults_read_as_values() -> None:
     assert not re.search(r"<\w+\.\w+: '", text)  # no Python enum reprs such as <Stage.full_text: 'full-text'>
     assert "`[title-abstract, full-text]`" in text
     assert "| `intervention_label` | string |  | `Intervention` |" in text
+
+
+def test_extraction_docs_list_the_outcome_row_keys_the_validator_accepts() -> None:
+    import re
+
+    from synth.extraction.validate import ROW_EXTRA_KEYS
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "extraction.md").read_text()
+    para = text[text.index("Every outcome row may carry"):text.index("### Group data columns")]
+    listed = set(re.findall(r"`([a-z_]+)`", para.split("whatever the protocol")[0]))
+    assert listed == set(ROW_EXTRA_KEYS)

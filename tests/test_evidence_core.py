@@ -307,3 +307,21 @@ def test_egger_detects_planted_asymmetry() -> None:
     assert res["p"] < 0.01 and res["intercept"] > 0
     sym = egger([0.1 + e for e in noise], [s * s for s in se])
     assert sym["p"] > 0.1
+
+
+def test_imprecision_quotes_the_interval_on_the_scale_the_tables_use() -> None:
+    from synth.evidence.grade import GradeInputs, rate
+
+    def text(**kw: object) -> str:
+        cert = rate(GradeInputs(k=5, participants=400, estimate=0.0, **kw))  # type: ignore[arg-type]
+        return next(r["text"] for r in cert.reasons if r["domain"] == "imprecision")
+
+    ratio = text(ci_low=math.log(0.7), ci_high=math.log(1.1), measure="RR", mie=math.log(1.25))
+    assert ratio == "Imprecise: the CI (RR 0.70 to 1.10) includes no effect (1.00)."  # not its logs
+    both = text(ci_low=math.log(0.5), ci_high=math.log(1.6), measure="OR", mie=math.log(1.25))
+    assert "the CI (OR 0.50 to 1.60) includes important effects in both directions (beyond 0.80 and 1.25)" in both
+    smd = text(ci_low=0.1, ci_high=0.5, measure="SMD")
+    assert smd.startswith("Not serious: the CI (SMD 0.10 to 0.50) excludes no effect (0.00)")
+    assert "could not be computed, so it was not checked" in smd  # no information size claimed without one
+    reached = text(ci_low=0.1, ci_high=0.5, measure="SMD", ois_fraction=1.2)
+    assert reached.endswith("the optimal information size is reached.")

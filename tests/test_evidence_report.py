@@ -268,6 +268,12 @@ def test_report_renders_in_headless_chromium(tmp_path: Path, ev: dict, html: str
     rendered_ids = {a or b for a, b in rendered}
     assert rendered_ids == set(ids), f"not rendered: {set(ids) - rendered_ids}"
     assert f'data-figures-rendered="{len(ids)}"' in dom
+    assert 'data-tables-fit="yes"' in dom
+    # the summary table fits an A4 page's width too (794 px), not only a wide screen
+    narrow = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=5000", "--window-size=794,1123",
+         "--dump-dom", path.as_uri()], capture_output=True, text=True, timeout=120, check=False).stdout
+    assert 'data-tables-fit="yes"' in narrow
     shot = tmp_path / "shot.png"
     subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", f"--screenshot={shot}",
                     "--window-size=1200,2000", path.as_uri()], capture_output=True, timeout=120, check=False)

@@ -129,12 +129,12 @@ def test_check_reports_every_problem(ws: Path) -> None:
     assert broken == [{"file": "extractions/partnership-outcomes/broken.toml", "path": "",
                        "message": "TOML syntax error (line 2, column 10): Expected ']' at the end of a table declaration",
                        "fix": "Fix the syntax there (text needs quotes, tables are [name], outcome rows [[outcomes]]) and save again"}]
-    assert "3 file(s) checked" in result.stderr and "20 problem(s)" in result.stderr
+    assert "3 files checked" in result.stderr and "20 problems" in result.stderr
     (_folder(ws) / "broken.toml").unlink()
     (_folder(ws) / "bad-2021.toml").unlink()
     result = run("extract", "check")
     assert result.exit_code == 0 and result.stdout == ""
-    assert f"2 file(s) checked in {_folder(ws)}: 0 problem(s)." in result.stderr
+    assert f"2 files checked in {_folder(ws)}: 0 problems." in result.stderr
 
 
 def test_compare_and_reconcile(ws: Path) -> None:
@@ -152,7 +152,7 @@ def test_compare_and_reconcile(ws: Path) -> None:
     result = run("extract", "reconcile", "demo-2020", input=answers)
     assert result.exit_code == 0, result.output
     path = _folder(ws) / "demo-2020.toml"
-    assert f"Wrote {path} (9 discrepancy(ies) resolved)." in result.output
+    assert f"Wrote {path} (9 discrepancies resolved)." in result.output
     text = path.read_text()
     assert text.startswith("# Reconciled from demo-2020.alice.toml and demo-2020.bob.toml.")
     assert run("extract", "check").exit_code == 0
@@ -172,7 +172,7 @@ def test_table_refuses_invalid_reconciled_files_and_unknown_outcomes(ws: Path) -
     shutil.copy(FIXTURES / "bad-2021.toml", _folder(ws) / "bad-2021.toml")
     result = run("extract", "table")
     assert result.exit_code == 1
-    assert "Error: 19 problem(s) in the extraction files, first:" in result.output
+    assert "Error: 19 problems in the extraction files, first:" in result.output
     (_folder(ws) / "bad-2021.toml").unlink()
     result = run("extract", "table", "--outcome", "happiness")
     assert "Error: 'happiness' is not an outcome id in the protocol." in result.output
@@ -219,7 +219,7 @@ def test_edit_validates_on_save(ws: Path, monkeypatch: pytest.MonkeyPatch) -> No
     result = run("extract", "edit", "demo-2020", "-r", "alice", input="y\n")
     assert result.exit_code == 0, result.output
     assert "outcomes[1].events_t: events (10) exceed the group size n_t = 5." in result.output
-    assert "1 problem(s). Edit again?" in result.output
+    assert "1 problem. Edit again?" in result.output
     assert "demo-2020.alice.toml: no problems." in result.output
     monkeypatch.delenv("EDITOR")
     monkeypatch.delenv("VISUAL", raising=False)
@@ -230,7 +230,7 @@ def test_edit_validates_on_save(ws: Path, monkeypatch: pytest.MonkeyPatch) -> No
 def test_bundled_flagship_through_the_cli(ws: Path) -> None:
     shutil.copytree(REPO / "extractions" / "partnership-outcomes", _folder(ws))
     result = run("extract", "check")
-    assert result.exit_code == 0 and "34 file(s) checked" in result.stderr
+    assert result.exit_code == 0 and "34 files checked" in result.stderr
     result = run("extract", "table", "--outcome", "function", "--format", "csv")
     lines = result.stdout.splitlines()
     assert lines[0].startswith("study,outcome,timepoint,effect,label,year,measure,data_kind,events_t,")
@@ -281,4 +281,4 @@ def test_status(ws: Path) -> None:
         {"study": "demo-2020", "reviewers": "alice, bob", "reconciled": False, "outcome_rows": None, "rob": None,
          "problems": 0},
     ]
-    assert "2 stud(ies), 1 reconciled, 19 problem(s)." in result.stderr
+    assert "2 studies, 1 reconciled, 19 problems." in result.stderr

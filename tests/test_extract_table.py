@@ -149,7 +149,7 @@ def test_meta_table_errors(ws: Workspace, protocol: Protocol) -> None:
     with pytest.raises(InputError, match=r"no data for outcome 'mortality' at timepoint 'discharge'. Timepoints with data: follow-up \(1\)"):
         meta_table(ws, protocol, "mortality", "discharge")
     _study(ws, "b-2002", _row("mortality", "follow-up", BIN.format(12, 10, 2, 10)))
-    with pytest.raises(InputError, match=r"1 problem\(s\) in the reconciled extraction files, first: .*b-2002.toml: outcomes\[1\].events_t"):
+    with pytest.raises(InputError, match=r"1 problem in the reconciled extraction files, first: .*b-2002.toml: outcomes\[1\].events_t"):
         meta_table(ws, protocol, "mortality")
 
 
@@ -175,3 +175,49 @@ def test_meta_effects_relabels_generic_frames(ws: Workspace, protocol: Protocol)
     assert table.measure == "RR"
     result = pool_effects(table)
     assert result["natural"]["estimate"] == pytest.approx(math.exp(result["estimate"]))
+
+
+CONT = "mean_t = {}\nsd_t = {}\nn_t = {}\nmean_c = {}\nsd_c = {}\nn_c = {}"
+
+
+@pytest.mark.parametrize(("outcome", "rows"), [
+    ("mortality", [BIN.format(4, 20, 8, 25), "estimate = 0.8\nci_low = 0.5\nci_high = 1.28", "yi = -0.1\nsei = 0.2",
+                   BIN.format(3, 30, 6, 30)]),
+    ("mortality", [BIN.format(4, 20, 8, 25), BIN.format(3, 30, 6, 30), BIN.format(5, 40, 9, 41)]),
+    ("quality-of-life", [CONT.format(0.61, 0.2, 40, 0.55, 0.22, 38), "yi = 0.3\nsei = 0.15",
+                         CONT.format(55, 10, 60, 52, 11, 61)]),
+])
+def test_extract_table_output_feeds_meta_pool_as_the_outcome_does(ws: Workspace, outcome: str,
+                                                                    rows: list[str]) -> None:
+    """Whatever data each study gave, the CSV `synth extract table` writes for one outcome and timepoint pools
+    to the same result as `synth meta pool --outcome` on the extractions themselves."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from synth.cli.app import app
+
+    first, second = ("follow-up", "discharge") if outcome == "mortality" else ("12 months", "6 months")
+    for i, body in enumerate(rows):
+        _study(ws, f"s{i}-200{i}", _row(outcome, first, body) + _row(outcome, second, body))
+    runner = CliRunner()
+    base = ["--workspace", str(ws.root)]
+    table = runner.invoke(app, [*base, "extract", "table", "--outcome", outcome, "--timepoint", first, "-f", "csv"])
+    assert table.exit_code == 0, table.output
+    path = ws.root / "table.csv"
+    path.write_text(table.stdout)
+    from_file = runner.invoke(app, [*base, "meta", "pool", str(path), "-f", "json"])
+    assert from_file.exit_code == 0, from_file.output
+    direct = runner.invoke(app, [*base, "meta", "pool", "--outcome", outcome, "--timepoint", first, "-f", "json"])
+    assert direct.exit_code == 0, direct.output
+    a, b = json.loads(from_file.stdout), json.loads(direct.stdout)
+    assert a["k"] == b["k"] == len(rows)
+    for key in ("estimate", "se", "ci_low", "ci_high", "tau2"):
+        assert a[key] == pytest.approx(b[key], rel=1e-12, abs=1e-15)
+    assert a["measure"] == b["measure"] and a["natural"] == b["natural"]
+    # both timepoints in one file: said, with the way out
+    both = runner.invoke(app, [*base, "extract", "table", "--outcome", outcome, "-f", "csv"])
+    path.write_text(both.stdout)
+    two = runner.invoke(app, [*base, "meta", "pool", str(path)])
+    assert two.exit_code == 1 and "has data at 2 timepoints" in two.output
+    assert f"synth extract table --outcome {outcome} --timepoint T" in two.output

@@ -234,7 +234,7 @@ def test_warnings_are_capped(tmp_path: Path) -> None:
     assert len([i for i in parsed.items() if isinstance(i, Record)]) == 80
     warnings = parsed.context.all_warnings()
     assert len(warnings) == 51
-    assert warnings[-1] == "... and 30 more warning(s) like these"
+    assert warnings[-1] == "... and 30 more warnings like these"
 
 
 @given(st.text(alphabet=st.sampled_from(

@@ -164,7 +164,7 @@ def test_no_estimable_study_is_an_error(tmp_path: Path) -> None:
 
 def test_unknown_method_and_missing_file(tmp_path: Path) -> None:
     code, _, err = run("pool", BCG, "--measure", "RR", "--method", "XYZ")
-    assert code == 1 and err == "Error: Unknown --method 'XYZ'. Use one of: REML, DL, PM, ML, HE, SJ, HS, EB, EE.\n"
+    assert code == 2 and "Invalid value for '--method': 'XYZ' is not one of: REML, DL, PM, ML, HE, SJ, HS, EB, EE." in err
     code, _, err = run("pool", str(tmp_path / "nope.csv"), "--measure", "RR")
     assert code == 1 and err.startswith("Error: ") and "file not found" in err
 

@@ -108,7 +108,7 @@ def test_records_list_and_export_representatives(tmp_path: Path) -> None:
     out = tmp_path / "all.csv"
     result = runner.invoke(app, ["--db", db, "records", "export", "--format", "csv", "--include-duplicates",
                                  "-o", str(out)])
-    assert result.exit_code == 0 and "wrote 3 record(s)" in result.stderr
+    assert result.exit_code == 0 and "wrote 3 records" in result.stderr
     header = out.read_text().splitlines()[0].split(",")
     assert header == CSV_COLUMNS
     result = runner.invoke(app, ["--db", db, "records", "export", "--format", "ris", "--source", "PubMed"])

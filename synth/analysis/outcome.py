@@ -48,6 +48,17 @@ class Input:
                             default_test=default_test)
 
 
+def is_extraction_table(path: Path) -> bool:
+    """Whether ``path`` is a ``synth extract table`` file (its header names ``outcome``, ``timepoint`` and
+    ``data_kind``), which holds each study's own kind of data rather than one measure's columns."""
+    try:
+        with path.open(encoding="utf-8-sig") as fh:
+            header = {c.strip() for c in fh.readline().split(",")}
+    except (OSError, UnicodeDecodeError):
+        return False  # read_data says what is wrong with the file
+    return {"outcome", "timepoint", "data_kind"} <= header
+
+
 def read_data(data: Path, *text_columns: str | None) -> pd.DataFrame:
     """A study-per-row CSV file for :mod:`synth.meta` (``text_columns`` are kept as text)."""
     return read_csv(data, tuple(c for c in text_columns if c))
@@ -68,27 +79,34 @@ def load_input(data: Path | None, outcome: str | None, timepoint: str | None, me
         if timepoint:
             raise InputError("--timepoint only applies with --outcome.")
         assert data is not None
-        table = compute_effects(read_data(data, *text_columns), measure)
-        if check_k:
-            ensure_k(table)
-        return Input(table, notes=_not_in_model_notes(table.excluded, table.omitted))
-    from synth.analysis.table import meta_effects, meta_table
+        if not is_extraction_table(data):
+            table = compute_effects(read_data(data, *text_columns), measure)
+            if check_k:
+                ensure_k(table)
+            return Input(table, notes=_not_in_model_notes(table.excluded, table.omitted))
+    from synth.analysis.table import extraction_table_frame, meta_effects, meta_table
 
-    if measure:
-        raise InputError(f"--measure cannot be used with --outcome: the protocol sets the measure of '{outcome}'.")
-    if workspace is None or protocol is None:
-        raise InputError("--outcome needs a workspace with a protocol (run inside it, or pass --workspace).")
-    frame = meta_table(workspace, protocol, outcome, timepoint, protocol_name=protocol_name)
+    if data is not None:  # a `synth extract table` file: each row's own data, as --outcome reads them
+        frame = extraction_table_frame(data, measure)
+    else:
+        if measure:
+            raise InputError(f"--measure cannot be used with --outcome: the protocol sets the measure of '{outcome}'.")
+        if workspace is None or protocol is None:
+            raise InputError("--outcome needs a workspace with a protocol (run inside it, or pass --workspace).")
+        assert outcome is not None
+        frame = meta_table(workspace, protocol, outcome, timepoint, protocol_name=protocol_name)
     for col in text_columns:
         if col and col not in frame.columns:
-            raise InputError(f"'{col}' is not a column of the extraction table for '{outcome}'. Use one of: "
-                             f"{', '.join(str(x) for x in frame.columns)}.")
+            raise InputError(f"'{col}' is not a column of the extraction table for '{frame.attrs['outcome']}'. "
+                             f"Use one of: {', '.join(str(x) for x in frame.columns)}.")
     table = meta_effects(frame)
     if check_k:
         ensure_k(table)
     notes = _not_in_model_notes([*frame.attrs.get("excluded", []), *table.excluded], table.omitted)
-    notes.append(f"Outcome {outcome}: {int(table.included.sum())} studies at timepoint {frame.attrs['timepoint']} "
-                 f"({frame.attrs['scale']}).")
+    notes.append(f"Outcome {frame.attrs['outcome']}: {int(table.included.sum())} studies at timepoint "
+                 f"{frame.attrs['timepoint']} ({frame.attrs['scale']}).")
+    if data is not None:
+        return Input(table, frame, None, None, notes)
     return Input(table, frame, protocol, outcome, notes)
 
 

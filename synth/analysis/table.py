@@ -15,6 +15,7 @@ Rows whose effect cannot be estimated (no events in either arm for OR/RR) are dr
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from synth.errors import InputError
@@ -25,6 +26,7 @@ from synth.extraction.validate import validate_files
 from synth.meta.effects import compute_effects
 from synth.meta.io import MEASURE_COLUMNS
 from synth.protocol.model import Protocol
+from synth.wording import count
 from synth.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -74,7 +76,6 @@ def meta_table(workspace: Workspace, protocol: Protocol, outcome_id: str, timepo
     and ``excluded``. Subgroup fields, ``rob_tool``, ``rob_overall`` and the judged ``rob_<domain>`` columns
     (for risk-of-bias columns on a forest plot) are kept.
     """
-    import pandas as pd
 
     try:
         outcome = protocol.outcome(outcome_id)
@@ -86,7 +87,7 @@ def meta_table(workspace: Workspace, protocol: Protocol, outcome_id: str, timepo
     files = [f for f in files if f.reconciled]
     problems += validate_files(files, protocol, name)
     if problems:
-        raise InputError(f"{len(problems)} problem(s) in the reconciled extraction files, first: {problems[0]}. "
+        raise InputError(f"{count(len(problems), 'problem')} in the reconciled extraction files, first: {problems[0]}. "
                          "Run `synth extract check` and fix them first.")
     rows = tidy_rows(files, protocol, outcome_id)
     if not rows:
@@ -98,25 +99,81 @@ def meta_table(workspace: Workspace, protocol: Protocol, outcome_id: str, timepo
     if not rows:
         raise InputError(f"no data for outcome '{outcome_id}' at timepoint '{chosen}'. "
                          f"Timepoints with data: {', '.join(f'{t} ({n})' for t, n in counts.items())}.")
-    for r in rows:  # several effects of one study are told apart by their effect name
-        label = r["label"] or r["study"]
-        r["study_id"], r["study"] = r["study"], f"{label} ({r['effect']})" if r.get("effect") else label
-    measure = outcome.measure.value
-    kinds = {r["data_kind"] for r in rows}
     rob_cols = [c for c in rows[0] if c.startswith("rob_") and (c in ("rob_tool", "rob_overall") or any(r.get(c) for r in rows))]
     subgroup_cols = [f.id for f in protocol.extraction.study_fields] + rob_cols
-    excluded: list[dict[str, str]] = []
+    measure = outcome.measure.value
+    return effects_frame(rows, measure, subgroup_cols, timepoint=chosen, timepoints=counts, outcome=outcome_id)
+
+
+def effects_frame(rows: list[dict[str, Any]], measure: str, keep: list[str], **attrs: Any) -> pd.DataFrame:
+    """One outcome and timepoint's tidy rows as the frame to pool: native group data when every row holds the
+    kind ``measure`` needs, else every row on the analysis scale (``yi``, ``vi``; see the module's text).
+    ``attrs`` (timepoint, timepoints, outcome) join the frame's ``measure``, ``effect_measure``, ``scale`` and
+    ``excluded`` (rows with no estimable effect)."""
+    import pandas as pd
+
+    for r in rows:  # several effects of one study are told apart by their effect name
+        label = r.get("label") or r["study"]
+        r["study_id"], r["study"] = r["study"], f"{label} ({r['effect']})" if r.get("effect") else label
+    kinds = {r["data_kind"] for r in rows}
     native = next((k for k, ms in NATIVE.items() if measure in ms), None)
+    excluded: list[dict[str, str]] = []
     if kinds == {native}:
-        cols = [*KEEP, *MEASURE_COLUMNS[measure], *subgroup_cols]
-        frame = pd.DataFrame([{c: r.get(c) for c in cols} for r in rows], columns=cols)
-        used = measure
+        cols = [*KEEP, *MEASURE_COLUMNS[measure], *keep]
+        frame, used = pd.DataFrame([{c: r.get(c) for c in cols} for r in rows], columns=cols), measure
     else:
-        frame, excluded = _to_generic(rows, measure, [*KEEP, *subgroup_cols])
-        used = "GEN"
-    frame.attrs.update(measure=used, effect_measure=measure, scale=SCALE.get(measure, measure), timepoint=chosen,
-                       timepoints=counts, excluded=excluded, outcome=outcome_id)
+        (frame, excluded), used = _to_generic(rows, measure, [*KEEP, *keep]), "GEN"
+    frame.attrs.update(measure=used, effect_measure=measure, scale=SCALE.get(measure, measure), excluded=excluded,
+                       **attrs)
     return frame
+
+
+def extraction_table_frame(path: Path, measure: str | None) -> pd.DataFrame:
+    """A ``synth extract table`` CSV file as the frame to pool, as ``--outcome`` would build it from the
+    extractions: each row's own data (counts, means, a reported estimate with its CI, ``yi`` with ``sei``)
+    brought to one scale. The file must hold one outcome at one timepoint (a clear error says which it holds).
+    ``measure`` defaults to the file's ``measure`` column."""
+    import csv
+
+    from synth.extraction.columns import DATA_COLUMNS
+
+    with path.open(newline="", encoding="utf-8-sig") as fh:
+        raw = list(csv.DictReader(fh))
+    numeric = {*DATA_COLUMNS, "year", "n_randomised", "follow_up_months"}
+    rows: list[dict[str, Any]] = []
+    for line, r in enumerate(raw, start=2):
+        row: dict[str, Any] = {}
+        for key, value in r.items():
+            cell = (value or "").strip()
+            if not cell:
+                row[key] = None
+            elif key in numeric:
+                try:
+                    row[key] = float(cell)
+                except ValueError:
+                    raise InputError(f"{path}, line {line}: {key} = '{cell}' is not a number. Fix the cell, "
+                                     "or write the table again with `synth extract table`.") from None
+            else:
+                row[key] = cell
+        rows.append(row)
+    if not rows:
+        raise InputError(f"{path}: the extraction table has no rows. Write it with `synth extract table --outcome ID`.")
+    outcomes = sorted({str(r["outcome"]) for r in rows})
+    if len(outcomes) > 1:
+        raise InputError(f"{path}: an extraction table of {len(outcomes)} outcomes ({', '.join(outcomes)}); pool one at "
+                         "a time: `synth extract table --outcome ID` writes one, or run `synth meta pool --outcome ID`.")
+    counts = studies_per_timepoint(rows)
+    if len(counts) > 1:
+        raise InputError(f"{path}: outcome {outcomes[0]} has data at {len(counts)} timepoints "
+                         f"({', '.join(f'{t}: ' + count(n, 'study', 'studies') for t, n in counts.items())}); pool one "
+                         f"at a time: `synth extract table --outcome {outcomes[0]} --timepoint T` writes one.")
+    measures = sorted({str(r["measure"]) for r in rows if r.get("measure")})
+    if measure is None and len(measures) != 1:
+        raise InputError(f"{path}: the rows name {len(measures) or 'no'} measure(s) "
+                         f"{'(' + ', '.join(measures) + ') ' if measures else ''}; pass --measure.")
+    chosen = (measure or measures[0]).upper()
+    keep = [c for c in raw[0] if c not in numeric and c not in KEEP and c not in ("label", "measure")]
+    return effects_frame(rows, chosen, keep, timepoint=next(iter(counts)), timepoints=counts, outcome=outcomes[0])
 
 
 GROUP_DATA = tuple(dict.fromkeys((*MEASURE_COLUMNS["OR"], *MEASURE_COLUMNS["SMD"])))

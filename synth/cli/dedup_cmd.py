@@ -10,6 +10,7 @@ import typer
 from synth.cli.context import get
 from synth.cli.output import Format, emit, emit_json, info
 from synth.errors import InputError, WorkspaceError
+from synth.wording import count
 
 if TYPE_CHECKING:
     from synth.dedup.vetoes import Policy
@@ -62,9 +63,9 @@ def register(app: typer.Typer) -> None:
 
         summary = run(get(ctx).store, _policy(ctx))
         _emit_summary(fmt, summary, "Deduplication")
-        info(f"{summary['duplicates']} duplicate(s) in {summary['clusters']} cluster(s); "
-             f"{summary['maybe_pairs']} maybe pair(s) for `synth dedup review`; "
-             f"{summary['changed']} record(s) changed.")
+        info(f"{count(summary['duplicates'], 'duplicate')} in {count(summary['clusters'], 'cluster')}; "
+             f"{count(summary['maybe_pairs'], 'maybe pair')} for `synth dedup review`; "
+             f"{count(summary['changed'], 'record')} changed.")
 
     @group.command("review")
     def review(
@@ -102,10 +103,10 @@ def register(app: typer.Typer) -> None:
 
         outcome = run_review(store, links, ask, console)
         summary = service.run(store, _policy(ctx)) if outcome.decided or outcome.undone else None
-        info(f"Reviewed {outcome.shown} pair(s): {outcome.same} same, {outcome.different} different, "
+        info(f"Reviewed {count(outcome.shown, 'pair')}: {outcome.same} same, {outcome.different} different, "
              f"{outcome.skipped} skipped, {outcome.undone} undone.")
         if summary is not None:
-            info(f"Re-clustered: {summary['duplicates']} duplicate(s), {summary['maybe_pairs']} maybe pair(s) left.")
+            info(f"Re-clustered: {count(summary['duplicates'], 'duplicate')}, {count(summary['maybe_pairs'], 'maybe pair')} left.")
 
     @group.command("explain")
     def explain(
@@ -125,7 +126,7 @@ def register(app: typer.Typer) -> None:
         if fmt is Format.json:
             emit_json(data)
             return
-        typer.echo(f"Record {record_id}: cluster {data['cluster']} with {len(data['members'])} record(s); "
+        typer.echo(f"Record {record_id}: cluster {data['cluster']} with {count(len(data['members']), 'record')}; "
                    f"representative {data['representative']}.")
         emit(Format.table, data["members"], ["id", "year", "source", "doi", "duplicate_of", "title"],
              title="Members")

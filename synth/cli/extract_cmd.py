@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from synth.cli.choices import one_of
 from synth.cli.context import Context, get
 from synth.cli.output import FORMAT_HELP, Format, emit, emit_json, info
 from synth.errors import InputError
+from synth.wording import count
 
 if TYPE_CHECKING:
     from synth.extraction.files import ExtractionFile
@@ -154,7 +156,7 @@ def register(app: typer.Typer) -> None:
                 return
             for line in problems_text:
                 info(line)
-            if not typer.confirm(f"{len(problems_text)} problem(s). Edit again?", default=True):
+            if not typer.confirm(f"{count(len(problems_text), 'problem')}. Edit again?", default=True):
                 raise typer.Exit(1)
 
     @group.command("status")
@@ -172,7 +174,7 @@ def register(app: typer.Typer) -> None:
         rows, n_problems = status_rows(_folder(c), c.protocol, c.protocol_name)
         emit(fmt, rows, ["study", "reviewers", "reconciled", "outcome_rows", "rob", "problems"], title="Extraction status")
         done = sum(1 for r in rows if r["reconciled"])
-        info(f"{len(rows)} stud(ies), {done} reconciled, {n_problems} problem(s).")
+        info(f"{count(len(rows), 'study', 'studies')}, {done} reconciled, {count(n_problems, 'problem')}.")
 
     @group.command("check")
     def check(
@@ -189,7 +191,7 @@ def register(app: typer.Typer) -> None:
         files, problems = check_folder(_folder(c), c.protocol, c.protocol_name, c.store)
         if fmt is Format.json or problems:
             _problems_out(c, problems, fmt)
-        info(f"{len(files)} file(s) checked in {_folder(c)}: {len(problems)} problem(s).")
+        info(f"{count(len(files), 'file')} checked in {_folder(c)}: {count(len(problems), 'problem')}.")
         if problems:
             raise typer.Exit(1)
 
@@ -224,7 +226,7 @@ def register(app: typer.Typer) -> None:
         if fmt is Format.table:
             emit(fmt, stats, ["field_type", "compared", "agreed", "percent", "kappa"], title="Agreement by field type")
             info(methods_text(stats, len(pairs)))
-        info(f"{len(pairs)} pair(s) compared: {sum(not i.agree for i in items)} discrepancy(ies) in {len(items)} fields.")
+        info(f"{count(len(pairs), 'pair')} compared: {count(sum(not i.agree for i in items), 'discrepancy', 'discrepancies')} in {count(len(items), 'field')}.")
 
     @group.command("reconcile")
     def reconcile_cmd(
@@ -254,7 +256,7 @@ def register(app: typer.Typer) -> None:
         _log(c, "reconcile", study, path, None, decisions=decisions)
         for p in validate_file(read_file(path), c.protocol, c.protocol_name):
             info(str(p))
-        info(f"Wrote {path} ({len(decisions)} discrepancy(ies) resolved).")
+        info(f"Wrote {path} ({count(len(decisions), 'discrepancy', 'discrepancies')} resolved).")
 
     @group.command("rob")
     def rob_cmd(
@@ -262,8 +264,8 @@ def register(app: typer.Typer) -> None:
         study: Annotated[str, typer.Argument(help="Study id.")],
         outcome: Annotated[str, typer.Option("--outcome", "-o", help="Outcome id the assessment is for ('*' = all).")] = "*",
         timepoint: Annotated[str, typer.Option("--timepoint", help="Timepoint, if the result is specific to one.")] = "",
-        tool: Annotated[str | None, typer.Option("--tool", help="rob2, rob2-cluster, robins-i, mmat or epoc (default: the protocol's tool for the study design).")] = None,
-        effect: Annotated[str, typer.Option("--effect", help="RoB 2 effect of interest: assignment or adherence.")] = "assignment",
+        tool: Annotated[str | None, typer.Option("--tool", help="rob2, rob2-cluster, robins-i, mmat or epoc (default: the protocol's tool for the study design).", callback=one_of("synth.extraction.rob", "TOOLS"))] = None,
+        effect: Annotated[str, typer.Option("--effect", help="RoB 2 effect of interest: assignment or adherence.", callback=one_of("synth.extraction.rob", "EFFECTS"))] = "assignment",
         reviewer: ReviewerOpt = None,
         yes: Annotated[bool, typer.Option("--yes", "-y", help="Replace an existing assessment without asking.")] = False,
     ) -> None:
@@ -291,7 +293,7 @@ def register(app: typer.Typer) -> None:
     def robplot_cmd(
         ctx: typer.Context,
         output: Annotated[Path, typer.Option("--output", "-o", help="Plot file (.svg, .png or .pdf).")],
-        tool: Annotated[str, typer.Option("--tool", help="Which tool's assessments to plot.")] = "rob2",
+        tool: Annotated[str, typer.Option("--tool", help="Which tool's assessments to plot.", callback=one_of("synth.figures.rob", "PLOT_TOOLS"))] = "rob2",
         outcome: Annotated[str | None, typer.Option("--outcome", help="Only assessments for this outcome.")] = None,
     ) -> None:
         """Traffic-light summary plot of the reconciled risk-of-bias judgements.
@@ -309,11 +311,14 @@ def register(app: typer.Typer) -> None:
     def table_cmd(
         ctx: typer.Context,
         outcome: Annotated[str | None, typer.Option("--outcome", help="Only this outcome id.")] = None,
+        timepoint: Annotated[str | None, typer.Option("--timepoint", help="Only this timepoint.")] = None,
         fmt: Annotated[Format, typer.Option("--format", "-f", help=FORMAT_HELP)] = Format.csv,
     ) -> None:
         """The tidy table `synth meta` reads: one row per study, outcome and timepoint (reconciled files).
+        One outcome at one timepoint, as CSV, is a file `synth meta pool` pools as it is, whatever data each
+        study gave (counts, means, an estimate with its CI, yi with its SE).
 
-        Example: synth extract table --outcome mortality --format csv
+        Example: synth extract table --outcome mortality --timepoint follow-up -f csv > mortality.csv
         """
         from synth.extraction.service import check_outcome, checked_reconciled
         from synth.extraction.table import columns, tidy_rows
@@ -322,7 +327,7 @@ def register(app: typer.Typer) -> None:
         files = checked_reconciled(_folder(c), c.protocol, c.protocol_name)
         if outcome is not None:
             check_outcome(c.protocol, outcome)
-        rows = tidy_rows(files, c.protocol, outcome)
+        rows = [r for r in tidy_rows(files, c.protocol, outcome) if timepoint is None or r["timepoint"] == timepoint]
         cols = columns(c.protocol)
         if fmt is Format.table:
             from synth.extraction.columns import DATA_COLUMNS
@@ -330,6 +335,6 @@ def register(app: typer.Typer) -> None:
             data_cols = [col for col in DATA_COLUMNS if any(r.get(col) is not None for r in rows)]
             cols = ["study", "outcome", "timepoint", *data_cols, "rob_overall"]
         emit(fmt, rows, cols, title="Extraction table")
-        info(f"{len(rows)} row(s) from {len({r['study'] for r in rows})} stud(ies).")
+        info(f"{count(len(rows), 'row')} from {count(len({r['study'] for r in rows}), 'study', 'studies')}.")
 
     app.add_typer(group, name="extract")

@@ -12,6 +12,7 @@ from synth.cli.context import get
 from synth.cli.output import Format, emit, info
 from synth.errors import InputError
 from synth.importers.detect import FORMATS
+from synth.wording import count
 
 # Library modules are imported inside the commands that use them, so `synth --help` loads none of them.
 
@@ -130,5 +131,6 @@ def register(app: typer.Typer) -> None:
         if reports and format_out is not Format.table:
             emit(format_out, [_row(r) for r in reports], COLUMNS, title="Import", json_data=reports)
         if failures:
-            done = f" ({len(reports)} other file(s) imported)" if reports else ""
-            raise InputError("\n".join(failures) + (f"\nNothing was written for the file(s) above{done}."))
+            done = f" ({count(len(reports), 'other file')} imported)" if reports else ""
+            above = "the file above" if len(failures) == 1 else "the files above"
+            raise InputError("\n".join(failures) + (f"\nNothing was written for {above}{done}."))

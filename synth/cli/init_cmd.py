@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from synth.cli.choices import one_of
 from synth.cli.output import info
 
 # Library modules are imported inside the commands that use them, so `synth --help` loads none of them.
@@ -17,7 +18,8 @@ def register(app: typer.Typer) -> None:
     def init(
         directory: Annotated[Path, typer.Argument(help="Folder to create the workspace in (created if missing).")] = Path("."),
         template: Annotated[
-            str, typer.Option("--template", "-t", help="Protocol template: blank or partnership-outcomes.")
+            str, typer.Option("--template", "-t", help="Protocol template: blank or partnership-outcomes.",
+                         callback=one_of("synth.protocol.templates", "TEMPLATES"))
         ] = "blank",
         name: Annotated[
             str | None, typer.Option("--name", "-n", help="Protocol name (default: the template's name, or 'review').")

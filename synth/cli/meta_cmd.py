@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from synth.cli.choices import in_range, one_of
 from synth.cli.output import FORMAT_HELP, Format, emit, emit_json, emit_json_array, info
 
 if TYPE_CHECKING:
@@ -32,21 +33,24 @@ TimepointOpt = Annotated[str | None, typer.Option(
 MeasureOpt = Annotated[
     str | None,
     typer.Option("--measure", "-m", help="Effect measure: OR, RR, RD, MD, SMD, ROM, ZCOR, COR, PLO, PR, GEN "
-                 "(default GEN when a yi column exists)."),
+                 "(default GEN when a yi column exists).", callback=one_of("synth.meta.io", "MEASURES", ignore_case=True)),
 ]
 MethodOpt = Annotated[str | None, typer.Option(
     "--method", help="tau^2 estimator: REML, DL, PM, ML, HE, SJ, HS, EB, or EE (equal effect). Default: REML, or "
-    "the protocol's with --outcome.")]
+    "the protocol's with --outcome.", callback=one_of("synth.meta.estimators", "METHODS", ignore_case=True))]
 TestOpt = Annotated[str | None, typer.Option(
     "--test", help="Summary test/CI: hksj, z, t, hksj-adhoc. Default: hksj (z for bias and funnel), or the "
-    "protocol's with --outcome.")]
+    "protocol's with --outcome.", callback=one_of("synth.meta.pooling", "TESTS", ignore_case=True))]
 LevelOpt = Annotated[float | None, typer.Option("--level", help="Confidence level in percent (default 95, or the "
-                                                "protocol's with --outcome).")]
+                                                "protocol's with --outcome).",
+                                                callback=in_range(0, 100, "a confidence level in percent"))]
 PiOpt = Annotated[str | None, typer.Option("--pi", help="Prediction interval: default (normal with z, t(k-1) "
-                                           "otherwise) or hts (t(k-2)).")]
+                                           "otherwise) or hts (t(k-2)).",
+                                           callback=one_of("synth.meta.pooling", "PI_TYPES", ignore_case=True))]
 
 BackOpt = Annotated[str | None, typer.Option("--back", help="Natural-scale transform for GEN data: exp (log ratios), "
-                                              "tanh (Fisher z) or expit (logits).")]
+                                              "tanh (Fisher z) or expit (logits).",
+                                              callback=one_of("synth.meta.effects", "BACK_KINDS", ignore_case=True))]
 
 
 def _input(ctx: typer.Context, data: Path | None, outcome: str | None, timepoint: str | None,

@@ -13,6 +13,7 @@ from synth.cli.context import get
 from synth.cli.output import Format, emit, emit_json, info
 from synth.errors import InputError
 from synth.safetext import visible
+from synth.wording import count
 
 # Library modules are imported inside the commands that use them, so `synth --help` loads none of them.
 
@@ -59,7 +60,7 @@ def register(app: typer.Typer) -> None:
             table = [{"id": r["id"], "year": r["year"], "first author": _first_author(r["authors"]),
                       "title": r["title"][:80], "source": r["source"], "doi": r["doi"]} for r in rows]
             emit(fmt, table, ["id", "year", "first author", "title", "source", "doi"], title="Records")
-            info(f"{len(rows)} record(s)")
+            info(count(len(rows), "record"))
         else:
             emit(fmt, rows)
 
@@ -82,7 +83,6 @@ def register(app: typer.Typer) -> None:
         from synth.protocol.model import FileSource
         from synth.store import events
         from synth.store.records import rename_source, source_names
-        from synth.wording import count
 
         kinds = typing.get_args(FileSource.model_fields["kind"].annotation)  # the protocol's PRISMA kinds
         if kind is not None and kind not in kinds:
@@ -168,6 +168,6 @@ def register(app: typer.Typer) -> None:
                 output.write_text(text, encoding="utf-8")
             except OSError as exc:
                 raise InputError(f"cannot write {output}: {exc.strerror}. Check the folder exists and is writable.") from exc
-            info(f"wrote {len(items)} record(s) to {output}")
+            info(f"wrote {count(len(items), 'record')} to {output}")
 
     app.add_typer(group, name="records")

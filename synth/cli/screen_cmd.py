@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from synth.cli.choices import one_of
 from synth.cli.context import get
 from synth.cli.output import FORMAT_HELP, Format, emit, emit_json, info
 from synth.errors import InputError
@@ -20,7 +21,9 @@ HELP = (
     "screen.\n\nExample: synth screen --reviewer alice"
 )
 
-StageOpt = Annotated[str, typer.Option("--stage", "-s", help="title-abstract or full-text.")]
+STAGE_CHECK = one_of("synth.screening.decisions", "STAGES")
+MODEL_CHECK = one_of("synth.screening.prioritise", "MODELS")
+StageOpt = Annotated[str, typer.Option("--stage", "-s", help="title-abstract or full-text.", callback=STAGE_CHECK)]
 ReviewerOpt = Annotated[
     str | None, typer.Option("--reviewer", "-r", help="Your name as reviewer (default: $SYNTH_REVIEWER).")
 ]
@@ -69,7 +72,8 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         stage: StageOpt = "title-abstract",
         reviewer: ReviewerOpt = None,
-        model: Annotated[str, typer.Option("--model", help="Prioritisation model: svm, logistic or nb.")] = "svm",
+        model: Annotated[str, typer.Option("--model", help="Prioritisation model: svm, logistic or nb.",
+                                           callback=MODEL_CHECK)] = "svm",
     ) -> None:
         """Open the interactive screen (one record at a time, single keys; press ? for help).
 
@@ -158,7 +162,8 @@ def register(app: typer.Typer) -> None:
         record: Annotated[int, typer.Argument(help="Record id in conflict.")],
         decision: Annotated[str, typer.Argument(help="include or exclude.")],
         reason: Annotated[str | None, typer.Option("--reason", help="Exclusion reason (a criterion id).")] = None,
-        method: Annotated[str, typer.Option("--method", help="consensus or third-reviewer.")] = "consensus",
+        method: Annotated[str, typer.Option("--method", help="consensus or third-reviewer.", callback=one_of(
+            "synth.screening.service", "RESOLUTION_METHODS"))] = "consensus",
         note: Annotated[str, typer.Option("--note", help="Why.")] = "",
         stage: StageOpt = "title-abstract",
         reviewer: ReviewerOpt = None,
@@ -229,8 +234,10 @@ def register(app: typer.Typer) -> None:
     @group.command("export")
     def export_cmd(
         ctx: typer.Context,
-        fmt: Annotated[str, typer.Option("--format", "-f", help="csv (one row per decision) or ris.")] = "csv",
-        stage: Annotated[str | None, typer.Option("--stage", "-s", help="Only this stage (RIS: default title-abstract).")] = None,
+        fmt: Annotated[str, typer.Option("--format", "-f", help="csv (one row per decision) or ris.", callback=one_of(
+            "synth.screening.service", "EXPORT_FORMATS"))] = "csv",
+        stage: Annotated[str | None, typer.Option("--stage", "-s", help="Only this stage (RIS: default title-abstract).",
+                                                  callback=STAGE_CHECK)] = None,
         output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")] = None,
     ) -> None:
         """Export decisions with reasons: CSV (re-importable) or RIS with the decision in N1 as ASReview does.
@@ -260,7 +267,8 @@ def register(app: typer.Typer) -> None:
     def retrieve_cmd(
         ctx: typer.Context,
         record: Annotated[int | None, typer.Argument(help="Report (record id) to update; omit to list.")] = None,
-        status: Annotated[str | None, typer.Option("--status", help="sought, retrieved or not-retrieved.")] = None,
+        status: Annotated[str | None, typer.Option("--status", help="sought, retrieved or not-retrieved.", callback=one_of(
+            "synth.store.screening", "RETRIEVAL_STATUSES"))] = None,
         location: Annotated[str, typer.Option("--location", help="File path or URL of the full text.")] = "",
         reason: Annotated[str, typer.Option("--reason", help="Why it could not be retrieved.")] = "",
         link_to: Annotated[int | None, typer.Option("--study", help="Link this report to the study whose main report is this record.")] = None,
@@ -334,7 +342,7 @@ def register(app: typer.Typer) -> None:
             "--seeds", "--seed", help="Seeds for the priors and the model: 3, 0,1,2 or 0-4.")] = "0",
         prior_included: Annotated[int, typer.Option("--prior-included", min=1)] = 1,
         prior_excluded: Annotated[int, typer.Option("--prior-excluded", min=1)] = 1,
-        model: Annotated[str, typer.Option("--model", help="svm, logistic or nb.")] = "svm",
+        model: Annotated[str, typer.Option("--model", help="svm, logistic or nb.", callback=MODEL_CHECK)] = "svm",
         recall: Annotated[float, typer.Option("--recall", min=0.01, max=0.99,
                                               help="Recall target of the stopping rules.")] = 0.95,
         confidence: Annotated[float, typer.Option("--confidence", min=0.01, max=0.99,

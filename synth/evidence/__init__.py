@@ -47,9 +47,11 @@ def build_evidence(
     review: Mapping[str, Any] | None = None,
     prisma: Mapping[str, Any] | None = None,
     notes: Sequence[str] = (),
+    not_extracted: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """Assemble ``evidence.json``: ``{"review", "outcomes": [...], "gap_map", "unmeasured_valued_outcomes",
-    "overview", "conclusion", "prisma", "yardsticks", "notes"}``. ``rows_label`` names the gap map's rows (the
+    "overview", "conclusion", "prisma", "yardsticks", "notes", "not_extracted"}``; ``not_extracted`` lists the
+    records included at full text that no extraction covers (``record``, ``title``). ``rows_label`` names the gap map's rows (the
     protocol's ``gap_map_rows`` field); outcomes of ``not_valued`` domains are not listed as valued gaps;
     ``rob_rules`` says how each of ``rob_tools`` feeds the certainty rating."""
     settings = settings or Settings()
@@ -81,6 +83,7 @@ def build_evidence(
                         "GRADE 6/34/35 (imprecision, OIS)"],
         },
         "notes": list(notes),
+        "not_extracted": [dict(x) for x in not_extracted],
     }
 
 
@@ -90,9 +93,11 @@ def evidence_from_workspace(
     protocol_name: str,
     *,
     prisma: Mapping[str, Any] | None = None,
+    not_extracted: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """The full evidence report data for the workspace's protocol (reads extractions; ``prisma``: the counts
-    of :func:`synth.prisma.prisma_from_store`, or ``None`` for a report without the flow)."""
+    of :func:`synth.prisma.prisma_from_store`, or ``None`` for a report without the flow; ``not_extracted``:
+    :func:`synth.extraction.screening_link.unextracted`)."""
     notes: list[str] = []
     outcome_inputs = []
     for o in protocol.outcomes:
@@ -123,4 +128,5 @@ def evidence_from_workspace(
         gap_evidence=gap_ev, rows_label=rows_label, not_valued=[d.id for d in protocol.domains if not d.valued],
         rob_tools=tools,
         settings=settings_from(protocol), overview=overview, review=review, prisma=prisma, notes=notes,
+        not_extracted=not_extracted,
     )

@@ -175,6 +175,19 @@ def rate(inp: GradeInputs) -> Certainty:
     return Certainty(LEVELS[final], final, start, reasons)
 
 
+def _shown(inp: GradeInputs, x: float) -> str:
+    """``x`` (analysis scale) as the report's tables show it: on the measure's natural scale (a ratio, not its
+    log), 2 decimals, so a reason quotes the numbers the reader sees."""
+    from synth.meta.effects import back_transform
+
+    natural = back_transform(inp.measure, float(x))
+    return f"{float(natural if natural is not None else x):.2f}"
+
+
+def _ci_text(inp: GradeInputs, lo: float, hi: float) -> str:
+    return f"the CI ({inp.measure} {_shown(inp, lo)} to {_shown(inp, hi)})"
+
+
 def _imprecision(inp: GradeInputs) -> dict[str, Any]:
     lo, hi = inp.ci_low, inp.ci_high
     mie = abs(inp.mie) if inp.mie else None
@@ -188,11 +201,12 @@ def _imprecision(inp: GradeInputs) -> dict[str, Any]:
     if mie is not None and lo < -mie and hi > mie:
         change = -2
         rule.append("CI includes important benefit and important harm -> -2")
-        parts.append(f"the CI ({lo:.3f} to {hi:.3f}) includes effects beyond +/-{mie:g} in both directions")
+        parts.append(f"{_ci_text(inp, lo, hi)} includes important effects in both directions (beyond "
+                     f"{_shown(inp, -mie)} and {_shown(inp, mie)})")
     elif lo < 0 < hi:
         change = -1
         rule.append("CI includes no effect -> -1")
-        parts.append(f"the CI ({lo:.3f} to {hi:.3f}) includes no effect")
+        parts.append(f"{_ci_text(inp, lo, hi)} includes no effect ({_shown(inp, 0.0)})")
     elif inp.ois_fraction is not None and inp.ois_fraction < 1:
         change = -1
         rule.append("CI excludes no effect but participants < OIS -> -1")
@@ -208,5 +222,7 @@ def _imprecision(inp: GradeInputs) -> dict[str, Any]:
     change = max(change, -3)
     if change == 0:
         return _reason("imprecision", 0, "CI excludes no effect and OIS reached", nums,
-                       f"Not serious: the CI ({lo:.3f} to {hi:.3f}) excludes no effect and the information size is reached.")
+                       f"Not serious: {_ci_text(inp, lo, hi)} excludes no effect ({_shown(inp, 0.0)}) and "
+                       + ("the optimal information size is reached." if inp.ois_fraction is not None else
+                          "the optimal information size could not be computed, so it was not checked."))
     return _reason("imprecision", change, "; ".join(rule), nums, "Imprecise: " + "; ".join(parts) + ".")

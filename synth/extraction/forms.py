@@ -85,7 +85,10 @@ def template(protocol: Protocol, protocol_name: str, study: str, reviewer: str |
         lines.append(f"#   {o.id} ({o.measure.value}): {o.label}. Timepoints: {tps}.")
     lines.append(GROUP_DATA_HELP)
     lines += ["[[outcomes]]", 'outcome = ""', 'timepoint = ""']
-    for field in protocol.extraction.outcome_fields:
+    fields = protocol.extraction.outcome_fields
+    if not any(f.id == "source_location" for f in fields):  # built in (see validate.ROW_EXTRA_KEYS)
+        lines += ['source_location = ""  # where in the report the numbers are: page, table, figure']
+    for field in fields:
         lines += [_describe(field), _field_line(field)]
     tools = ", ".join(f"{design}: {tool}" for design, tool in protocol.risk_of_bias.tools.items())
     lines += ["", f"# Risk of bias ({tools}): add with `synth extract rob {study} --outcome ID`.", ""]

@@ -28,6 +28,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from synth.wording import count
+
 YES = frozenset({"Y", "PY"})
 NO = frozenset({"N", "PN"})
 NI = "NI"
@@ -143,6 +145,9 @@ MMAT_CATEGORIES: dict[str, tuple[str, tuple[tuple[str, str], ...]]] = {
         ("5.5", "Do the different components of the study adhere to the quality criteria of each tradition of the methods involved?"),
     )),
 }
+
+#: RoB 2's effects of interest: of assignment to the intervention, or of adhering to it
+EFFECTS = ("assignment", "adherence")
 
 TOOLS: dict[str, Tool] = {
     "rob2": Tool("rob2", "RoB 2", (_D1, _D2, _D3, _D4, _D5), ROB2_JUDGEMENTS, RESPONSES, True),
@@ -374,7 +379,7 @@ def overall_rob2(domains: Mapping[str, str]) -> tuple[str, str]:
     concerns = sum(v == "some-concerns" for v in values)
     if concerns:
         hint = "; several domains with some concerns may justify High (override with a reason)" if concerns > 1 else ""
-        return "some-concerns", f"{concerns} domain(s) with some concerns, none high{hint}"
+        return "some-concerns", f"{count(concerns, 'domain')} with some concerns, none high{hint}"
     return "low", "every domain at low risk"
 
 

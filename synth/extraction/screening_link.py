@@ -17,7 +17,7 @@ from synth.protocol.model import Protocol
 from synth.records.model import normalise_doi
 from synth.screening.state import stage_outcomes
 from synth.store.records import identifier_rows
-from synth.store.screening import reports
+from synth.store.screening import reports, titles
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -88,3 +88,19 @@ def study_record_ids(conn: sa.Connection, protocol: Protocol, files: list[Extrac
         return set()
     wanted = [f for f in files if f.study in studies]
     return set().union(*_records_by_study(conn, wanted, accepted).values())
+
+
+def unextracted(conn: sa.Connection, protocol: Protocol, files: list[ExtractionFile]) -> list[dict[str, Any]]:
+    """Records included at full text that no extraction file covers (``record``, ``title``), by record id:
+    included studies the analysis cannot have used. A report linked to a study whose main record has a file is
+    covered. Empty before full-text screening."""
+    found = included_records(conn, protocol)
+    if found is None:
+        return []
+    included, links = found
+    accepted = included | {rid for rid, study in links.items() if study in included}
+    covered = set().union(set(), *_records_by_study(conn, files, accepted).values())
+    covered |= {links[r] for r in covered if r in links} | {r for r, study in links.items() if study in covered}
+    missing = sorted(included - covered)
+    names = titles(conn, missing)
+    return [{"record": rid, "title": names.get(rid, "")} for rid in missing]

@@ -27,6 +27,7 @@ from synth.extraction.validate import check_included, validate_files
 from synth.protocol.model import Protocol
 from synth.store.events import EventKind, append
 from synth.store.records import iter_records
+from synth.wording import count
 
 if TYPE_CHECKING:
     from synth.store import Store
@@ -139,7 +140,7 @@ def checked_reconciled(folder: Path, protocol: Protocol, protocol_name: str) -> 
     reconciled = [f for f in files if f.reconciled]
     problems += validate_files(reconciled, protocol, protocol_name)
     if problems:
-        raise InputError(f"{len(problems)} problem(s) in the extraction files, first: {problems[0]}. "
+        raise InputError(f"{count(len(problems), 'problem')} in the extraction files, first: {problems[0]}. "
                          "Run `synth extract check` for all of them and fix them first.")
     return reconciled
 
@@ -166,7 +167,7 @@ def compare_reviewers(folder: Path, protocol: Protocol, study: str | None = None
         reviewers = [f for f in fs if not f.reconciled]
         if len(reviewers) < 2:
             if study:
-                raise InputError(f"study '{sid}' has {len(reviewers)} reviewer file(s); comparing needs two "
+                raise InputError(f"study '{sid}' has {count(len(reviewers), 'reviewer file')}; comparing needs two "
                                  f"({sid}.<reviewer>.toml). Create the second with `synth extract new {sid} --reviewer NAME`.")
             continue
         a, b = reviewers[:2]

@@ -39,8 +39,11 @@ TOP_KEYS = frozenset({"schema_version", "study", "protocol", "reviewer", "status
 CITATION_KEYS = {"label": str, "authors": list, "first_author": str, "year": int, "title": str, "journal": str,
                  "doi": str, "pmid": str, "trial_registration": str, "records": list, "reports": list,
                  "numbers_from": str, "notes": str}
+#: keys every outcome row may have, whatever the protocol's form: ``source_location`` (where in the report the
+#: numbers are: page, table, figure) is built in, as the Cochrane Handbook (5.5) asks every extraction to say; a
+#: protocol may still declare it as an [[extraction.outcome_fields]] entry to make it required
 ROW_EXTRA_KEYS = frozenset({"outcome", "timepoint", "effect", "label", "notes", "adjusted", "group_t", "group_c",
-                            "measure_reported"})
+                            "measure_reported", "source_location"})
 ROB_KEYS = frozenset({"tool", "outcome", "timepoint", "effect", "category", "answers", "judgements", "reasons",
                       "support", "source", "assessor", "notes"})
 STATUSES = ("draft", "complete")
@@ -293,7 +296,7 @@ def _validate_outcomes(rows: Any, protocol: Protocol, add: Any) -> None:
             _check_field(fld, row.get(fid), f"{path}.{fid}", add)
         if "adjusted" in row and not isinstance(row["adjusted"], bool):
             add(f"{path}.adjusted", f"expected true or false, got {row['adjusted']!r}", "Write adjusted = true or false")
-        for key in ("label", "notes", "measure_reported", "group_t", "group_c"):
+        for key in ("label", "notes", "measure_reported", "group_t", "group_c", "source_location"):
             if key in row and not isinstance(row[key], str):
                 add(f"{path}.{key}", f"expected text, got {row[key]!r}", 'Put the value in quotes, e.g. "..."')
         measure = outcome.measure.value if outcome is not None else "GEN"

@@ -18,14 +18,16 @@ from synth.extraction.rob import TOOLS
 from synth.figures import mpl, palette
 
 SUFFIXES = (".svg", ".png", ".pdf")
+#: the tools with domains to draw (MMAT has criteria, not domains)
+PLOT_TOOLS = tuple(name for name, tool in TOOLS.items() if tool.domains)
 
 
 def check_plot(out: Path, tool: str) -> None:
     """Raise :class:`InputError` when ``out`` has no plot suffix or ``tool`` has no domains to draw."""
     if out.suffix.lower() not in SUFFIXES:
         raise InputError(f"cannot write a plot to '{out.name}': unknown file type. Use a name ending in {', '.join(SUFFIXES)}.")
-    if tool not in TOOLS or not TOOLS[tool].domains:
-        raise InputError(f"no traffic-light plot for tool '{tool}'. Use one of: rob2, rob2-cluster, robins-i, epoc.")
+    if tool not in PLOT_TOOLS:
+        raise InputError(f"no traffic-light plot for tool '{tool}'. Use one of: {', '.join(PLOT_TOOLS)}.")
 
 
 def traffic_light(rows: list[dict[str, Any]], out: Path, tool: str = "rob2", outcome: str | None = None) -> Path:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from synth.importers.encoding import Decoded
 from synth.records.model import Record
+from synth.wording import count
 
 __all__ = ["ParseContext", "Parser", "Skipped", "count_missing"]
 
@@ -57,7 +58,7 @@ class ParseContext:
             self.more_warnings += 1
 
     def all_warnings(self) -> list[str]:
-        extra = [f"... and {self.more_warnings} more warning(s) like these"] if self.more_warnings else []
+        extra = [f"... and {count(self.more_warnings, 'more warning')} like these"] if self.more_warnings else []
         return [*self.warnings, *extra]
 
 

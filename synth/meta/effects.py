@@ -89,6 +89,8 @@ def _exp(x: float) -> float:
 
 
 _SCALAR_BACK = {"exp": _exp, "tanh": math.tanh, "expit": lambda x: 1.0 / (1.0 + _exp(-x))}
+#: the natural-scale transforms a user may name for generic (GEN) data
+BACK_KINDS = tuple(_SCALAR_BACK)
 """The transforms of :func:`back_transform` for a single float, by kind (the same formulas)."""
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from synth.protocol.model import Protocol, Stopping
+from synth.wording import count
 
 
 def _list(items: list[str]) -> str:
@@ -66,8 +67,8 @@ def to_markdown(p: Protocol) -> str:
     s = p.screening
     lines += [
         "## Study selection", "",
-        f"Title/abstract screening by {s.reviewers_title_abstract} reviewer(s) per record and full-text screening by "
-        f"{s.reviewers_full_text} reviewer(s) per report, {'blinded to each other' if s.blinding else 'unblinded'}; "
+        f"Title/abstract screening by {count(s.reviewers_title_abstract, 'reviewer')} per record and full-text "
+        f"screening by {count(s.reviewers_full_text, 'reviewer')} per report, {'blinded to each other' if s.blinding else 'unblinded'}; "
         "disagreements resolved by consensus or a third reviewer."
         + (" Records are prioritised by active learning; " + _stopping_sentence(s.stopping) if s.prioritisation
            else ""),

@@ -22,8 +22,16 @@ if TYPE_CHECKING:
 def evidence_report(workspace: Workspace, protocol: Protocol, protocol_name: str,
                     store: Store | None = None) -> dict[str, Any]:
     """The evidence report data (``evidence.json``); with the PRISMA flow computed from ``store`` when given."""
-    prisma = prisma_from_store(store, protocol) if store is not None else None
-    return evidence_from_workspace(workspace, protocol, protocol_name, prisma=prisma)
+    if store is None:
+        return evidence_from_workspace(workspace, protocol, protocol_name)
+    from synth.extraction.files import load_folder
+    from synth.extraction.screening_link import unextracted
+
+    files = [f for f in load_folder(workspace.extractions_dir(protocol_name))[0] if f.reconciled]
+    with store.connect() as conn:
+        missing = unextracted(conn, protocol, files)
+    return evidence_from_workspace(workspace, protocol, protocol_name, prisma=prisma_from_store(store, protocol),
+                                   not_extracted=missing)
 
 
 def outcome_forests(workspace: Workspace, protocol: Protocol, protocol_name: str,

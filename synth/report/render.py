@@ -22,9 +22,13 @@ from synth.figures.gapmap import gap_map
 from synth.figures.rob import rob_profile
 from synth.prisma.diagram import render_svg
 from synth.safetext import markdown_safe
-from synth.wording import count
+from synth.wording import agree, count
 
 RATIO = ("RR", "OR", "ROM")
+
+
+NOT_EXTRACTED_TEXT = ("{n} included at full text {verb} not extracted: no reconciled extraction file covers "
+                      "them, so no result above uses their data (`synth extract new STUDY --record ID`).")
 
 
 def _disp(measure: str, x: Any, digits: int = 2) -> str:
@@ -142,6 +146,11 @@ def to_markdown(ev: Mapping[str, Any]) -> str:
               f"{len(gm['single_study_cells'])}; only high-risk cells: {len(gm['only_high_risk_cells'])}.", ""]
     lines += ["## Valued outcomes that no quantitative study measured", ""]
     lines += [f"- {u}" for u in ev["unmeasured_valued_outcomes"]] or ["- None."]
+    missing = ev.get("not_extracted") or []
+    if missing:  # a section without data is left out
+        lines += ["", "## Included but not extracted", "", NOT_EXTRACTED_TEXT.format(
+            n=count(len(missing), "record"), verb=agree(len(missing), "was", "were")), ""]
+        lines += [f"- Record {x['record']}: {x['title'] or '(no title)'}" for x in missing]
     if ev.get("rob_rules"):
         lines += ["", "## Risk of bias", "", "How each tool feeds the certainty rating (GRADE's risk-of-bias domain "
                   "is rated from the share of each outcome's weight in each class; a study nobody assessed counts "
@@ -170,7 +179,9 @@ def to_markdown(ev: Mapping[str, Any]) -> str:
 CSS = """
 body{font-family:Arial,Helvetica,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}
 h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}
-table{border-collapse:collapse;font-size:.85em;margin:1em 0}th,td{border:1px solid #ccc;padding:.25em .5em;vertical-align:top}
+table{border-collapse:collapse;font-size:.85em;margin:1em 0;max-width:100%}th,td{border:1px solid #ccc;padding:.25em .4em;vertical-align:top;overflow-wrap:anywhere;hyphens:auto}
+@media (max-width:900px){table{font-size:.72em}th,td{padding:.2em .25em}}
+@media print{body{max-width:none;margin:0;padding:0}table{font-size:.7em}th,td{padding:.15em .25em}}
 th{background:#f0f4f8}figure{margin:1.2em 0;overflow-x:auto}figcaption{font-size:.85em;color:#555}
 .certainty-high{color:#1b5e20}.certainty-moderate{color:#33691e}.certainty-low{color:#e65100}.certainty-very-low{color:#b71c1c}
 .conclusion{background:#f7f7f2;border-left:4px solid #1f4e79;padding:.8em 1em}.warn{color:#8a4b00}
@@ -323,12 +334,23 @@ def to_html(ev: Mapping[str, Any], svgs: Mapping[str, str] | None = None) -> str
     if ov:  # a section without data is left out
         parts.append('<h2 id="overview">Existing reviews</h2>')
         parts.append(_table(ov))
+    missing = ev.get("not_extracted") or []
+    if missing:  # a section without data is left out
+        parts.append('<h2 id="not-extracted">Included but not extracted</h2>')
+        parts.append("<p>" + escape(NOT_EXTRACTED_TEXT.format(n=count(len(missing), "record"),
+                                                           verb=agree(len(missing), "was", "were"))) + "</p><ul>"
+                     + "".join(f"<li>Record {x['record']}: {escape(x['title'] or '(no title)')}</li>" for x in missing)
+                     + "</ul>")
     for note in ev.get("notes", []):
         parts.append(f'<p class="warn">Note: {escape(str(note))}</p>')
     parts.append("<script>window.addEventListener('load',function(){var f=document.querySelectorAll('figure[data-figure]');"
                  "var ok=0;f.forEach(function(x){var i=x.querySelector('img');var s=x.querySelector('svg');"
                  "if((i&&i.naturalWidth>0)||(s&&s.getBoundingClientRect().width>0)){x.setAttribute('data-rendered','yes');ok++;}});"
-                 "document.body.setAttribute('data-figures-rendered',String(ok));});</script>")
+                 "document.body.setAttribute('data-figures-rendered',String(ok));"
+                 # every table fits the page's width (no sideways scrolling): checked by the browser test
+                 "var fit=true;document.querySelectorAll('table').forEach(function(t){"
+                 "if(t.getBoundingClientRect().right>document.body.getBoundingClientRect().right+1)fit=false;});"
+                 "document.body.setAttribute('data-tables-fit',fit?'yes':'no');});</script>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
 

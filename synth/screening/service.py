@@ -85,6 +85,10 @@ class Settings:
         return seen
 
 
+RESOLUTION_METHODS = ("consensus", "third-reviewer")
+EXPORT_FORMATS = ("csv", "ris")
+
+
 def check_stage(stage: str) -> str:
     if stage not in STAGES:
         raise InputError(f"unknown stage '{stage}'. Use one of: {', '.join(STAGES)}.")
@@ -254,7 +258,7 @@ def conflicts(store: Store, settings: Settings, stage: str) -> list[dict[str, An
 def resolve(store: Store, settings: Settings, *, record_id: int, stage: str, decision: str,
             reason: str | None, method: str, resolved_by: str, note: str = "") -> None:
     check_stage(stage)
-    if method not in ("consensus", "third-reviewer"):
+    if method not in RESOLUTION_METHODS:
         raise InputError(f"unknown resolution method '{method}'. Use consensus or third-reviewer.")
     if decision == Choice.maybe:
         raise InputError("a resolution must be include or exclude, not maybe.")
