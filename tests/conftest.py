@@ -53,6 +53,12 @@ def domain_dir() -> Path:
 
 
 @pytest.fixture(autouse=True)
+def _no_ambient_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A SYNTH_DB of the person running the tests must not send the tests' writes to their team server."""
+    monkeypatch.delenv("SYNTH_DB", raising=False)
+
+
+@pytest.fixture(autouse=True)
 def _no_network(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> None:
     """Fail any connection to a non-loopback address (tests never touch the network)."""
     if request.node.get_closest_marker("live"):

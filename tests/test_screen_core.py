@@ -393,3 +393,42 @@ def test_first_stop_equals_checking_after_every_record() -> None:
         assert first_stop(labels, total) == expected
         fired += expected is not None
     assert fired >= 5  # the comparison covered both outcomes
+
+
+def test_hypergeometric_after_more_exclusions_equals_the_extended_sequence() -> None:
+    """The live 'records to go' search evaluates the p-value after m further exclusions without building the
+    longer sequence; it must equal the p-value of the sequence with m zeros appended."""
+    import random
+
+    from synth.screening.stopping import _hypergeometric_min, _hypergeometric_points, hypergeometric_p
+
+    rng = random.Random(7)
+    for _ in range(200):
+        n = rng.randint(1, 120)
+        seq = [int(rng.random() < rng.choice((0.05, 0.2, 0.5))) for _ in range(n)]
+        total = n + rng.randint(0, 300)
+        points = _hypergeometric_points(seq, total, 0.95)
+        assert points is not None
+        for m in (0, 1, rng.randint(0, total - n), total - n):
+            assert abs(_hypergeometric_min(points, m) - hypergeometric_p(seq + [0] * m, total)) < 1e-12
+
+
+def test_records_to_go_is_the_first_count_at_which_the_rule_fires() -> None:
+    """The live 'more' figure of the hypergeometric rule: the smallest number of further exclusions after which
+    it says stop, checked against trying every count."""
+    import random
+
+    from synth.screening.stopping import hypergeometric_check, hypergeometric_p
+
+    rng = random.Random(11)
+    for _ in range(40):
+        n = rng.randint(5, 60)
+        seq = [int(rng.random() < 0.3) for _ in range(n)]
+        seq[0] = 1
+        total = n + rng.randint(0, 200)
+        want = next((m for m in range(total - n + 1) if hypergeometric_p(seq + [0] * m, total) < 1 - 0.95), None)
+        assert hypergeometric_check(seq, total).more == want
+        for j in range(1, min(4, total - n) + 1):  # exclusions after a search reuse it: same answers
+            later = hypergeometric_check(seq + [0] * j, total)
+            assert later.more == (None if want is None else max(want - j, 0))
+            assert abs(later.p_value - hypergeometric_p(seq + [0] * j, total)) < 1e-12

@@ -130,3 +130,29 @@ def test_unopenable_database_is_a_store_error(tmp_path: Path) -> None:
     target.mkdir()
     with pytest.raises(StoreError, match="cannot open database"):
         open_store(f"sqlite:///{target}")
+
+
+def test_a_database_from_a_newer_synth_is_refused_untouched(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'r.sqlite'}"
+    open_store(url).close()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO schema_migrations (id, name, applied_at) VALUES (9999, 'm9999_future', 'x')"))
+    engine.dispose()
+    with pytest.raises(StoreError, match=r"newer synth \(it has migration m9999_future; this synth knows up to "
+                                         + discover()[-1].name):
+        open_store(url)
+
+
+def test_team_roles_need_a_server(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from synth.cli.app import app
+
+    (tmp_path / "protocols").mkdir()
+    result = CliRunner().invoke(app, ["--workspace", str(tmp_path), "--db", f"sqlite:///{tmp_path / 'r.sqlite'}",
+                                      "team", "add", "alice"])
+    assert result.exit_code == 1 and "team roles live on a PostgreSQL server" in result.output
+    result = CliRunner().invoke(app, ["--workspace", str(tmp_path), "--db", f"sqlite:///{tmp_path / 'r.sqlite'}",
+                                      "team", "init"])
+    assert result.exit_code == 1 and "is not one" in result.output

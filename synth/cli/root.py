@@ -71,7 +71,7 @@ def _version(value: bool) -> None:
 
 
 COMMANDS = ("init", "protocol", "search", "import", "records", "dedup", "screen", "extract", "meta", "evidence",
-            "prisma", "run")
+            "prisma", "run", "team")
 """Each top-level command, registered by ``synth.cli.<name>_cmd.register``."""
 GLOBAL_VALUE_OPTIONS = ("--workspace", "-w", "--protocol", "-p", "--db")
 
@@ -86,7 +86,9 @@ def root(
         str | None, typer.Option("--protocol", "-p", help="Protocol name in protocols/ (default: the only one).")
     ] = None,
     db: Annotated[
-        str | None, typer.Option("--db", help="Database URL (default: sqlite:///.synth/<protocol>.sqlite).")
+        str | None, typer.Option("--db", envvar="SYNTH_DB", show_envvar=True, help=(
+            "Database URL, e.g. postgresql+psycopg://alice@db.example.org/review for a team server "
+            "(default: sqlite:///.synth/<protocol>.sqlite)."))
     ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
     version: Annotated[

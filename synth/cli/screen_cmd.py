@@ -30,8 +30,15 @@ ReviewerOpt = Annotated[
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help=FORMAT_HELP)]
 
 
-def _reviewer(value: str | None, *, required: bool = True) -> str:
+def _reviewer(ctx: typer.Context, value: str | None, *, required: bool = True) -> str:
+    """Who acts: ``--reviewer`` or ``$SYNTH_REVIEWER``; on a team server, the login role (naming anyone else is
+    refused, and the server's row-level security would refuse it anyway)."""
     name = (value or os.environ.get("SYNTH_REVIEWER", "")).strip()
+    c = get(ctx)
+    if not c.db_url.startswith("sqlite"):
+        from synth.store.team import check_reviewer
+
+        name = check_reviewer(c.store, name or None) or ""
     if not name and required:
         raise InputError("no reviewer given. Pass --reviewer NAME or set SYNTH_REVIEWER.")
     return name
@@ -83,7 +90,7 @@ def register(app: typer.Typer) -> None:
             return
         from synth.screening.tui import run_screen
 
-        info(run_screen(get(ctx).store, _settings(ctx), stage=_stage(stage), reviewer=_reviewer(reviewer),
+        info(run_screen(get(ctx).store, _settings(ctx), stage=_stage(stage), reviewer=_reviewer(ctx, reviewer),
                         model=model))
 
     @group.command("status")
@@ -148,10 +155,10 @@ def register(app: typer.Typer) -> None:
         if record is not None:
             if not add and not remove:
                 raise InputError("nothing to do: give --add TAG or --remove TAG with a record.")
-            now = tag(store, record_id=record, reviewer=_reviewer(reviewer), add=add or [], remove=remove or [])
+            now = tag(store, record_id=record, reviewer=_reviewer(ctx, reviewer), add=add or [], remove=remove or [])
             info(f"Record {record}: {', '.join(now) or 'no tags'}.")
             return
-        who = None if everyone else _reviewer(reviewer)
+        who = None if everyone else _reviewer(ctx, reviewer)
         rows = tag_list(store, reviewer=who, tag=tag_filter)
         emit(fmt, rows, ["record", "reviewer", "tag", "at", "title"],
              title=f"Tags{'' if who is None else f' by {who}'}: {len(rows)}")
@@ -174,7 +181,7 @@ def register(app: typer.Typer) -> None:
         """
         from synth.screening.service import resolve
 
-        who = _reviewer(reviewer)
+        who = _reviewer(ctx, reviewer)
         resolve(get(ctx).store, _settings(ctx), record_id=record, stage=_stage(stage), decision=decision.lower(),
                 reason=reason, method=method, resolved_by=who, note=note)
         info(f"Record {record} resolved at {stage}: {decision}{f' ({reason})' if reason else ''} by {method}.")
@@ -220,7 +227,7 @@ def register(app: typer.Typer) -> None:
         """
         from synth.screening.service import import_decisions
 
-        report = import_decisions(get(ctx).store, _settings(ctx), path, reviewer=_reviewer(reviewer),
+        report = import_decisions(get(ctx).store, _settings(ctx), path, reviewer=_reviewer(ctx, reviewer),
                                   stage=_stage(stage))
         info(f"Imported {report.imported} of {report.rows} decisions from {path}.")
         if report.problems:
@@ -283,7 +290,7 @@ def register(app: typer.Typer) -> None:
         from synth.screening import service
 
         store, settings = get(ctx).store, _settings(ctx)
-        who = _reviewer(reviewer, required=False)
+        who = _reviewer(ctx, reviewer, required=False)
         if record is None:
             rows = service.retrieval_list(store, settings)
             emit(fmt, rows, ["record", "study", "status", "location", "reason", "oa_url", "title"],
@@ -316,7 +323,7 @@ def register(app: typer.Typer) -> None:
         from synth.screening import service
 
         store, settings = get(ctx).store, _settings(ctx)
-        who = _reviewer(reviewer, required=False) or None
+        who = _reviewer(ctx, reviewer, required=False) or None
         if check:
             data = service.stopping_checks(store, settings, _stage(stage), who)
             rows = [{"rule": r["rule"] + (" (protocol)" if r["chosen"] else ""), "stop": r["stop"],

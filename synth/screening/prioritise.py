@@ -214,6 +214,8 @@ def _die_with_parent() -> None:
 
 
 def _init_worker(texts: dict[int, str], model: str) -> None:
+    import contextlib
+    import os
     import signal
 
     global _WORKER
@@ -221,6 +223,10 @@ def _init_worker(texts: dict[int, str], model: str) -> None:
     # would only print a traceback over the reviewer's terminal
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent()
+    # Background work yields the CPU to the screen (and to anything else the reviewer runs): a re-rank that
+    # finishes a little later costs nothing, a key press that waits for it costs the reviewer
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(10)
     _WORKER = Prioritiser(texts, model)
     _WORKER.features  # noqa: B018 - build the TF-IDF matrix now, in the worker
 

@@ -125,12 +125,20 @@ class ScreeningQueue:
             self._order = new
             self._pos = 0
 
-    def upcoming(self) -> list[int]:
-        """Every record still to serve, in the order :meth:`next` would serve them (front, order, skipped)."""
+    def upcoming(self, limit: int | None = None) -> list[int]:
+        """The records still to serve (the first ``limit`` of them), in the order :meth:`next` would serve them
+        (front, order, skipped); with a limit it reads only as far as it needs."""
+        import itertools
+
         with self._lock:
             skipped = set(self._skipped)
-            ordered = [r for r in self._order[self._pos:] if r not in skipped]
-            out = dict.fromkeys(r for r in [*self._front, *ordered, *self._skipped] if r not in self._done)
+            ordered = (r for r in itertools.islice(self._order, self._pos, None) if r not in skipped)
+            out: dict[int, None] = {}
+            for r in itertools.chain(self._front, ordered, self._skipped):
+                if r not in self._done:
+                    out[r] = None
+                    if limit is not None and len(out) >= limit:
+                        break
             return list(out)
 
     def remaining_ids(self) -> list[int]:

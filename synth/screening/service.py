@@ -59,6 +59,10 @@ class Settings:
     stop_confidence: float = 0.95
     authors: tuple[str, ...] = ()
 
+    def slots(self, stage: str) -> int:
+        """How many reviewers screen each record at ``stage`` (its claim slots)."""
+        return int(self.required.get(stage, 1))
+
     @classmethod
     def from_protocol(cls, protocol: Protocol) -> Settings:
         s = protocol.screening
@@ -135,7 +139,7 @@ def decide(store: Store, settings: Settings, *, record_id: int, stage: str, revi
         raise InputError(f"record {record_id}: {err}.")
     return store.retrying(lambda conn: db.record_decision(
         conn, record_id=record_id, stage=stage, reviewer=reviewer, decision=decision, reason=reason, note=note,
-        origin=origin, replaces=replaces), what=f"the decision on record {record_id}")
+        origin=origin, replaces=replaces, slots=settings.slots(stage)), what=f"the decision on record {record_id}")
 
 
 def parse_tags(text: str) -> tuple[list[str], list[str]]:
@@ -186,7 +190,8 @@ def import_decisions(store: Store, settings: Settings, path: Path, *, reviewer: 
                                           reasons_by_stage={s: settings.reasons(s) for s in STAGES})
         for row in good:
             db.record_decision(conn, record_id=row.record_id, stage=row.stage, reviewer=row.reviewer,
-                               decision=row.decision, reason=row.reason, note=row.note, origin="import")
+                               decision=row.decision, reason=row.reason, note=row.note, origin="import",
+                               slots=settings.slots(row.stage))
     return ImportReport(len(good), bad, len(rows))
 
 

@@ -33,21 +33,22 @@ delivers.
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 
-def hypergeometric_p(labels: Sequence[int], n_total: int, recall: float = 0.95) -> float:
-    """p-value for H0 "recall < ``recall``" after screening ``labels`` (1 include, 0 exclude, in screening
-    order) out of ``n_total`` records. 1.0 when nothing has been seen."""
+def _hypergeometric_points(labels: Sequence[int], n_total: int, recall: float) -> tuple[Any, ...] | None:
+    """The points at which the hypergeometric test's p-value is evaluated: per candidate sample (the most
+    recent ``size`` records), its includes, the urn it is drawn from and the includes the urn must hold for
+    recall to be at the target. ``None`` when nothing has been seen."""
     import numpy as np
-    from scipy.stats import hypergeom
 
     seen = np.asarray(labels, dtype=np.int64)
     n_seen = seen.shape[0]
     if n_seen == 0:
-        return 1.0
+        return None
     r_seen = int(seen.sum())
     tail = seen[::-1]
     k_in_sample = tail.cumsum()
@@ -60,9 +61,32 @@ def hypergeometric_p(labels: Sequence[int], n_total: int, recall: float = 0.95) 
     sizes = sizes[last_of_run]
     k_hat = np.floor(r_seen / recall + 1 - (r_seen - k_in_sample))
     urn = n_total - (n_seen - sizes)
-    k_hat = np.minimum(k_hat, urn)
-    p = hypergeom.cdf(k_in_sample, urn, k_hat, sizes)
-    return float(np.min(p))
+    # the sample of only the exclusions still to come, when the last record seen was an include
+    fresh = (n_total - n_seen, min(math.floor(r_seen / recall + 1 - r_seen), n_total - n_seen)) \
+        if tail[0] == 1 else None
+    return k_in_sample, urn, np.minimum(k_hat, urn), sizes, fresh
+
+
+def _hypergeometric_min(points: tuple[Any, ...], more: int = 0) -> float:
+    """The p-value at ``points`` after ``more`` further exclusions. Exclusions appended to the sequence join
+    the most recent run: every candidate sample grows by ``more`` records and keeps its includes, its urn
+    (records unseen plus the sample) and so its target, so only the sample sizes change; if the last record
+    seen was an include, they also start a run of their own, one more candidate (no include in ``more``)."""
+    import numpy as np
+    from scipy.stats import hypergeom
+
+    k_in_sample, urn, k_hat, sizes, fresh = points
+    p = float(np.min(hypergeom.cdf(k_in_sample, urn, k_hat, sizes + more)))
+    if more and fresh is not None:
+        p = min(p, float(hypergeom.cdf(0, fresh[0], fresh[1], more)))
+    return p
+
+
+def hypergeometric_p(labels: Sequence[int], n_total: int, recall: float = 0.95) -> float:
+    """p-value for H0 "recall < ``recall``" after screening ``labels`` (1 include, 0 exclude, in screening
+    order) out of ``n_total`` records. 1.0 when nothing has been seen."""
+    points = _hypergeometric_points(labels, n_total, recall)
+    return 1.0 if points is None else _hypergeometric_min(points)
 
 
 RULES = ("hypergeometric", "knee", "random-sample", "composite")
@@ -114,16 +138,47 @@ def _more(fires: Callable[[int], bool], remaining: int) -> int | None:
     return _bisect(fires, 0, remaining)
 
 
+@dataclass
+class _Base:
+    """The last sequence the hypergeometric rule searched, for exclusions appended to it since."""
+
+    labels: list[int]
+    points: tuple[Any, ...]
+    more: int | None
+
+
+_BASES: dict[tuple[int, float, float], _Base] = {}
+_BASES_LOCK = threading.Lock()
+
+
 def hypergeometric_check(labels: Sequence[int], n_total: int, recall: float = 0.95,
                          confidence: float = 0.95) -> StopCheck:
     seq = list(labels)
-    p = hypergeometric_p(seq, n_total, recall)
     alpha = 1 - confidence
-    # Appending exclusions can only lower the p-value (see first_stop), so the search is exact.
-    more = _more(lambda m: hypergeometric_p(seq + [0] * m, n_total, recall) < alpha, n_total - len(seq)) \
-        if sum(seq) else None
+    includes = int(sum(seq))
+    key = (n_total, recall, confidence)
+    with _BASES_LOCK:
+        base = _BASES.get(key)
+    # Most decisions are exclusions, appended to the sequence last searched: m of them move every candidate
+    # sample of that search m records on (see _hypergeometric_min), so the p-value is one evaluation and the
+    # records still needed are the last answer minus m, exactly, without a new search.
+    grown = len(seq) - len(base.labels) if base is not None else -1
+    if base is not None and grown >= 0 and seq[:len(base.labels)] == base.labels and not any(seq[len(base.labels):]):
+        p = _hypergeometric_min(base.points, grown)
+        more = None if base.more is None else max(base.more - grown, 0)
+    else:
+        points = _hypergeometric_points(seq, n_total, recall)
+        p = 1.0 if points is None else _hypergeometric_min(points)
+        more = None
+        if points is not None and includes:
+            found = points
+            # Appending exclusions can only lower the p-value (see first_stop), so the search is exact.
+            more = _more(lambda m: _hypergeometric_min(found, m) < alpha, n_total - len(seq))
+            with _BASES_LOCK:
+                _BASES.clear()  # one review's screen at a time: keep the newest only
+                _BASES[key] = _Base(seq, found, more)
     return StopCheck(
-        "hypergeometric", p < alpha, p, len(seq), n_total, int(sum(seq)),
+        "hypergeometric", p < alpha, p, len(seq), n_total, includes,
         {"recall": recall, "confidence": confidence}, more,
     )
 

@@ -15,11 +15,11 @@ import re
 import sys
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from synth.errors import DecisionConflict, InputError, StoreBusy
+from synth.errors import DecisionConflict, InputError, StoreBusy, StoreError
 from synth.safetext import readable, visible
 from synth.screening.decisions import Choice, Stage
 from synth.screening.keys import BACKSPACE, ENTER, keyboard, read_key_terminal
@@ -75,6 +75,10 @@ def matches(query: str, text: str, tags: list[str]) -> bool:
     return True
 
 
+TAKEN_LOOKAHEAD = 32
+"""How many upcoming records one query checks for claims by others, once a record turned out taken."""
+
+
 @dataclass
 class ScreenSession:
     """One reviewer screening one stage."""
@@ -121,9 +125,16 @@ class ScreenSession:
             st = stage_state(conn, self.settings, self.stage)
             self.pool = st.pool
             self._others = st.decisions
-            pending = pending_for(self.reviewer, st.pool, st.decisions, st.outcomes)
+            taken = db.taken_by_others(conn, stage=self.stage, reviewer=self.reviewer,
+                                       slots=self.settings.slots(self.stage))
+            pending = [rid for rid in pending_for(self.reviewer, st.pool, st.decisions, st.outcomes)
+                       if rid not in taken]
             mine = [d for d in st.decisions if d.reviewer == self.reviewer]
             self.tags: dict[int, list[str]] = db.tags(conn, self.reviewer)
+        #: records this session holds a claim on, and when it last took it (see _take)
+        self._claims: dict[int, float] = {}
+        #: records skipped because others screening at the same time held every slot
+        self.taken_by_others = 0
         self.queue = ScreeningQueue(pending)
         self.labels: dict[int, int] = {d.record_id: int(d.decision != Choice.exclude) for d in mine}
         self.sequence: list[int] = [int(d.decision != Choice.exclude) for d in sorted(mine, key=lambda d: d.id)]
@@ -430,6 +441,7 @@ class ScreenSession:
                 return False
             mine = {d.id: d for d in active_decisions(conn, self.stage, self.reviewer) if d.record_id == rid}
         if current is None:  # undone elsewhere: back in the queue
+            self._claims.pop(rid, None)
             self._ids.pop(rid, None)
             self.decided.pop(rid, None)
             self.labels.pop(rid, None)
@@ -444,13 +456,54 @@ class ScreenSession:
         self._count()
         return True
 
+    def _take(self, rid: int) -> tuple[bool, bool]:
+        """Before ``rid`` is shown, in one short transaction: whether this reviewer decided (or undid) it in
+        another session meanwhile (then taken in: ``merged``), and a hold on one of the record's screening slots
+        while it is on screen (renewed at half its lifetime), so nobody screening at the same time is handed it
+        beyond the slots the stage needs (``claimed``)."""
+        now = time.monotonic()
+        renew = rid not in self.decided and now - self._claims.get(rid, -1e9) >= db.CLAIM_SECONDS / 2
+        known = self._ids.get(rid)
+
+        def work(conn: Any) -> bool | None:
+            if db.active_decision_id(conn, rid, self.stage, self.reviewer) != known:
+                return None
+            return not renew or db.claim(conn, stage=self.stage, record_id=rid, reviewer=self.reviewer,
+                                         slots=self.settings.slots(self.stage), durable=False)
+
+        claimed = self.store.retrying(work, what=f"the claim on record {rid}")
+        if claimed is None:
+            return self._merge(rid), True
+        if renew and claimed:
+            self._claims[rid] = now
+        return False, claimed
+
+    def _taken(self, ids: list[int]) -> None:
+        for rid in ids:
+            self.queue.done(rid)
+        self.total -= len(ids)
+        self.progress.total = self.total
+        self.taken_by_others += len(ids)
+
+    def _skip_taken(self) -> list[int]:
+        """After a record turned out taken: which of the next few in the queue are taken too, in one query (the
+        others screening at the same time work down much the same ranking, so taken records come in runs)."""
+        ahead = self.queue.upcoming(TAKEN_LOOKAHEAD)
+        if not ahead:
+            return []
+        with self.store.connect() as conn:
+            taken = db.taken_by_others(conn, stage=self.stage, reviewer=self.reviewer,
+                                       slots=self.settings.slots(self.stage), among=ahead)
+        return [rid for rid in ahead if rid in taken]
+
     def _undo(self) -> None:
         if not self.history:
             self.message = "Nothing to undo in this session."
             return
         rid, decision_id = self.history.pop()
         with self.store.begin() as conn:
-            db.retract_decision(conn, decision_id, reviewer=self.reviewer)
+            db.retract_decision(conn, decision_id, reviewer=self.reviewer)  # releases its claim too
+        self._claims.pop(rid, None)
         self._ids.pop(rid, None)
         self.decided.pop(rid, None)
         self.labels.pop(rid, None)
@@ -595,8 +648,13 @@ class ScreenSession:
             rid = self._next()
             if rid is None:
                 break
-            if self._merge(rid):  # decided (or undone) in this reviewer's other session meanwhile
+            merged, claimed = self._take(rid)
+            if merged:  # decided (or undone) in this reviewer's other session meanwhile
                 self.message = f"Record {rid} was decided in your other session; that decision is kept."
+                continue
+            if not claimed:  # every slot taken by reviewers screening at the same time
+                self._taken([rid])
+                self._taken(self._skip_taken())
                 continue
             if rid != self._shown:
                 self._shown, self.scroll = rid, 0
@@ -633,6 +691,9 @@ class ScreenSession:
             sys.setswitchinterval(old_interval)
             if self.ranker is not None:
                 self.ranker.close()
+            if self._claims:  # what is left undecided goes back to the team (else it expires by itself)
+                with suppress(StoreError), self.store.begin() as conn:
+                    db.release(conn, stage=self.stage, reviewer=self.reviewer)
         if self.queue.next() is None:
             self.console.print(f"Nothing left for {self.reviewer} at {self.stage}: "
                                f"{self.progress.screened} screened, {self.progress.includes} included, "

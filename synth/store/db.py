@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from synth.errors import StoreBusy, StoreError
 from synth.store.events import utc_now
@@ -24,6 +24,7 @@ class Store:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
+        self._identity: str | None = None
 
     def retrying(self, work: Callable[[sa.Connection], T], *, what: str, attempts: int = 5) -> T:
         """Run ``work`` in one transaction; when the store stays locked by another process (past SQLite's busy
@@ -46,17 +47,43 @@ class Store:
         """The database URL with any password hidden (safe to print and to write in summaries)."""
         return self.engine.url.render_as_string(hide_password=True)
 
+    @property
+    def backend(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
+
+    def identity(self) -> str | None:
+        """On a server, the database role this store acts as (who the reviewer is, enforced by the server);
+        ``None`` on SQLite, where the reviewer is who the user says."""
+        if self.backend == "sqlite":
+            return None
+        if self._identity is None:
+            with self.connect() as conn:
+                self._identity = str(conn.execute(sa.text("SELECT session_user")).scalar_one())
+        return self._identity
+
     @contextmanager
     def begin(self) -> Iterator[sa.Connection]:
-        """One transaction: committed when the block ends, rolled back on any exception."""
-        with self.engine.begin() as conn:
+        """One transaction: committed when the block ends, rolled back on any exception. A server's refusal
+        (a missing privilege, a row-level security policy) or a lost connection becomes a :class:`StoreError`
+        naming the server; the transaction is rolled back, so nothing half-written remains."""
+        with self._refusals(), self.engine.begin() as conn:
             yield conn
 
     @contextmanager
     def connect(self) -> Iterator[sa.Connection]:
-        """A read connection."""
-        with self.engine.connect() as conn:
+        """A read connection (server refusals translated as in :meth:`begin`)."""
+        with self._refusals(), self.engine.connect() as conn:
             yield conn
+
+    @contextmanager
+    def _refusals(self) -> Iterator[None]:
+        try:
+            yield
+        except DBAPIError as exc:
+            if (message := server_refusal(self.engine, exc)) is not None:
+                raise StoreError(message) from exc
+            raise
 
     def applied_migrations(self) -> list[str]:
         with self.connect() as conn:
@@ -66,8 +93,15 @@ class Store:
         """Apply every migration not yet recorded, each in its own transaction; return the names applied."""
         schema_migrations.create(self.engine, checkfirst=True)
         done = set(self.applied_migrations())
+        known = discover()
+        newer = sorted(done - {m.name for m in known})
+        if newer:
+            raise StoreError(
+                f"database {self.display_url} was made by a newer synth (it has migration {newer[-1]}; this "
+                f"synth knows up to {known[-1].name}). Upgrade synth (pip install -U synth) before using it; "
+                "nothing was changed.")
         applied: list[str] = []
-        for migration in discover():
+        for migration in known:
             if migration.name in done:
                 continue
             with self.begin() as conn:
@@ -110,7 +144,7 @@ def open_store(url: str) -> Store:
     try:
         engine = sa.create_engine(url, future=True)
     except (SQLAlchemyError, ValueError, ImportError) as exc:
-        raise StoreError(f"cannot open database '{url}': {exc}. Check the --db URL.") from exc
+        raise StoreError(f"cannot open database '{_masked(url)}': {exc}. Check the --db URL.") from exc
     if engine.dialect.name == "sqlite":
         db_path = engine.url.database
         if db_path and db_path != ":memory:":
@@ -119,17 +153,63 @@ def open_store(url: str) -> Store:
             except OSError as exc:
                 raise StoreError(f"cannot create the folder for database {db_path}: {exc.strerror}.") from exc
         sa.event.listen(engine, "connect", _sqlite_pragmas)
+    elif engine.url.password:
+        shown = engine.url.render_as_string(hide_password=True)
+        engine.dispose()
+        raise StoreError(
+            f"the database URL {shown} holds a password: give it in PGPASSWORD, a ~/.pgpass file or a libpq "
+            "service file instead, so that it is not kept in shell history or printed.")
     store = Store(engine)
     try:
         store.migrate()
     except SQLAlchemyError as exc:
-        orig = getattr(exc, "orig", None)
-        reason = str(orig) if orig is not None else str(exc).splitlines()[0]
-        raise StoreError(
-            f"cannot open database '{engine.url.render_as_string(hide_password=True)}': {reason}. "
-            "Check that the file is a synth SQLite database and is writable, or pass another --db URL."
-        ) from exc
+        store.close()
+        raise StoreError(_open_failure(engine, exc)) from exc
     return store
+
+
+def server_refusal(engine: sa.Engine, exc: DBAPIError) -> str | None:
+    """The one-line message for a server's refusal or a lost connection on ``engine``, or ``None`` for errors
+    that are not the user's to fix (lock waits, serialization failures: retried by :meth:`Store.retrying`)."""
+    if engine.dialect.name == "sqlite":
+        return None
+    orig = exc.orig
+    state = str(getattr(orig, "sqlstate", "") or "")
+    reason = str(orig).strip().splitlines()[0] if orig is not None else str(exc).splitlines()[0]
+    server = f"PostgreSQL server {engine.url.host or 'on the local socket'}:{engine.url.port or 5432}"
+    who = engine.url.username or "the login user"
+    if state == "42501":
+        return (f"the {server} refused this for {who}: {reason}. Your team role does not allow it: ask the "
+                "review's lead (synth team list shows who has which role).")
+    if state.startswith("08") or exc.connection_invalidated or (isinstance(exc, OperationalError) and (
+            "connect" in reason.lower() or "server closed" in reason.lower() or "terminat" in reason.lower())):
+        return (f"lost the connection to the {server} ({reason}). Everything saved before is kept; the change "
+                "in progress (the record on screen, when screening) was not saved. Check the server and the "
+                "network, then run the command again.")
+    return None
+
+
+def _masked(url: str) -> str:
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except (SQLAlchemyError, ValueError):
+        return url
+
+
+def _open_failure(engine: sa.Engine, exc: SQLAlchemyError) -> str:
+    orig = getattr(exc, "orig", None)
+    reason = (str(orig) if orig is not None else str(exc)).strip().splitlines()[0]
+    shown = engine.url.render_as_string(hide_password=True)
+    if engine.dialect.name == "sqlite":
+        return (f"cannot open database '{shown}': {reason}. Check that the file is a synth SQLite database and is "
+                "writable, or pass another --db URL.")
+    server = f"{engine.url.host or 'the local socket'}:{engine.url.port or 5432}"
+    if getattr(orig, "sqlstate", None) == "42501" or "permission denied" in reason.lower():
+        return (f"database {shown} needs a migration that only its owner may run ({reason}). Ask the review's "
+                "lead to run: synth --db URL team init")
+    return (f"cannot use PostgreSQL server {server} (database {engine.url.database}, as "
+            f"{engine.url.username or 'the login user'}): {reason}. Check that the server is running, the URL, "
+            "and your password in PGPASSWORD or ~/.pgpass.")
 
 
 def has_table(conn: sa.Connection, table: str) -> bool:

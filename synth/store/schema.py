@@ -29,6 +29,16 @@ events = sa.Table(
     sa.Column("payload", sa.JSON, nullable=False),
 )
 
+# migration m0002_team
+team_members = sa.Table(
+    "team_members",
+    metadata,
+    sa.Column("name", sa.String(63), primary_key=True),
+    sa.Column("role", sa.String(20), nullable=False),
+    sa.Column("added_at", sa.String(40), nullable=False),
+    sa.Column("added_by", sa.String(200), nullable=False, server_default=""),
+)
+
 imports = sa.Table(
     "imports",
     metadata,
@@ -153,6 +163,18 @@ screening_tags = sa.Table(
     sa.Column("reviewer", sa.String(200), primary_key=True),
     sa.Column("tag", sa.String(80), primary_key=True),
     sa.Column("at", sa.String(40), nullable=False),
+)
+
+# migration m0042_screening_claims
+screening_claims = sa.Table(
+    "screening_claims",
+    metadata,
+    sa.Column("stage", sa.String(20), primary_key=True),
+    sa.Column("record_id", sa.Integer, sa.ForeignKey("records.id"), primary_key=True),
+    sa.Column("slot", sa.Integer, primary_key=True),
+    sa.Column("reviewer", sa.String(200), nullable=False),
+    sa.Column("expires", sa.Float, nullable=False),
+    sa.UniqueConstraint("stage", "record_id", "reviewer", name="uq_screening_claims_reviewer"),
 )
 
 # -- search (issue 5; migration m0020_search) ------------------------------------------------------------------

@@ -6,6 +6,7 @@ it is made. Decisions are never deleted: undo and revisions mark the old row ina
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from synth.store.events import EventKind, append, utc_now
 from synth.store.schema import (
     fulltext_reports,
     records,
+    screening_claims,
     screening_decisions,
     screening_resolutions,
     screening_reviewers,
@@ -122,6 +124,7 @@ def record_decision(
     note: str = "",
     origin: str = "screen",
     replaces: int | bool | None = True,
+    slots: int = 0,
 ) -> int:
     """Store one decision (deactivating this reviewer's earlier one on the record) with its audit event.
 
@@ -129,7 +132,8 @@ def record_decision(
     the record exists and is not a dedup-removed duplicate. ``replaces`` is the id of the decision the caller
     knows this reviewer has on the record (``None``: none); when the store holds another (a second session of
     the same reviewer decided meanwhile) :class:`DecisionConflict` is raised and nothing is written. ``True``
-    replaces whatever is there (imports and scripted decisions).
+    replaces whatever is there (imports and scripted decisions). ``slots``: how many reviewers the stage needs
+    per record; the decision takes (or keeps) one of the record's claims for good (:func:`claim`).
     """
     check_screenable(conn, record_id)
     ensure_reviewer(conn, reviewer)
@@ -170,6 +174,7 @@ def record_decision(
     conn.execute(
         screening_decisions.update().where(screening_decisions.c.id == decision_id).values(event_id=event_id)
     )
+    claim(conn, stage=stage, record_id=record_id, reviewer=reviewer, slots=slots, until=DECIDED)
     return decision_id
 
 
@@ -186,11 +191,90 @@ def retract_decision(conn: sa.Connection, decision_id: int, *, reviewer: str) ->
     if row is None or row.reviewer != reviewer:
         raise InputError(f"no decision {decision_id} by reviewer '{reviewer}' to undo.")
     conn.execute(screening_decisions.update().where(screening_decisions.c.id == decision_id).values(active=False))
+    release(conn, stage=row.stage, reviewer=reviewer, record_id=int(row.record_id))
     append(
         conn, EventKind.DECISION,
         {"undo": decision_id, "record_id": int(row.record_id), "stage": row.stage},
         actor=reviewer, subject=str(row.record_id),
     )
+
+
+# --- claims: who is screening what, when several reviewers screen at once -----------------------------------
+
+CLAIM_SECONDS = 600.0
+"""How long a claim on a record holds without a decision: a reviewer who left or crashed frees it after this."""
+
+DECIDED = 1e18
+"""A decided record's claim: it never expires (undo releases it)."""
+
+
+def _insert_ignore(conn: sa.Connection, values: dict[str, Any]) -> bool:
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    # RETURNING, not rowcount: the driver reports -1 rows for an INSERT it ran with an implicit RETURNING
+    statement = (dialect.insert(screening_claims).values(**values).on_conflict_do_nothing()
+                 .returning(screening_claims.c.slot))
+    return conn.execute(statement).first() is not None
+
+
+def claim(conn: sa.Connection, *, stage: str, record_id: int, reviewer: str, slots: int,
+          until: float | None = None, durable: bool = True) -> bool:
+    """Take one of the record's ``slots`` screening slots for ``reviewer`` (or keep theirs, extended to
+    ``until``, by default :data:`CLAIM_SECONDS` from now); ``False`` when every slot is held by someone else.
+
+    Each step is one atomic statement, so two reviewers racing for the last slot cannot both win, on SQLite or
+    PostgreSQL, without locks held across the reviewer's think time: an insert that does nothing on a taken slot,
+    then a conditional update that takes over a slot whose claim expired. It tells the claimant only that a slot
+    is taken, never what anyone decided (blinding holds).
+
+    ``durable=False`` (a claim made only to show a record): on a server, this transaction's commit does not wait
+    for the disk. A claim lost in a server crash costs nothing (at worst two reviewers see the record), and
+    the wait is most of a claim's time; decisions, and the claims they hold, are always committed durably."""
+    if not durable and conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+    c = screening_claims.c
+    until = time.time() + CLAIM_SECONDS if until is None else until
+    here = (c.stage == stage, c.record_id == record_id)
+    # already theirs: renewed in the same statement (never shortened: a decided claim stays decided)
+    mine = conn.execute(screening_claims.update().where(*here, c.reviewer == reviewer)
+                        .values(expires=sa.func.max(c.expires, until) if conn.dialect.name == "sqlite"
+                                else sa.func.greatest(c.expires, until)).returning(c.slot)).first()
+    if mine is not None:
+        return True
+    for slot in range(slots):
+        if _insert_ignore(conn, {"stage": stage, "record_id": record_id, "slot": slot, "reviewer": reviewer,
+                                 "expires": until}):
+            return True
+    now = time.time()
+    for slot in range(slots):
+        taken = conn.execute(screening_claims.update().where(*here, c.slot == slot, c.expires < now)
+                             .values(reviewer=reviewer, expires=until).returning(c.slot))
+        if taken.first() is not None:
+            return True
+    return False
+
+
+def release(conn: sa.Connection, *, stage: str, reviewer: str, record_id: int | None = None) -> None:
+    """Give back ``reviewer``'s claim on ``record_id`` (after an undo), or, with no record, every claim of
+    theirs at ``stage`` that no decision holds (when they leave the screen)."""
+    c = screening_claims.c
+    where = [c.stage == stage, c.reviewer == reviewer]
+    where.append(c.record_id == record_id if record_id is not None else c.expires < DECIDED)
+    conn.execute(screening_claims.delete().where(*where))
+
+
+def taken_by_others(conn: sa.Connection, *, stage: str, reviewer: str, slots: int,
+                    among: Iterable[int] | None = None) -> set[int]:
+    """Records (of ``among``, or all) whose every slot at ``stage`` is held (claimed in time, or decided) by
+    other reviewers."""
+    c = screening_claims.c
+    where = [c.stage == stage, c.reviewer != reviewer, c.expires >= time.time()]
+    if among is not None:
+        where.append(c.record_id.in_(list(among)))
+    rows = conn.execute(sa.select(c.record_id).where(*where).group_by(c.record_id)
+                        .having(sa.func.count() >= max(slots, 1)))
+    return {int(r.record_id) for r in rows}
 
 
 def decision_rows(conn: sa.Connection, stage: str | None = None, reviewer: str | None = None) -> list[dict[str, Any]]:
