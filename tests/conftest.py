@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -52,10 +53,36 @@ def domain_dir() -> Path:
     return path
 
 
+BACKEND = os.environ.get("SYNTH_TEST_BACKEND", "sqlite")
+"""``postgresql``: every command a test runs without ``--db`` uses a fresh database on the server at
+``$SYNTH_TEST_PG_URL`` (through ``SYNTH_DB``), so the CLI-level tests run on PostgreSQL too; `.ci/run` runs the
+suite both ways. Tests that open a store by an explicit URL keep it."""
+
+
 @pytest.fixture(autouse=True)
-def _no_ambient_store(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A SYNTH_DB of the person running the tests must not send the tests' writes to their team server."""
+def _store_backend(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[None]:
+    """A SYNTH_DB of the person running the tests never receives the tests' writes; with
+    ``SYNTH_TEST_BACKEND=postgresql`` each test gets its own server database instead of the workspace's file."""
     monkeypatch.delenv("SYNTH_DB", raising=False)
+    if BACKEND != "postgresql" or request.node.get_closest_marker("sqlite_only"):
+        yield
+        return
+    import uuid
+
+    import sqlalchemy as sa
+
+    base = sa.make_url(os.environ["SYNTH_TEST_PG_URL"])
+    name = f"synth_suite_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    monkeypatch.setenv("SYNTH_DB", base.set(database=name).render_as_string(hide_password=False))
+    try:
+        yield
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture(autouse=True)

@@ -142,6 +142,7 @@ def test_usage_error_exit_code_2() -> None:
     assert result.exit_code == 2
 
 
+@pytest.mark.sqlite_only  # opens the workspace's SQLite file itself
 def test_run_writes_summary(workspace: Path) -> None:
     result = invoke("--workspace", str(workspace), "run", "--format", "json")
     assert result.exit_code == 0, result.output

@@ -79,6 +79,7 @@ def test_interactive_new_refuses_impossible_numbers_as_check_does(ws: Path) -> N
     assert data["outcomes"][0]["events_t"] == 6 and data["outcomes"][0]["events_c"] == 7
 
 
+@pytest.mark.sqlite_only  # opens the workspace's SQLite file itself
 def test_new_prefills_citation_from_records(ws: Path) -> None:
     from synth.records.model import Author, Record
     from synth.store import open_store
@@ -238,6 +239,7 @@ def test_bundled_flagship_through_the_cli(ws: Path) -> None:
     assert any(line.startswith("kennie-1988,function,discharge,,Kennie 1988,1988,OR,generic,") for line in lines)
 
 
+@pytest.mark.sqlite_only  # opens the workspace's SQLite file itself
 def test_check_reports_studies_not_included_at_full_text(ws: Path) -> None:
     from synth.records.model import Author, Record
     from synth.store import open_store

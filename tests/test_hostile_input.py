@@ -138,6 +138,7 @@ def test_records_list_and_show_never_send_control_characters(tmp_path: Path) -> 
     assert "Clear\\x1b[2J me \\x1b]0;pwned\\x07 now" in shown.stdout and "\\u202eevil" in shown.stdout
 
 
+@pytest.mark.sqlite_only  # opens the workspace's SQLite file itself
 def test_the_screen_shows_control_characters_instead_of_obeying_them(tmp_path: Path) -> None:
     import io
 

@@ -213,6 +213,7 @@ def test_a_file_the_protocol_lists_takes_its_database_name(tmp_path: Path) -> No
     assert "the protocol lists it as 'MEDLINE (Ovid)'; imported as 'PubMed', as asked." in again.stderr
 
 
+@pytest.mark.sqlite_only  # opens the workspace's SQLite file itself
 def test_rename_source_fixes_a_wrong_name_everywhere(tmp_path: Path) -> None:
     from synth.store.records import source_names
 

@@ -86,6 +86,7 @@ def _everything_stored(db: Path) -> str:
         conn.close()
 
 
+@pytest.mark.sqlite_only  # opens the workspace's SQLite file itself
 @pytest.mark.parametrize("where", ["refused", "echo"])
 def test_a_failing_source_leaks_no_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, echo_server: str,
                                           where: str) -> None:

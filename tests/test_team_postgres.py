@@ -135,6 +135,10 @@ def test_the_server_enforces_identity_blinding_and_roles(tmp_path: Path, server:
     assert denied.output.startswith("Error: the PostgreSQL server") and "Traceback" not in denied.output
     assert len(denied.output.strip().splitlines()) == 1
     synth(ws, as_member(url, carol), "screen", "resolve", str(a), "include", "--method", "third-reviewer")
+    # a lead may enter decisions in a screener's name (made on paper, say); the server allows it
+    (tmp_path / "paper.csv").write_text(f"record,decision,reason\n{ids[2]},include,\n")
+    synth(ws, as_member(url, carol), "screen", "import", str(tmp_path / "paper.csv"), "--reviewer", alice)
+    assert (alice, ids[2]) in set(_rows(url, "SELECT reviewer, record_id FROM screening_decisions"))
     assert _rows(url, "SELECT record_id, resolved_by FROM screening_resolutions") == [(a, carol)]
 
     # a screener's blinded view cannot be exported as if it were the review

@@ -224,9 +224,13 @@ def _init_worker(texts: dict[int, str], model: str) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent()
     # Background work yields the CPU to the screen (and to anything else the reviewer runs): a re-rank that
-    # finishes a little later costs nothing, a key press that waits for it costs the reviewer
-    with contextlib.suppress(OSError, AttributeError):
-        os.nice(10)
+    # finishes a little later costs nothing, a key press that waits for it costs the reviewer. On Linux the
+    # idle scheduling class runs it only when nothing else wants the CPU; elsewhere, a lower priority.
+    try:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+    except (AttributeError, OSError):
+        with contextlib.suppress(OSError, AttributeError):
+            os.nice(10)
     _WORKER = Prioritiser(texts, model)
     _WORKER.features  # noqa: B018 - build the TF-IDF matrix now, in the worker
 
