@@ -230,3 +230,53 @@ def test_claims_on_the_server_keep_single_screeners_apart(tmp_path: Path, server
     assert claim(bob) and not claim(alice)
     for s in stores.values():
         s.close()
+
+
+def test_import_and_dedup_run_while_a_screener_screens(tmp_path: Path, server: dict[str, str]) -> None:
+    """The lead imports and deduplicates 2,000 new records in another process while a screener decides; both
+    finish, and nothing either wrote is lost."""
+    import dataclasses
+    import io
+    import subprocess
+    import sys
+    import time
+
+    from rich.console import Console
+    from screening_helpers import settings
+
+    from synth.screening.tui import ScreenSession
+    from synth.store import open_store
+
+    url, tag = server["url"], server["tag"]
+    alice = f"alice_{tag}"
+    ws = _workspace(tmp_path)
+    synth(ws, url, "team", "init")
+    synth(ws, url, "team", "add", alice, "--role", "screener")
+    synth(ws, url, "import", str(ws / "embase.ris"))
+    synth(ws, url, "dedup")
+    first = len(_rows(url, "SELECT id FROM records"))
+    big = tmp_path / "big.ris"
+    big.write_text("".join(f"TY  - JOUR\nTI  - Balance training study number {i} in community dwelling adults\n"
+                           f"AU  - Author{i}, A\nPY  - {1990 + i % 30}\nJO  - Journal {i % 40}\nVL  - {i}\n"
+                           f"SP  - {i}\nAB  - Abstract {i}.\nER  - \n" for i in range(2000)))
+    cli = [sys.executable, "-m", "synth", "--workspace", str(ws), "--db", url]
+    lead = subprocess.Popen(["sh", "-c", '"$@" import "$0" && "$@" dedup', str(big), *cli],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    keys = iter(["i", "e", "1"] * 3 + ["q"])
+
+    def read_key() -> str:  # a reviewer's pace, so the lead's import and dedup run meanwhile
+        time.sleep(0.4)
+        return next(keys)
+
+    store = open_store(as_member(url, alice))
+    one = dataclasses.replace(settings(), required={"title-abstract": 1, "full-text": 1})
+    session = ScreenSession(store, one, "title-abstract", alice, read_key=read_key,
+                            console=Console(file=io.StringIO()), prioritise=False)
+    session.run(full_screen=False)
+    store.close()
+    _, err = lead.communicate(timeout=300)
+    assert lead.returncode == 0, err
+    assert len(_rows(url, "SELECT id FROM records")) == first + 2000
+    mine = _rows(url, f"SELECT record_id, decision FROM screening_decisions WHERE reviewer = '{alice}' AND active")
+    assert session.progress.screened == session.progress.total == first and len(mine) == first
+    assert _rows(url, f"SELECT COUNT(*) FROM events WHERE kind = 'decision' AND actor = '{alice}'") == [(first,)]
