@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import dataclasses
 import io
 import json
 import os
@@ -272,7 +271,7 @@ def main() -> None:
         from synth.store import open_store
 
         store = open_store(url)
-        pairs = agreement(store, dataclasses.replace(settings(2)), TA)
+        pairs = agreement(store, settings(2), TA)
         store.close()
         served = pairs[0]["decisions"]["kappa"] if pairs else float("nan")
         print(f"kappa on {len(common)} records both screened: from the decisions made {local:.6f}, "

@@ -214,9 +214,9 @@ def test_claims_on_the_server_keep_single_screeners_apart(tmp_path: Path, server
     rid = _rows(url, "SELECT MIN(id) FROM records")[0][0]
     stores = {who: open_store(as_member(url, who)) for who in (alice, bob)}
 
-    def claim(who: str, **kw: float) -> bool:
+    def claim(who: str) -> bool:
         with stores[who].begin() as conn:
-            return db.claim(conn, stage="title-abstract", record_id=rid, reviewer=who, slots=1, **kw)
+            return db.claim(conn, stage="title-abstract", record_id=rid, reviewer=who, slots=1)
 
     assert claim(alice) and not claim(bob)
     with pytest.raises(Exception, match="row-level security"), stores[alice].begin() as conn:

@@ -34,11 +34,9 @@ def _reviewer(ctx: typer.Context, value: str | None, *, required: bool = True) -
     """Who acts: ``--reviewer`` or ``$SYNTH_REVIEWER``; on a team server, the login role (naming anyone else is
     refused, and the server's row-level security would refuse it anyway)."""
     name = (value or os.environ.get("SYNTH_REVIEWER", "")).strip()
-    c = get(ctx)
-    if not c.db_url.startswith("sqlite"):
-        from synth.store.team import check_reviewer
+    from synth.store.team import check_reviewer
 
-        name = check_reviewer(c.store, name or None) or ""
+    name = check_reviewer(get(ctx).store, name or None) or ""
     if not name and required:
         raise InputError("no reviewer given. Pass --reviewer NAME or set SYNTH_REVIEWER.")
     return name

@@ -152,7 +152,7 @@ def init_team(store: Store) -> dict[str, Any]:
     with store.begin() as conn:
         owner = conn.execute(sa.text(
             "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()")).scalar_one()
-        me = conn.execute(sa.text("SELECT session_user")).scalar_one()
+        me = store.identity()
         if owner != me:
             raise InputError(f"synth team init must be run by the owner of database {database} ({owner}); you are "
                              f"{me}. Ask {owner} to run it, or connect as {owner}.")
@@ -195,7 +195,7 @@ def add_member(store: Store, name: str, role: str) -> dict[str, Any]:
             group = _q(conn, group_role(database, other))
             verb = "GRANT {g} TO {m}" if other == role else "REVOKE {g} FROM {m}"
             conn.execute(sa.text(verb.format(g=group, m=_q(conn, name))))
-        me = str(conn.execute(sa.text("SELECT session_user")).scalar_one())
+        me = str(store.identity())
         conn.execute(sa.delete(team_members).where(team_members.c.name == name))
         conn.execute(team_members.insert().values(name=name, role=role, added_at=utc_now(), added_by=me))
     return {"name": name, "role": role, "created": not exists, "password_set": bool(password)}
