@@ -25,6 +25,7 @@ import string
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,8 @@ sys.path.insert(0, str(REPO))
 from synth.dedup.core import deduplicate  # noqa: E402
 from synth.dedup.evaluate import evaluate  # noqa: E402
 from synth.dedup.goldcsv import read_gold_clusters, read_records_csv  # noqa: E402
+from synth.dedup.rules import OPTIONAL, RULES  # noqa: E402
+from synth.dedup.vetoes import Policy  # noqa: E402
 from synth.records.model import Author, Provenance, Record  # noqa: E402
 
 CORPUS = Path(os.environ.get("SYNTH_CORPUS", REPO.parent / "shared" / "corpus")) / "dedup"
@@ -43,32 +46,107 @@ PUBLISHED = {  # BibDedupe's published record-level sensitivity (bibdedupe_publi
 }
 
 
-def score(ids: list[str], groups: list[list[str]], gold: list[list[str]]) -> dict[str, Any]:
+GOLD_DIR = REPO / "benchmarks" / "gold"
+RIS_DIR = CORPUS.parent / "exports" / "ris"
+GAMBLING = "problem_gambling"  # four databases' RIS exports of one topic; gold in benchmarks/gold (see its README)
+
+
+@dataclass
+class GoldSet:
+    """One labelled set: records, their ids, the gold clusters, and (for bib-dedupe) a records table."""
+
+    name: str
+    records: list[Record]
+    ids: list[str]
+    gold: list[list[str]]
+    csv: Path | None = None
+
+    def frame(self) -> Any:
+        """The records as bib-dedupe's input table (the set's own CSV when it has one)."""
+        import pandas as pd
+
+        if self.csv is not None:
+            return pd.read_csv(self.csv)
+        rows = []
+        for rid, r in zip(self.ids, self.records, strict=True):
+            conference = r.publication_type.upper() in ("CONF", "CPAPER", "ABST")
+            rows.append({"ID": rid, "ENTRYTYPE": "inproceedings" if conference else "article", "title": r.title,
+                         "author": " and ".join(a.display() for a in r.authors), "year": r.year or "",
+                         "journal": "" if conference else r.journal, "booktitle": r.journal if conference else "",
+                         "volume": r.volume, "number": r.issue, "pages": r.pages, "doi": r.doi or "",
+                         "abstract": r.abstract})
+        return pd.DataFrame(rows)
+
+
+def load_gambling() -> GoldSet | None:
+    from synth.importers.pipeline import parse_file
+
+    files = sorted(RIS_DIR.glob("citesource_problem_gambling_*.ris")) if RIS_DIR.is_dir() else []
+    if not files:
+        return None
+    records: list[Record] = []
+    ids: list[str] = []
+    for path in files:
+        short = path.stem.removeprefix("citesource_problem_gambling_")
+        items = [x for x in parse_file(path, source=short.split("_")[0]).items() if isinstance(x, Record)]
+        for number, record in enumerate(items, start=1):
+            records.append(record)
+            ids.append(f"{short}:{number}")
+    gold_file = GOLD_DIR / f"{GAMBLING}_merged_record_ids.csv"
+    gold = read_gold_clusters(gold_file)
+    known = set(ids)
+    missing = [i for c in gold for i in c if i not in known]
+    if missing:
+        raise SystemExit(f"{gold_file}: ids {missing[:3]} are not in the RIS files; relabel the set.")
+    return GoldSet(GAMBLING, records, ids, gold)
+
+
+def load_sets(names: list[str] | None) -> list[GoldSet]:
+    found = sorted(p for p in CORPUS.iterdir() if (p / "merged_record_ids.csv").is_file()) if CORPUS.is_dir() else []
+    out = []
+    for folder in found:
+        if names is None or folder.name in names:
+            records = list(read_records_csv(folder / "records_pre_merged.csv"))
+            out.append(GoldSet(folder.name, records, [r.provenance.source_record_id for r in records],
+                               read_gold_clusters(folder / "merged_record_ids.csv"), folder / "records_pre_merged.csv"))
+    if names is None or GAMBLING in names:
+        gambling = load_gambling()
+        if gambling is not None:
+            out.append(gambling)
+    return out
+
+
+def score(ids: list[str], groups: list[list[str]], gold: list[list[str]],
+          maybes: list[tuple[str, str]] | None = None) -> dict[str, Any]:
     """Score a clustering given as duplicate groups (singletons implied) against gold."""
     in_group = {i for g in groups for i in g}
     clusters = [sorted(g) for g in groups] + [[i] for i in ids if i not in in_group]
     kept = [c[0] for c in clusters]
     ev = evaluate(clusters, kept, gold)
-    return {"fp_pairs": ev.pairwise.false_positive_pairs, "pair_recall": ev.pairwise.recall,
-            "pair_precision": ev.pairwise.precision, "sensitivity": ev.record_level.sensitivity,
-            "record_fp": ev.record_level.fp, "fp_examples": ev.pairwise.false_positive_examples[:5]}
+    out = {"fp_pairs": ev.pairwise.false_positive_pairs, "tp_pairs": ev.pairwise.true_positive_pairs,
+           "pair_recall": ev.pairwise.recall, "pair_precision": ev.pairwise.precision,
+           "sensitivity": ev.record_level.sensitivity, "record_fp": ev.record_level.fp,
+           "fp_examples": ev.pairwise.false_positive_examples[:5]}
+    if maybes is not None:
+        cluster_of = {i: n for n, c in enumerate(gold) for i in c}
+        out["maybes"] = len(maybes)
+        out["maybes_true"] = sum(1 for a, b in maybes if a in cluster_of and cluster_of.get(a) == cluster_of.get(b))
+    return out
 
 
-def run_synth(folder: Path) -> tuple[float, list[str], list[list[str]]]:
-    records = list(read_records_csv(folder / "records_pre_merged.csv"))
+def run_synth(data: GoldSet, policy: Policy | None = None) -> tuple[float, list[list[str]], list[tuple[str, str]]]:
     start = time.perf_counter()
-    result = deduplicate(list(enumerate(records)))
+    result = deduplicate(list(enumerate(data.records)), policy)
     elapsed = time.perf_counter() - start
-    sid = [r.provenance.source_record_id for r in records]
+    sid = data.ids
     groups = [[sid[m] for m in c.members] for c in result.clusters if len(c.members) > 1]
-    return elapsed, sid, groups
+    return elapsed, groups, [(sid[m.a], sid[m.b]) for m in result.maybe_pairs]
 
 
-def run_bibdedupe(folder: Path) -> tuple[float, list[list[str]]]:
-    import pandas as pd
+def run_bibdedupe(data: GoldSet) -> tuple[float, list[list[str]]]:
     from bib_dedupe.bib_dedupe import block, cluster, match, prep
 
-    df = pd.read_csv(folder / "records_pre_merged.csv")
+    df = data.frame()
     start = time.perf_counter()
     prepared = prep(df, verbosity_level=0)
     blocked = block(prepared, verbosity_level=0)
@@ -78,22 +156,16 @@ def run_bibdedupe(folder: Path) -> tuple[float, list[list[str]]]:
     return elapsed, [sorted(str(x) for x in g) for g in groups]
 
 
-def gold_sets(names: list[str] | None) -> list[Path]:
-    found = sorted(p for p in CORPUS.iterdir() if (p / "merged_record_ids.csv").is_file()) if CORPUS.is_dir() else []
-    return [p for p in found if names is None or p.name in names]
-
-
-def bench_gold(names: list[str] | None, peer: bool) -> list[dict[str, Any]]:
+def bench_gold(sets: list[GoldSet], peer: bool) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    for folder in gold_sets(names):
-        gold = read_gold_clusters(folder / "merged_record_ids.csv")
-        t_synth, ids, groups = run_synth(folder)
-        row: dict[str, Any] = {"set": folder.name, "n": len(ids), "published_bibdedupe": PUBLISHED.get(folder.name),
-                               "synth_s": t_synth, "synth": score(ids, groups, gold)}
+    for data in sets:
+        t_synth, groups, maybes = run_synth(data)
+        row: dict[str, Any] = {"set": data.name, "n": len(data.ids), "published_bibdedupe": PUBLISHED.get(data.name),
+                               "synth_s": t_synth, "synth": score(data.ids, groups, data.gold, maybes)}
         if peer:
-            t_peer, peer_groups = run_bibdedupe(folder)
+            t_peer, peer_groups = run_bibdedupe(data)
             row["bibdedupe_s"] = t_peer
-            row["bibdedupe"] = score(ids, peer_groups, gold)
+            row["bibdedupe"] = score(data.ids, peer_groups, data.gold)
             row["speedup"] = t_peer / t_synth if t_synth else float("inf")
         rows.append(row)
         print(_line(row), flush=True)
@@ -102,15 +174,58 @@ def bench_gold(names: list[str] | None, peer: bool) -> list[dict[str, Any]]:
 
 def _line(row: dict[str, Any]) -> str:
     s = row["synth"]
+    published = f" (BibDedupe published {row['published_bibdedupe']})" if row["published_bibdedupe"] else ""
     text = (f"{row['set']:<20} n={row['n']:>5}  synth: {row['synth_s']:6.2f}s FP pairs {s['fp_pairs']:>3} "
-            f"pair recall {s['pair_recall']:.4f} sensitivity {s['sensitivity']:.4f} "
-            f"(BibDedupe published {row['published_bibdedupe']})")
+            f"pair recall {s['pair_recall']:.4f} sensitivity {s['sensitivity']:.4f}{published}"
+            f"\n{'':<28}maybe pairs {s['maybes']}, of which true duplicates {s['maybes_true']}")
     if "bibdedupe" in row:
         b = row["bibdedupe"]
         text += (f"\n{'':<28}bib-dedupe: {row['bibdedupe_s']:6.2f}s FP pairs {b['fp_pairs']:>3} "
                  f"pair recall {b['pair_recall']:.4f} sensitivity {b['sensitivity']:.4f}"
                  f"\n{'':<28}speed ratio bib-dedupe/synth: {row['speedup']:.1f}x")
     return text
+
+
+# --- leave one set out ---------------------------------------------------------------------------------------
+
+def _counts(data: GoldSet, disabled: frozenset[str]) -> tuple[int, int]:
+    _, groups, _ = run_synth(data, Policy(disabled=disabled))
+    s = score(data.ids, groups, data.gold)
+    return s["fp_pairs"], s["tp_pairs"]
+
+
+def leave_one_out(sets: list[GoldSet]) -> list[dict[str, Any]]:
+    """Each set scored with only the optional rules the *other* sets support.
+
+    One rule at a time is switched off on every set (ablation). For a held-out set the other sets decide: a
+    merge rule or veto exception is kept only if, summed over them, it adds true pairs and no false ones; a veto
+    is kept unless it only removes true pairs there (switching it off adds true pairs and no false ones). A rule
+    that helps only the set it was written for is then dropped when that set is held out, and the set's figures
+    show what it costs.
+    """
+    counts = {(d.name, rule): _counts(d, frozenset({rule})) for d in sets for rule in ("", *OPTIONAL)}
+    rows: list[dict[str, Any]] = []
+    for held in sets:
+        train = [d.name for d in sets if d.name != held.name]
+        base_fp = sum(counts[(n, "")][0] for n in train)
+        base_tp = sum(counts[(n, "")][1] for n in train)
+        dropped = []
+        for rule in OPTIONAL:
+            fp = sum(counts[(n, rule)][0] for n in train)
+            tp = sum(counts[(n, rule)][1] for n in train)
+            if RULES[rule].kind == "veto":
+                if tp > base_tp and fp <= base_fp:
+                    dropped.append(rule)
+            elif not (base_tp > tp and base_fp <= fp):
+                dropped.append(rule)
+        _, groups, maybes = run_synth(held, Policy(disabled=frozenset(dropped)))
+        row = {"set": held.name, "dropped": dropped, "synth": score(held.ids, groups, held.gold, maybes)}
+        rows.append(row)
+        s = row["synth"]
+        print(f"{held.name:<20} leave-one-set-out: FP pairs {s['fp_pairs']:>3} pair recall {s['pair_recall']:.4f} "
+              f"sensitivity {s['sensitivity']:.4f} maybes {s['maybes']} ({s['maybes_true']} true); rules the other "
+              f"sets do not support: {', '.join(dropped) or 'none'}", flush=True)
+    return rows
 
 
 # --- synthetic scale run -----------------------------------------------------------------------------------
@@ -222,6 +337,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sets", default="all", help="comma-separated gold set names, 'all' or 'none'")
     parser.add_argument("--no-peer", action="store_true", help="skip bib-dedupe")
+    parser.add_argument("--no-loso", action="store_true", help="skip the leave-one-set-out evaluation")
     parser.add_argument("--scale", type=int, default=100_000, help="records in the synthetic run (0: skip)")
     parser.add_argument("--store", action="store_true", help="also time the store path at --scale records")
     parser.add_argument("--scale-worker", type=int, help=argparse.SUPPRESS)
@@ -243,7 +359,9 @@ def main() -> None:
             print("bib-dedupe is not installed (pip install -r benchmarks/requirements-dedup.txt); synth only.",
                   file=sys.stderr)
             peer = False
-    rows = bench_gold(names, peer) if names != [] else []
+    sets = load_sets(names) if names != [] else []
+    rows = bench_gold(sets, peer)
+    loso = leave_one_out(sets) if len(sets) > 1 and not args.no_loso else []
     if rows and peer:
         total_synth = sum(r["synth_s"] for r in rows)
         total_peer = sum(r["bibdedupe_s"] for r in rows)
@@ -252,7 +370,7 @@ def main() -> None:
     scale = bench_scale(args.scale) if args.scale else None
     store = bench_store(args.scale) if args.scale and args.store else None
     if args.json:
-        args.json.write_text(json.dumps({"gold": rows, "scale": scale, "store": store}, indent=2, default=str),
+        args.json.write_text(json.dumps({"gold": rows, "leave_one_set_out": loso, "scale": scale, "store": store}, indent=2, default=str),
                              encoding="utf-8")
 
 

@@ -134,7 +134,27 @@ def protocol_markdown() -> str:
     return "\n".join(lines)
 
 
-GENERATED = {"cli.md": cli_markdown, "protocol-fields.md": protocol_markdown}
+def dedup_rules_markdown() -> str:
+    from synth.dedup.rules import RULES
+
+    lines = [
+        "# Deduplication rules",
+        "",
+        "Every veto, veto exception and merge rule of `synth dedup`, with the bibliographic fact it relies on;",
+        "generated from `synth/dedup/rules.py` by `python -m synth.cli.docgen`, do not edit by hand. See",
+        "docs/dedup.md for the method. *Optional* rules are the ones the benchmark switches off to evaluate each",
+        "gold set with only the rules the other sets support (leave one set out).",
+        "",
+        "| rule | kind | optional | fact |",
+        "|---|---|---|---|",
+    ]
+    for rule in RULES.values():
+        lines.append(f"| `{rule.name}` | {rule.kind} | {'yes' if rule.optional else ''} | "
+                     f"{rule.fact.replace('|', '/')} |")
+    return "\n".join(lines)
+
+
+GENERATED = {"cli.md": cli_markdown, "protocol-fields.md": protocol_markdown, "dedup-rules.md": dedup_rules_markdown}
 
 
 def main() -> None:

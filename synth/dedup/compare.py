@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from rapidfuzz import fuzz
 
-from synth.dedup.normalise import Prepared, journal_agreement, pages_relation
+from synth.dedup.normalise import ABSTRACT_CHARS, Prepared, journal_agreement, pages_relation
 from synth.dedup.vetoes import Policy, identifier_match, identifier_vetoes, vetoes
 
 
@@ -96,6 +96,12 @@ def _multi_page(p: Prepared) -> bool:
     return bool(p.pages.ranges) and p.pages.ranges[0][1] > p.pages.ranges[0][0]
 
 
+def _same_abstract(a: Prepared, b: Prepared) -> bool:
+    """Both records keep an abstract start of at least 200 characters and the two are near-identical."""
+    return (len(a.abstract) >= 200 and len(b.abstract) >= 200
+            and fuzz.ratio(a.abstract[:ABSTRACT_CHARS], b.abstract[:ABSTRACT_CHARS]) >= 90)
+
+
 def _eq(x: object, y: object) -> bool | None:
     if not x or not y:
         return None
@@ -142,24 +148,44 @@ def compare(a: Prepared, b: Prepared, policy: Policy) -> Comparison:
     # first page must both agree: a republication in another journal ("ACP Journal Club") is another record.
     venue_ok = journal is not False or place_both
 
+    same_issue = _eq(a.issue, b.issue)
+    uses = policy.uses
     rule = ""
-    if title >= 0.97 and authors_ok and (same_year is not False or place_agrees) and venue_ok:
+    if uses("title97") and title >= 0.97 and authors_ok and (same_year is not False or place_agrees) and venue_ok:
         rule = "title >= 0.97, authors agree, same year or same volume/page, journal agrees or same place"
-    elif title >= 0.9 and authors_strong and same_year is not False and place_agrees and venue_ok:
+    elif (uses("title90_place") and title >= 0.9 and authors_strong and same_year is not False and place_agrees
+          and venue_ok):
         rule = "title >= 0.90, authors agree, same year, same volume/page"
-    elif (title >= 0.97 and authors_strong and same_year is True and a.conference and b.conference
-          ):
+    elif (uses("conference_same_year") and title >= 0.97 and authors_strong and same_year is True and a.conference
+          and b.conference):
         rule = "conference papers: title >= 0.97, authors agree, same year (venue names vary)"
-    elif truncated and authors_strong and same_year is not False and place_agrees and venue_ok:
+    elif (uses("truncated_title") and truncated and authors_strong and same_year is not False and place_agrees
+          and venue_ok):
         rule = "truncated title, authors agree, same year, same volume/page"
-    elif title >= 0.95 and same_year is True and place_both and journal is True:
+    elif uses("title95_same_place") and title >= 0.95 and same_year is True and place_both and journal is True:
         rule = "title >= 0.95, same journal, year, volume and first page"
-    elif title >= 0.7 and authors_strong and same_year is True and place_both and journal is not False:
+    elif (uses("title70_same_place") and title >= 0.7 and authors_strong and same_year is True and place_both
+          and journal is not False):
         rule = "title >= 0.70, authors agree, same year, volume and first page"
-    elif (title >= 0.4 and authors_strong and min(len(a.authors), len(b.authors)) >= 2 and same_year is True
-          and place_both and journal is True and not (a.conference or b.conference)
-          and _multi_page(a) and _multi_page(b)):
+    elif (uses("translated_multi_page") and title >= 0.4 and authors_strong
+          and min(len(a.authors), len(b.authors)) >= 2 and same_year is True and place_both and journal is True
+          and not (a.conference or b.conference) and _multi_page(a) and _multi_page(b)):
         rule = "same authors, journal, year, volume and first page of a multi-page article (translated title)"
+    elif (uses("translated_title") and (a.translated or b.translated) and authors_ok and same_year is True
+          and place_both and journal is True and same_issue is not False
+          and not (a.generic or b.generic or a.column or b.column)):
+        if same_issue is None:
+            return Comparison(a.key, b.key, Decision.maybe, "translated title? same journal, year, volume and first "
+                              "page, no issue to confirm", title, sims)
+        rule = "translated title, same journal, year, volume, issue and first page"
+    elif (uses("generic_same_kind") and (a.generic or a.column) and (b.generic or b.column) and a.kind
+          and a.kind == b.kind and a.kind not in ("letter", "reply") and authors_ok and same_year is True
+          and place_both and journal is True and same_issue is not False):
+        rule = f"two {a.kind} titles at the same journal, year, volume, issue and first page"
+    elif (uses("conference_year_apart") and a.conference and b.conference and same_year is False
+          and title >= 0.9 and authors_strong and min(len(a.authors), len(b.authors)) >= 2
+          and (same_page is True or _same_abstract(a, b))):
+        rule = "conference paper a year apart: same authors and title, and the same abstract or first page"
     if rule:
         return Comparison(a.key, b.key, Decision.match, rule, title, sims)
 

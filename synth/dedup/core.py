@@ -15,7 +15,7 @@ from enum import StrEnum
 from synth.dedup.blocking import candidate_pairs
 from synth.dedup.cluster import FULL_CHECK_LIMIT, ConstrainedUnionFind, choose_representative
 from synth.dedup.compare import Comparison, Decision, compare
-from synth.dedup.normalise import Prepared, prepare
+from synth.dedup.normalise import Prepared, prepare, sources_numbering_records
 from synth.dedup.vetoes import Policy, identifier_match, identifier_vetoes, vetoes
 from synth.records.model import Record
 
@@ -104,6 +104,11 @@ def deduplicate(
     policy = policy or Policy()
     human = {pair_key(a, b): Human(d) for (a, b), d in (decisions or {}).items()}
     prepared = sorted((prepare(k, r) for k, r in records), key=lambda p: p.sort_key)
+    if policy.uses("issue_numbers_unique"):
+        numbering = sources_numbering_records(prepared)
+        for p in prepared:
+            if p.source in numbering:
+                p.issue = ""
     index = {p.key: i for i, p in enumerate(prepared)}
     if len(index) != len(prepared):
         raise ValueError("record keys must be unique")

@@ -41,8 +41,10 @@ _ERRATUM_CITATION = re.compile(
     r"\(\s*vol(?:ume)?\.?\s*\d+[^()]*\)\s*$|\(\s*[A-Za-z][^()]*\(\s*(?:1[89]|20)\d\d\s*\)[^()]*\([^()]*\)\s*\)\s*$",
     re.IGNORECASE,
 )
-#: Separators between a translated title and the original-language title.
-_BILINGUAL = re.compile(r"\s*<\s*original\s*>\s*|\]\s*to:\s*|\s;\s|;\s(?=[A-Z\[])", re.IGNORECASE)
+#: Separators between a translated title and the original-language title: "<ORIGINAL>", "] TO:", "; ", and
+#: PsycInfo's "original = translation" (an equals sign between words, never "n = 50").
+_BILINGUAL = re.compile(r"\s*<\s*original\s*>\s*|\]\s*to:\s*|\s;\s|;\s(?=[A-Z\[])|(?<=[^\d\s=<>])\s=\s(?=[^\W\d])",
+                        re.IGNORECASE)
 _TITLE_NUMBER = re.compile(r"\b(?:part|phase|stage|type|study|trial|volume|vol|series|report)\s+([ivx]+)\b|(\d+)")
 _DIGITS = re.compile(r"\d+")
 _ROMAN = re.compile(r"^[ivxlcdm]+$")
@@ -67,6 +69,33 @@ GENERIC_TITLES = frozenset(
     }
 )
 
+#: Recurring columns and department titles: the same words head an item in every issue ("From the editor",
+#: "Editor's comments", "President's message", "Letter from the chair", "In this issue"). Matched on the folded
+#: title after dates, numbers and "no."/"part" are removed (columns are often numbered or dated).
+_OFFICE = (r"(?:guest |managing |associate |deputy |founding |incoming |outgoing |new |executive |section |"
+           r"senior |past |vice )?(?:editor|editors|editor in chief|editorial board|editorial team|president|"
+           r"presidents|vice president|chair|chairs|chairman|chairperson|chairwoman|ceo|director|directors|dean|"
+           r"secretary|secretary general|treasurer|publisher|publishers|board|executive|desk|society|association|"
+           r"council|committee|section|ombudsman|bookshelf|archives?|field|front|trenches|bench|bedside|library)")
+_COLUMN = re.compile(
+    rf"(?:(?:a |an |the )?(?:message|letter|note|notes|word|words|report|greetings?|remarks|comments?|thoughts|"
+    rf"news|view|views|update|reflections?|musings|dispatch|column|page|perspective)s? )?(?:from|of) (?:the |our |"
+    rf"your |my )?{_OFFICE}(?: s (?:desk|pen|chair|corner|office))?"
+    rf"|(?:the |a )?{_OFFICE}(?: s)? (?:column|corner|page|pages|message|messages|note|notes|comments?|commentary|"
+    rf"desk|report|letter|perspective|remarks|viewpoint|view|introduction|choice|choices|pick|picks|address|"
+    rf"update|welcome|overview|summary|notebook|diary|blog|forum|log|voice|thoughts|reflections?|preface)"
+    rf"|(?:in |inside |about |highlights (?:of|from) |in the |on the cover of |also in )?this (?:issue|month|"
+    rf"week|volume|number)(?: s (?:contents|articles|papers))?"
+    rf"|(?:what s|whats) (?:new|hot|on)|news (?:and|in) (?:notes|brief|views)|(?:journal|society|member|"
+    rf"association|book) news|(?:upcoming|forthcoming) (?:events|meetings|articles)|calendar(?: of events)?|"
+    rf"(?:letters?|correspondence|editorials?|commentar(?:y|ies)|perspectives?|viewpoints?|column)"
+)
+_DATE_WORDS = re.compile(
+    r"\b(?:no|nos|number|part|vol|volume|"
+    r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
+    r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|spring|summer|autumn|fall|winter|[ivx]{1,4}|\d+)\b"
+)
+
 #: Markers of notices *about* another item: erratum, retraction, comment, reply.
 _NOTICE = re.compile(
     r"\b(?:errat(?:um|a)|corrigend(?:um|a)|correction(?:s)? (?:to|of|for)|retract(?:ion|ed)|"
@@ -74,6 +103,9 @@ _NOTICE = re.compile(
     r"authors reply|letter to the editor|re:)\b|\breply$|\beditorial comment$"
 )
 _NOTICE_RAW = re.compile(r"^\s*(?:re\s*:|\[?(?:erratum|correction|retraction|comment)\b)", re.IGNORECASE)
+
+#: How much of a conference item's abstract is kept for comparison.
+ABSTRACT_CHARS = 600
 
 _CONFERENCE_TYPES = frozenset(
     {"inproceedings", "conference", "proceedings", "conference paper", "conference abstract", "meeting abstract",
@@ -125,7 +157,7 @@ def normalise_title(title: str) -> str:
 
 def title_alternatives(title: str) -> tuple[str, ...]:
     """Normalised forms of a bilingual title ("[English] TO: original", "English; original", "<ORIGINAL>")."""
-    if ";" not in title and "<" not in title and "]" not in title:
+    if ";" not in title and "<" not in title and "]" not in title and "=" not in title:
         return ()
     text = strip_annotations(title)
     parts = [p for p in _BILINGUAL.split(text) if p and len(p.strip(" []")) >= 20]
@@ -154,6 +186,56 @@ def is_generic_title(title_norm: str) -> bool:
     return len(words) <= 2 and len(title_norm) < 12
 
 
+def is_column_title(title_norm: str) -> bool:
+    """True for a recurring column or department title ("From the president", "Editor's comments 12", "In this
+    issue", "Letter from the editor, March 2019"): such titles repeat in every issue, so equal titles say nothing."""
+    bare = _SPACES.sub(" ", _DATE_WORDS.sub(" ", title_norm)).strip()
+    return bool(bare) and (_COLUMN.fullmatch(bare) is not None or bare in GENERIC_TITLES
+                           or title_norm in GENERIC_TITLES)
+
+
+#: The kinds generic titles name; two generic titles of one kind ("Editorial", "Guest editorial") may be one item.
+_KINDS = (("correction", re.compile(r"errat|correct|corrigend|retract|concern")),
+          ("reply", re.compile(r"reply|response|rejoinder")),
+          ("letter", re.compile(r"letters? to|correspondence")),
+          ("editorial", re.compile(r"editor|president|chair|preface|foreword|introduction|issue|from the|column")),
+          ("letter", re.compile(r"letter")), ("review", re.compile(r"review")),
+          ("abstracts", re.compile(r"abstract|proceeding")), ("obituary", re.compile(r"obituar|memoriam")))
+
+
+def generic_kind(title_norm: str) -> str:
+    """The kind a generic or column title names (``editorial``, ``letter``, ``reply``...), or ``""``."""
+    for kind, pattern in _KINDS:
+        if pattern.search(title_norm):
+            return kind
+    return ""
+
+
+#: Function words of other languages that English titles do not use, and English ones other languages do not.
+_FOREIGN_WORDS = frozenset(
+    {"der", "die", "das", "und", "von", "mit", "bei", "fur", "zur", "zum", "eine", "einer", "eines", "einem", "im",
+     "les", "et", "du", "une", "pour", "dans", "avec", "sur", "aux", "chez", "entre", "los", "las", "y", "con",
+     "por", "para", "del", "una", "il", "della", "nella", "degli", "nei", "dei", "per", "em", "na", "com", "uma",
+     "um", "dos", "het", "een", "voor", "bij", "och", "av", "med", "hos", "og", "ved", "w", "z", "oraz",
+     "przy", "u", "pri", "ve", "ile", "bir", "des", "le", "la", "de", "au", "el", "lo", "al"})
+_ENGLISH_WORDS = frozenset({"the", "and", "of", "with", "for", "from", "in", "on", "among", "after", "by", "to"})
+
+
+def foreign_language(title_norm: str) -> bool:
+    """True when a title reads as another language than English: two or more of another language's function
+    words and none of English's (a heuristic; it is only used to allow a translated-title link, never to veto)."""
+    words = title_norm.split()
+    foreign = sum(1 for w in words if w in _FOREIGN_WORDS)
+    return foreign >= 2 and not any(w in _ENGLISH_WORDS for w in words)
+
+
+def translation_marked(title: str) -> bool:
+    """The raw title carries a translation marker: a "[Chinese]"-style note, or it is wholly in square brackets
+    (MEDLINE and EndNote put a translated title in brackets)."""
+    text = title.strip().rstrip(".").strip()
+    return bool(_LANG_MARKER.search(title)) or (text.startswith("[") and text.endswith("]"))
+
+
 def is_notice(title: str, title_norm: str, publication_type: str) -> bool:
     """True for errata, retractions, comments and replies: notices about another item.
 
@@ -176,11 +258,16 @@ def is_conference(publication_type: str, journal_norm: str) -> bool:
     return bool(journal_norm and _CONFERENCE_VENUE.search(journal_norm))
 
 
+#: A journal name led by its acronym and a colon: "JPEN: Journal of Parenteral and Enteral Nutrition".
+_ACRONYM_LEAD = re.compile(r"^\s*[A-Z]{2,8}\s*:\s*(?=\S)")
+
+
 def journal_tokens(journal: str) -> tuple[str, ...]:
-    """Comparable journal tokens: folded, without stop words, ``[Electronic Resource]``-style suffixes and
-    Embase's ".Conference: ..." tail (the journal that printed a meeting supplement)."""
+    """Comparable journal tokens: folded, without stop words, apostrophes ("Langenbeck's" and "Langenbecks" are
+    one name), a leading acronym with a colon, ``[Electronic Resource]``-style suffixes and Embase's
+    ".Conference: ..." tail (the journal that printed a meeting supplement)."""
     text = _JOURNAL_DROP.sub(" ", re.split(r"\.?\s*conference\s*:", journal or "", flags=re.IGNORECASE)[0])
-    text = re.sub(r"^jpen\s*:", "", text.strip(), flags=re.IGNORECASE)
+    text = _ACRONYM_LEAD.sub("", text.replace("'", "").replace("\u2019", ""))
     return tuple(t for t in fold(text).split() if t not in _JOURNAL_STOP)
 
 
@@ -280,6 +367,8 @@ def journal_agreement(a: tuple[str, ...], b: tuple[str, ...]) -> bool | None:
     if a == b:
         return True
     short, long_ = (a, b) if len(a) <= len(b) else (b, a)
+    if len(short) == 1 and len(long_) >= 2 and short[0] == "".join(t[0] for t in long_):
+        return True  # an acronym: "BMJ" ~ "British Medical Journal"
     if all(x.startswith(y) or y.startswith(x) for x, y in zip(short, long_, strict=False)):
         return True
     joined_a, joined_b = "".join(a), "".join(b)
@@ -323,6 +412,14 @@ class Prepared:
 
     title_alts: tuple[str, ...] = ()
     numbers: frozenset[str] = frozenset()
+    #: a recurring column or department title (:func:`is_column_title`)
+    column: bool = False
+    #: what a generic or column title names (:func:`generic_kind`)
+    kind: str = ""
+    #: the title is marked as translated or reads as another language than English
+    translated: bool = False
+    #: the start of the folded abstract (for items whose other fields say little, such as conference papers)
+    abstract: str = ""
 
     @property
     def first_author(self) -> str:
@@ -331,6 +428,18 @@ class Prepared:
     @property
     def first_page(self) -> str:
         return self.pages.first
+
+
+_DOI_SLASHES = re.compile(r"^(10\.[0-9.]+)//+")
+
+
+def dedup_doi(doi: str | None) -> str | None:
+    """A DOI for comparison: normalised, and "10.1037//0022-3514..." read as "10.1037/0022-3514..." (publishers'
+    old DOIs are indexed with a doubled slash by some databases and without it by others; both resolve)."""
+    if not doi:
+        return None
+    norm = normalise_doi(doi)
+    return _DOI_SLASHES.sub(r"\1/", norm) if norm else None
 
 
 def _clean_id(value: str | None) -> str | None:
@@ -355,7 +464,7 @@ def prepare(key: int, record: Record) -> Prepared:
         volume=first_number(record.volume),
         issue=first_number(record.issue),
         pages=pages,
-        doi=normalise_doi(record.doi) if record.doi else None,
+        doi=dedup_doi(record.doi),
         pmid=_clean_id(record.pmid),
         pmcid=_clean_id(record.pmcid),
         openalex_id=_clean_id(record.openalex_id),
@@ -367,8 +476,36 @@ def prepare(key: int, record: Record) -> Prepared:
         title_alts=title_alternatives(record.title),
         numbers=frozenset(title_numbers(title)),
     )
+    prep.column = is_column_title(title)
+    if prep.generic or prep.column:
+        prep.kind = generic_kind(title)
+    prep.translated = bool(prep.title_alts) or translation_marked(record.title) or foreign_language(title)
+    if prep.conference and record.abstract:
+        prep.abstract = fold(record.abstract[:ABSTRACT_CHARS])
     prep.sort_key = (
         prep.title, prep.year or 0, prep.authors, prep.doi or "", prep.journal, prep.volume, pages.ranges,
         pages.locator, prep.issue, prep.pmid or "", prep.source, key,
     )
     return prep
+
+
+#: A source's issue field is read as record numbering when it holds this many values, nearly all different.
+RECORD_NUMBER_MIN = 50
+RECORD_NUMBER_UNIQUE = 0.95
+
+
+def sources_numbering_records(prepared: list[Prepared]) -> set[str]:
+    """Sources whose "issue" field numbers records, not issues.
+
+    Real issue numbers repeat across the records of a search (most journals print 1-12 issues a volume, so 50
+    records must share values); an export that puts an accession or record number in the issue field gives
+    nearly every record its own. A source with at least :data:`RECORD_NUMBER_MIN` issue values of which at
+    least :data:`RECORD_NUMBER_UNIQUE` are distinct is such an export.
+    """
+    values: dict[str, list[str]] = {}
+    for p in prepared:
+        if p.issue:
+            values.setdefault(p.source, []).append(p.issue)
+    return {source for source, issues in values.items()
+            if len(issues) >= RECORD_NUMBER_MIN and len(set(issues)) >= RECORD_NUMBER_UNIQUE * len(issues)}
+

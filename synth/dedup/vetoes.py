@@ -9,7 +9,7 @@ abstracts against journal articles when the protocol keeps both (PRISMA 2020: di
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from synth.dedup.normalise import Prepared, journal_agreement, pages_relation
 
@@ -20,6 +20,13 @@ class Policy:
 
     keep_conference_abstracts: bool = True
     source_preference: tuple[str, ...] = ()
+    #: optional rules switched off (names from :data:`synth.dedup.rules.OPTIONAL`); an evaluation device, not a
+    #: protocol setting
+    disabled: frozenset[str] = field(default_factory=frozenset)
+
+    def uses(self, rule: str) -> bool:
+        """Whether the optional rule ``rule`` is switched on."""
+        return rule not in self.disabled
 
 
 def identifier_match(a: Prepared, b: Prepared) -> str:
@@ -70,22 +77,37 @@ def same_abstract_other_page(a: Prepared, b: Prepared) -> bool:
                 and a.volume and a.volume == b.volume and a.issue == b.issue)
 
 
-def bibliographic_conflicts(a: Prepared, b: Prepared) -> list[str]:
-    """Vetoes from year, volume and first page."""
+def different_issues(a: Prepared, b: Prepared) -> bool:
+    """Same volume of an agreeing journal, different issue numbers, and no shared first page to tie them."""
+    return bool(a.issue and b.issue and a.issue != b.issue and a.volume and a.volume == b.volume
+                and journal_agreement(a.journal, b.journal) is not False
+                and pages_relation(a.pages, b.pages) is not True)
+
+
+def page_exception(a: Prepared, b: Prepared, policy: Policy) -> bool:
+    """A page disagreement that a known export quirk explains (see the two exceptions' docstrings)."""
+    return ((policy.uses("shifted_fields") and shifted_fields(a, b))
+            or (policy.uses("same_abstract_other_page") and same_abstract_other_page(a, b)))
+
+
+def bibliographic_conflicts(a: Prepared, b: Prepared, policy: Policy) -> list[str]:
+    """Vetoes from year, volume, issue and first page."""
     out: list[str] = []
     if a.year and b.year and abs(a.year - b.year) > 1:
         out.append(f"years more than one apart ({a.year} vs {b.year})")
     if a.volume and b.volume and a.volume != b.volume:
         out.append(f"different volumes ({a.volume} vs {b.volume})")
-    if pages_relation(a.pages, b.pages) is False and not shifted_fields(a, b) and not same_abstract_other_page(a, b):
+    if pages_relation(a.pages, b.pages) is False and not page_exception(a, b, policy):
         out.append(f"different pages ({a.first_page} vs {b.first_page})")
+    if policy.uses("different_issues") and different_issues(a, b):
+        out.append(f"different issues of one volume ({a.issue} vs {b.issue}) and no shared first page")
     same_place = bool(a.volume and a.volume == b.volume and pages_relation(a.pages, b.pages) is True)
     if a.numbers and b.numbers and not (a.numbers <= b.numbers or b.numbers <= a.numbers) and not same_place:
         out.append(f"different numbers in the titles ({sorted(a.numbers)} vs {sorted(b.numbers)})")
     return out
 
 
-def same_venue(a: Prepared, b: Prepared) -> bool:
+def same_venue(a: Prepared, b: Prepared, policy: Policy) -> bool:
     """Same journal (abbreviations allowed) or the same volume and first page, same year, and no contradicting
     volume or pages: a meeting abstract printed in a journal supplement and the same abstract indexed as a
     journal item are one record, not a conference abstract and a later article."""
@@ -95,7 +117,7 @@ def same_venue(a: Prepared, b: Prepared) -> bool:
     if a.volume and b.volume and a.volume != b.volume:
         return False
     pages = pages_relation(a.pages, b.pages)
-    if pages is False and not (shifted_fields(a, b) or same_abstract_other_page(a, b)):
+    if pages is False and not page_exception(a, b, policy):
         return False
     if journal is None:
         return bool(a.volume and a.volume == b.volume and pages is True)
@@ -107,9 +129,10 @@ def kind_conflicts(a: Prepared, b: Prepared, policy: Policy) -> list[str]:
     out: list[str] = []
     if a.notice != b.notice:
         out.append("a notice (erratum, retraction, comment or reply) against another item")
-    if policy.keep_conference_abstracts and a.conference != b.conference and not same_venue(a, b):
+    if policy.keep_conference_abstracts and a.conference != b.conference and not same_venue(a, b, policy):
         out.append("a conference abstract/paper against a journal article (protocol keeps both)")
-    if a.generic or b.generic:
+    columns = policy.uses("column_titles") and (a.column or b.column)
+    if a.generic or b.generic or columns:
         same_place = bool(
             a.volume and a.volume == b.volume and pages_relation(a.pages, b.pages) is True
             and a.year == b.year and journal_agreement(a.journal, b.journal) is not False
@@ -121,7 +144,7 @@ def kind_conflicts(a: Prepared, b: Prepared, policy: Policy) -> list[str]:
 
 def vetoes(a: Prepared, b: Prepared, policy: Policy) -> list[str]:
     """Every veto that applies to the pair; empty when the pair may be merged."""
-    return identifier_conflicts(a, b) + bibliographic_conflicts(a, b) + kind_conflicts(a, b, policy)
+    return identifier_conflicts(a, b) + bibliographic_conflicts(a, b, policy) + kind_conflicts(a, b, policy)
 
 
 def identifier_vetoes(a: Prepared, b: Prepared, policy: Policy) -> list[str]:
@@ -129,6 +152,6 @@ def identifier_vetoes(a: Prepared, b: Prepared, policy: Policy) -> list[str]:
     out = identifier_conflicts(a, b)
     if a.notice != b.notice:
         out.append("a notice (erratum, retraction, comment or reply) against another item")
-    if policy.keep_conference_abstracts and a.conference != b.conference and not same_venue(a, b):
+    if policy.keep_conference_abstracts and a.conference != b.conference and not same_venue(a, b, policy):
         out.append("a conference abstract/paper against a journal article (protocol keeps both)")
     return out
