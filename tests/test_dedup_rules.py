@@ -62,7 +62,7 @@ def test_every_rule_the_code_names_is_registered_and_documented() -> None:
 
 COLUMNS = ["From the president", "Editor's comments", "President's message", "Letter from the editor",
            "In this issue", "Editor's comments, No. 12", "From the Editor's desk", "Letter from the chair, March 2019",
-           "A message from the new editor-in-chief", "Column 7"]
+           "A message from the new editor-in-chief", "Column 7", "Presidential address"]
 
 
 def test_column_and_department_titles_are_generic() -> None:
@@ -125,6 +125,19 @@ def test_a_translated_title_at_the_same_place_is_the_same_work() -> None:
     assert decide(english, other_page) is Decision.distinct
     other_issue = rec(french.title, pages="45", journal="Revue Y", issue="4")
     assert decide(english, other_issue) is not Decision.match
+
+
+def test_an_unmarked_other_language_title_on_the_same_pages_is_the_same_work() -> None:
+    # no bracket, no marker, too few function words to tell the language: the identical page range decides
+    english = rec("Discharge planning with social services: a controlled study", pages="201-209")
+    other = rec("Entlassungsplanung mit Sozialdiensten: kontrollierte Studie", pages="201-209")
+    alone = off("translated_multi_page")
+    assert compare(prepare(0, english), prepare(1, other), alone).rule.endswith("the same multi-page range")
+    assert decide(english, other, off("same_page_range", "translated_multi_page")) is Decision.maybe
+    shorter = rec(other.title, pages="201-204")                      # other pages: not the same range
+    assert decide(english, shorter, alone) is not Decision.match
+    strangers = rec(other.title, pages="201-209", authors="Weber, K and Vogel, S")
+    assert decide(english, strangers) is Decision.distinct
 
 
 def test_psycinfo_bilingual_titles_split_on_the_equals_sign() -> None:

@@ -96,6 +96,11 @@ def _multi_page(p: Prepared) -> bool:
     return bool(p.pages.ranges) and p.pages.ranges[0][1] > p.pages.ranges[0][0]
 
 
+def _same_range(a: Prepared, b: Prepared) -> bool:
+    """Both give the same first range, spanning more than one page (two articles cannot fill the same pages)."""
+    return _multi_page(a) and bool(b.pages.ranges) and a.pages.ranges[0] == b.pages.ranges[0]
+
+
 def _same_abstract(a: Prepared, b: Prepared) -> bool:
     """Both records keep an abstract start of at least 200 characters and the two are near-identical."""
     return (len(a.abstract) >= 200 and len(b.abstract) >= 200
@@ -178,6 +183,10 @@ def compare(a: Prepared, b: Prepared, policy: Policy) -> Comparison:
             return Comparison(a.key, b.key, Decision.maybe, "translated title? same journal, year, volume and first "
                               "page, no issue to confirm", title, sims)
         rule = "translated title, same journal, year, volume, issue and first page"
+    elif (uses("same_page_range") and _same_range(a, b) and authors_strong and same_year is True
+          and same_volume is True and journal is True and same_issue is not False
+          and not (a.conference or b.conference or a.generic or b.generic or a.column or b.column)):
+        rule = "same authors, journal, year, volume and the same multi-page range"
     elif (uses("generic_same_kind") and (a.generic or a.column) and (b.generic or b.column) and a.kind
           and a.kind == b.kind and a.kind not in ("letter", "reply") and authors_ok and same_year is True
           and place_both and journal is True and same_issue is not False):

@@ -84,6 +84,7 @@ _COLUMN = re.compile(
     rf"|(?:the |a )?{_OFFICE}(?: s)? (?:column|corner|page|pages|message|messages|note|notes|comments?|commentary|"
     rf"desk|report|letter|perspective|remarks|viewpoint|view|introduction|choice|choices|pick|picks|address|"
     rf"update|welcome|overview|summary|notebook|diary|blog|forum|log|voice|thoughts|reflections?|preface)"
+    rf"|presidential (?:address|message|column|remarks|report|page|letter)"
     rf"|(?:in |inside |about |highlights (?:of|from) |in the |on the cover of |also in )?this (?:issue|month|"
     rf"week|volume|number)(?: s (?:contents|articles|papers))?"
     rf"|(?:what s|whats) (?:new|hot|on)|news (?:and|in) (?:notes|brief|views)|(?:journal|society|member|"

@@ -66,6 +66,9 @@ _ALL = (
     Rule("translated_title", "merge", "A title marked as translated (bracketed, bilingual, or another language) "
          "in the same journal, year, volume, issue and first page, with agreeing authors, is the same work; "
          "without the issue to confirm it is a maybe."),
+    Rule("same_page_range", "merge", "Two articles cannot fill the same pages: the same authors, journal, year, "
+         "volume and multi-page range (first and last page) are one work whatever the title says (a title in "
+         "another language, a changed subtitle)."),
     Rule("generic_same_kind", "merge", "Two generic titles of one kind ('Editorial', 'Guest editorial') at the "
          "same journal, year, volume, issue and first page, with agreeing authors, are one item (not letters: "
          "one page can hold several)."),
