@@ -317,7 +317,10 @@ def test_imprecision_quotes_the_interval_on_the_scale_the_tables_use() -> None:
         return next(r["text"] for r in cert.reasons if r["domain"] == "imprecision")
 
     ratio = text(ci_low=math.log(0.7), ci_high=math.log(1.1), measure="RR", mie=math.log(1.25))
-    assert ratio == "Imprecise: the CI (RR 0.70 to 1.10) includes no effect (1.00)."  # not its logs
+    assert ratio == ("Imprecise: the CI (RR 0.70 to 1.10) includes both important effects (beyond 0.80 or 1.25) "
+                     "and trivial ones.")  # not its logs
+    null = text(ci_low=math.log(0.7), ci_high=math.log(1.1), measure="RR")   # no MIE: the threshold is no effect
+    assert null == "Imprecise: the CI (RR 0.70 to 1.10) includes no effect (1.00)."
     both = text(ci_low=math.log(0.5), ci_high=math.log(1.6), measure="OR", mie=math.log(1.25))
     assert "the CI (OR 0.50 to 1.60) includes important effects in both directions (beyond 0.80 and 1.25)" in both
     smd = text(ci_low=0.1, ci_high=0.5, measure="SMD")
@@ -325,3 +328,34 @@ def test_imprecision_quotes_the_interval_on_the_scale_the_tables_use() -> None:
     assert "could not be computed, so it was not checked" in smd  # no information size claimed without one
     reached = text(ci_low=0.1, ci_high=0.5, measure="SMD", ois_fraction=1.2)
     assert reached.endswith("the optimal information size is reached.")
+
+
+def test_imprecision_is_partly_contextualised_by_the_minimal_important_effect() -> None:
+    def imprecision(lo: float, hi: float, ois: float | None = 2.0) -> dict:
+        cert = rate(GradeInputs(k=6, participants=3000, estimate=(lo + hi) / 2, ci_low=lo, ci_high=hi, mie=0.2,
+                                i2=0, ois_fraction=ois))
+        return _by_domain(cert)["imprecision"]
+
+    # wholly trivial (inside -0.2..0.2), though it includes no effect: precise about "no important effect"
+    within = imprecision(-0.15, 0.1)
+    assert within["change"] == 0 and "wholly within the minimal important effect" in within["text"]
+    # wholly important: precise
+    assert imprecision(-0.6, -0.25)["change"] == 0
+    # from important to trivial, even without including no effect: -1
+    crossing = imprecision(-0.5, -0.05)
+    assert crossing["change"] == -1 and "important and a trivial effect" in crossing["rule"]
+    # important benefit and important harm: -2; one side but below the OIS: -1
+    assert imprecision(-0.5, 0.4)["change"] == -2
+    assert imprecision(-0.6, -0.25, ois=0.7)["change"] == -1
+
+
+def test_unassessed_risk_of_bias_caps_certainty_at_low() -> None:
+    base = dict(k=12, participants=5000, estimate=-0.5, ci_low=-0.7, ci_high=-0.3, measure="RR", mie=0.223, i2=10,
+                ois_fraction=2.0, small_study_p=0.5)
+    unknown = rate(GradeInputs(share_weight_unknown_rob=0.8, **base))  # type: ignore[arg-type]
+    assert _by_domain(unknown)["risk of bias"]["change"] == -2 and unknown.rating == "low"
+    mixed = rate(GradeInputs(share_weight_high_rob=0.2, share_weight_unknown_rob=0.35, **base))  # type: ignore[arg-type]
+    assert _by_domain(mixed)["risk of bias"]["change"] == -1 and mixed.rating == "moderate"
+    # one cause, one rating: high risk and unknown together never cost more than the domain's -2
+    both = rate(GradeInputs(share_weight_high_rob=0.5, share_weight_unknown_rob=0.5, **base))  # type: ignore[arg-type]
+    assert _by_domain(both)["risk of bias"]["change"] == -2

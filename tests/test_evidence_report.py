@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from synth.cli.app import app
 from synth.evidence import Evidence, Settings, StudyEffect, build_evidence
 from synth.evidence.gather import load_overview, summarise_overview
-from synth.evidence.maturity import _conclusive, assess_outcome
+from synth.evidence.maturity import _information_reached, assess_outcome
 from synth.extraction.rob import rob_class
 from synth.report.render import figure_ids, figure_svgs, to_html, to_markdown, write_report
 
@@ -194,17 +194,17 @@ def test_single_study_and_no_study_outcomes(ev: dict) -> None:
     assert ev["gap_map"]["only_high_risk_cells"] == [{"model": "integrated-team", "domain": "quality-of-life"}]
 
 
-def test_cumulative_conclusive_rules() -> None:
+def test_cumulative_steps_are_described_not_judged() -> None:
     rows = [
         {"year": 2000, "k": 1, "participants": 100, "estimate": -0.5, "ci_low": -0.9, "ci_high": -0.1},
         {"year": 2005, "k": 2, "participants": 3000, "estimate": -0.4, "ci_low": -0.6, "ci_high": -0.2},
     ]
-    out, year, kind = _conclusive(rows, 0.223, ris=2000.0)
-    assert [r["status"] for r in out] == ["nominally-significant-information-size-not-reached", "conclusive-effect"]
-    assert (year, kind) == (2005, "conclusive-effect")
+    out, year, kind = _information_reached(rows, 0.223, ris=2000.0)
+    assert [r["status"] for r in out] == ["ci-excludes-no-effect-ris-not-reached", "ris-reached-ci-excludes-no-effect"]
+    assert (year, kind) == (2005, "ris-reached-ci-excludes-no-effect")
     null_rows = [{"year": 2001, "k": 3, "participants": 50, "estimate": 0.01, "ci_low": -0.1, "ci_high": 0.1}]
-    _, year2, kind2 = _conclusive(null_rows, 0.223, ris=2000.0)
-    assert (year2, kind2) == (2001, "conclusive-no-important-effect")
+    _, year2, kind2 = _information_reached(null_rows, 0.223, ris=2000.0)
+    assert (year2, kind2) == (2001, "ci-excludes-important-effects")
 
 
 def test_rob_class_mapping() -> None:

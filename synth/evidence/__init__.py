@@ -106,6 +106,7 @@ def evidence_from_workspace(
         od = g.outcome_dict(o)
         od["timepoint"] = timepoint
         od["notes"] = outcome_notes
+        od["intervention"] = protocol.pico.intervention_label if protocol.pico else "The intervention"
         outcome_inputs.append((od, studies, None))
     try:
         gap_ev = g.evidence_rows(workspace, protocol, protocol_name)

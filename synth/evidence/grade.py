@@ -6,16 +6,20 @@ rules (all documented in ``docs/evidence.md``):
 
 * No study: ``no evidence``; studies but no pooled estimate (synth.meta could not pool): ``not rated``.
 * Start: **High** when at least half of the analysis weight comes from randomised studies, otherwise **Low**.
-* Risk of bias: share of weight from studies at high risk >= 50 % -> -2; >= 25 % -> -1; otherwise, share
-  not assessed >= 50 % -> -1; otherwise share at high risk or with some concerns >= 50 % -> -1 (Cochrane Handbook ch. 14: rate down when most of the
-  information comes from studies at high or unclear risk).
+* Risk of bias (one rating for the domain, the most severe rule that applies): share of weight from studies at
+  high risk >= 50 % -> -2; share not assessed >= 50 % -> -2 (nothing is known about the bias of most of the
+  evidence, so it supports at most low certainty); high >= 25 %, or high and not assessed together >= 50 % ->
+  -1; otherwise share at high risk or with some concerns >= 50 % -> -1 (Cochrane Handbook ch. 14: rate down
+  when most of the information comes from studies at high or unclear risk).
 * Inconsistency (k >= 2): I^2 >= 75 % and the prediction interval includes both benefit and harm -> -2;
   I^2 >= 50 % -> -1 (Higgins et al. 2003 bands; GRADE 7, Guyatt 2011).
 * Indirectness: as supplied by the caller (e.g. populations or comparators the protocol calls indirect);
   otherwise not rated down and said so.
-* Imprecision (GRADE 34/35, minimally contextualised, thresholds: no effect and the minimal important effect
-  ``mie``): CI includes both an important benefit and an important harm -> -2; else CI includes no effect ->
-  -1; else participants below the optimal information size -> -1 (GRADE 6); k = 1 -> at least -1.
+* Imprecision (GRADE 34/35). With a minimal important effect ``mie``, partly contextualised (the threshold is
+  the MIE): CI includes both an important benefit and an important harm -> -2; else CI includes both an
+  important and a trivial effect -> -1; else (CI wholly beyond or wholly within the MIE) participants below the
+  optimal information size -> -1 (GRADE 6). Without an MIE, minimally contextualised (the threshold is no
+  effect): CI includes no effect -> -1; else participants below the OIS -> -1. k = 1 -> at least -1.
   When the participants are below half the OIS, one more level (GRADE 35: "if the sample size is far below
   the OIS consider rating down more than one level"), at most -3 in all.
 * Publication bias: assessed only where k >= 10 (Sterne et al. 2011); Egger's test p < 0.10 -> -1; with
@@ -95,18 +99,21 @@ def rate(inp: GradeInputs) -> Certainty:
                            f"Starts {start.split(' ')[0]}: {_pct(inp.share_randomised)} of the weight is from randomised studies."))
 
     # Risk of bias.
-    hi, sc = inp.share_weight_high_rob, inp.share_weight_some_concerns
+    hi, sc, un = inp.share_weight_high_rob, inp.share_weight_some_concerns, inp.share_weight_unknown_rob
     if hi >= 0.5:
         rob = _reason("risk of bias", -2, "weight at high risk >= 50% -> -2", {"share_weight_high_rob": round(hi, 3)},
                       f"{_pct(hi)} of the weight comes from studies at high risk of bias (>= 50%): very serious.")
-    elif hi >= 0.25:
-        rob = _reason("risk of bias", -1, "weight at high risk >= 25% -> -1", {"share_weight_high_rob": round(hi, 3)},
-                      f"{_pct(hi)} of the weight comes from studies at high risk of bias (>= 25%): serious.")
-    elif inp.share_weight_unknown_rob >= 0.5:
-        un = inp.share_weight_unknown_rob
-        rob = _reason("risk of bias", -1, "weight with no risk-of-bias assessment >= 50% -> -1",
+    elif un >= 0.5:
+        # nothing is known about the bias of most of the evidence: it cannot support more than low certainty
+        rob = _reason("risk of bias", -2, "weight with no risk-of-bias assessment >= 50% -> -2 (at most low)",
                       {"share_weight_unknown_rob": round(un, 3)},
-                      f"{_pct(un)} of the weight comes from studies whose risk of bias was not assessed (>= 50%).")
+                      f"{_pct(un)} of the weight comes from studies whose risk of bias was not assessed (>= 50%): "
+                      "very serious, as the bias of most of the evidence is unknown.")
+    elif hi >= 0.25 or hi + un >= 0.5:
+        rob = _reason("risk of bias", -1, "weight at high risk >= 25%, or at high risk or not assessed >= 50% -> -1",
+                      {"share_weight_high_rob": round(hi, 3), "share_weight_unknown_rob": round(un, 3)},
+                      f"{_pct(hi)} of the weight comes from studies at high risk of bias and {_pct(un)} from studies "
+                      "not assessed: serious.")
     elif hi + sc >= 0.5:
         rob = _reason("risk of bias", -1, "weight at high risk or some concerns >= 50% -> -1",
                       {"share_weight_high_rob": round(hi, 3), "share_weight_some_concerns": round(sc, 3)},
@@ -203,6 +210,21 @@ def _imprecision(inp: GradeInputs) -> dict[str, Any]:
         rule.append("CI includes important benefit and important harm -> -2")
         parts.append(f"{_ci_text(inp, lo, hi)} includes important effects in both directions (beyond "
                      f"{_shown(inp, -mie)} and {_shown(inp, mie)})")
+    elif mie is not None:
+        # partly contextualised (GRADE 32, Zeng et al. 2021): the threshold is the minimal important effect,
+        # not no effect
+        important = lo <= -mie or hi >= mie
+        trivial = lo < mie and hi > -mie
+        if important and trivial:
+            change = -1
+            rule.append("CI includes an important and a trivial effect -> -1")
+            parts.append(f"{_ci_text(inp, lo, hi)} includes both important effects (beyond {_shown(inp, -mie)} or "
+                         f"{_shown(inp, mie)}) and trivial ones")
+        elif inp.ois_fraction is not None and inp.ois_fraction < 1:
+            change = -1
+            rule.append("CI on one side of the minimal important effect but participants < OIS -> -1")
+            parts.append(f"{inp.participants} participants are {_pct(inp.ois_fraction)} of the optimal information "
+                         "size")
     elif lo < 0 < hi:
         change = -1
         rule.append("CI includes no effect -> -1")
@@ -220,9 +242,14 @@ def _imprecision(inp: GradeInputs) -> dict[str, Any]:
         rule.append("single study -> -1")
         parts.append("a single study")
     change = max(change, -3)
+    ois_text = ("the optimal information size is reached." if inp.ois_fraction is not None else
+                "the optimal information size could not be computed, so it was not checked.")
+    if change == 0 and mie is not None:
+        side = "beyond" if (lo >= mie or hi <= -mie) else "within"
+        return _reason("imprecision", 0, "CI wholly on one side of the minimal important effect and OIS reached", nums,
+                       f"Not serious: {_ci_text(inp, lo, hi)} lies wholly {side} the minimal important effect "
+                       f"({_shown(inp, -mie)} to {_shown(inp, mie)}), and " + ois_text)
     if change == 0:
         return _reason("imprecision", 0, "CI excludes no effect and OIS reached", nums,
-                       f"Not serious: {_ci_text(inp, lo, hi)} excludes no effect ({_shown(inp, 0.0)}) and "
-                       + ("the optimal information size is reached." if inp.ois_fraction is not None else
-                          "the optimal information size could not be computed, so it was not checked."))
+                       f"Not serious: {_ci_text(inp, lo, hi)} excludes no effect ({_shown(inp, 0.0)}) and " + ois_text)
     return _reason("imprecision", change, "; ".join(rule), nums, "Imprecise: " + "; ".join(parts) + ".")

@@ -5,7 +5,8 @@ risk-of-bias profile (share of random-effects weight at each judgement), the poo
 prediction interval, tau^2 and I^2, small-study tests only where k >= the protocol's minimum (10), the power
 of the random-effects meta-analysis to detect the minimal important effect (:mod:`~synth.evidence.power`), the
 optimal and heterogeneity-adjusted required information sizes (:mod:`~synth.evidence.ois`), a cumulative
-meta-analysis by year with the first year (if any) the evidence became conclusive, and the GRADE-style
+meta-analysis by year with the first year (if any) the required information size was reached with a CI that
+excludes no effect (or a CI excluded important effects), and the GRADE-style
 certainty (:mod:`~synth.evidence.grade`).
 
 Every pooled number comes from the meta-analysis module :mod:`synth.meta` through the adapter
@@ -43,6 +44,7 @@ from synth.errors import InputError
 from synth.evidence.grade import GradeInputs, rate
 from synth.evidence.ois import information_size
 from synth.evidence.power import meta_power, studies_needed, typical_variance
+from synth.evidence.sof import summary_of_findings
 from synth.wording import agree, count
 
 if TYPE_CHECKING:
@@ -135,10 +137,12 @@ def assess_outcome(
             "i2": None, "natural": None, "power": None, "power_analytic": None, "ois": None, "ois_fraction": None,
             "ris": None, "ris_fraction": None, "diversity": None, "designs": {}, "share_randomised": None,
             "countries": {}, "settings": {}, "models": {}, "rob_weight": {}, "share_weight_high_rob": None,
-            "small_study": None, "cumulative": [], "first_conclusive_year": None, "certainty": cert.to_dict(),
+            "small_study": None, "cumulative": [], "first_ris_year": None, "first_ris_kind": None,
+            "certainty": cert.to_dict(),
             "maturity": "none", "studies": [], "pooled_method": None,
             "notes": [*notes, "No included quantitative study measured this outcome."],
         })
+        base["sof"] = _sof(outcome, base, [])
         return base
 
     yi = [s.yi for s in studies]
@@ -240,7 +244,7 @@ def assess_outcome(
                      + f"; {agree(len(failed), 'it is', 'they are')} left out.")
         cum = [r for r in cum if r not in failed]
     ris = info.ris if info else None
-    cum_rows, first_year, first_kind = _conclusive(cum, delta, ris)
+    cum_rows, first_year, first_kind = _information_reached(cum, delta, ris)
 
     cert = rate(GradeInputs(
         k=len(units), participants=base["participants"], estimate=pooled.get("estimate"),
@@ -262,13 +266,28 @@ def assess_outcome(
         "diversity": info.diversity if info else None, "ois_assumptions": info.assumptions if info else None,
         **_descriptive(units), "designs": dict(sorted(designs.items())), "share_randomised": share_rand,
         "rob_weight": rob_weight, "share_weight_high_rob": rob_weight.get("high", 0.0),
-        "small_study": small_study, "cumulative": cum_rows, "first_conclusive_year": first_year,
-        "first_conclusive_kind": first_kind, "certainty": cert.to_dict(),
+        "small_study": small_study, "cumulative": cum_rows, "first_ris_year": first_year,
+        "first_ris_kind": first_kind, "certainty": cert.to_dict(),
         "studies": [{**_study_row(s), "weight": w} for s, w in zip(studies, weights, strict=True)],
         "notes": notes,
     })
     base["maturity"] = maturity_stage(base, settings)
+    base["sof"] = _sof(outcome, base, units)
     return base
+
+
+def _sof(outcome: Mapping[str, Any], base: Mapping[str, Any], units: Sequence[StudyEffect]) -> dict[str, Any]:
+    """The outcome's Summary of Findings row (:mod:`~synth.evidence.sof`); footnotes are the certainty reasons
+    that rated it down."""
+    cert = base["certainty"]
+    reasons = [f"{r['domain'].capitalize()} ({r['change']:+d}): {r['text']}" for r in cert["reasons"]
+               if r["change"] < 0]
+    return summary_of_findings(
+        measure=str(base["measure"]), estimate=base.get("estimate"), ci_low=base.get("ci_low"),
+        ci_high=base.get("ci_high"), control_risks=[u.control_risk for u in units if u.control_risk is not None],
+        certainty=str(cert["rating"]), reasons=reasons, mie=base.get("minimal_important_effect"),
+        intervention=str(outcome.get("intervention") or "The intervention"), outcome=str(base["label"]),
+        k=int(base["k"]), participants=int(base["participants"]))
 
 
 def _weights(pooled: Mapping[str, Any], k: int) -> list[float]:
@@ -318,16 +337,34 @@ def _not_pooled(base: dict[str, Any], studies: Sequence[StudyEffect], notes: lis
         "diversity": None, "ois_assumptions": None, **_descriptive(units),
         "designs": dict(sorted(Counter(s.design or "not reported" for s in units).items())),
         "share_randomised": None, "rob_weight": {}, "share_weight_high_rob": None, "small_study": None,
-        "cumulative": [], "first_conclusive_year": None, "first_conclusive_kind": None, "certainty": cert.to_dict(),
+        "cumulative": [], "first_ris_year": None, "first_ris_kind": None, "certainty": cert.to_dict(),
         "studies": [_study_row(s) for s in studies], "notes": notes,
     })
     base["maturity"] = maturity_stage(base, settings)
+    base["sof"] = _sof({}, base, units)
     return base
 
 
-def _conclusive(rows: list[dict[str, Any]], mie: float | None, ris: float | None) -> tuple[list[dict[str, Any]], Any, Any]:
-    """Mark each cumulative step: conclusive effect (CI excludes no effect and the RIS is reached), conclusive
-    absence of an important effect (CI inside +/- MIE), or inconclusive (nominal significance flagged)."""
+#: Statuses of a cumulative step. No sequential boundary is applied: the Cochrane Handbook (v6.4, chapter 22)
+#: discourages formal sequential methods for updated meta-analyses, so no step is given a sequential verdict.
+RIS_EFFECT = "ris-reached-ci-excludes-no-effect"
+NO_IMPORTANT_EFFECT = "ci-excludes-important-effects"
+RIS_NOT_REACHED = "ci-excludes-no-effect-ris-not-reached"
+INCLUDES_NO_EFFECT = "ci-includes-no-effect"
+STEP_TEXT = {
+    RIS_EFFECT: "required information size reached and the CI excludes no effect",
+    NO_IMPORTANT_EFFECT: "the CI excludes important effects in both directions",
+    RIS_NOT_REACHED: "the CI excludes no effect but the required information size is not reached",
+    INCLUDES_NO_EFFECT: "the CI includes no effect",
+}
+
+
+def _information_reached(rows: list[dict[str, Any]], mie: float | None,
+                         ris: float | None) -> tuple[list[dict[str, Any]], Any, Any]:
+    """Mark each cumulative step (:data:`STEP_TEXT`) and return the first year with a CI that excludes no effect
+    once the required information size is reached, or that excludes important effects either way. The RIS is
+    the one computed from all studies (its heterogeneity is known only at the end), so an early year that
+    reaches it is a description, not a sequential test: nominal CIs, no alpha spending."""
     first_year = first_kind = None
     out = []
     for r in rows:
@@ -335,18 +372,18 @@ def _conclusive(rows: list[dict[str, Any]], mie: float | None, ris: float | None
         excludes_null = lo > 0 or hi < 0
         enough = ris is not None and math.isfinite(ris) and r.get("participants", 0) >= ris
         if int(r.get("k") or 0) >= 2 and hi == lo:  # a zero-width interval from studies that agree exactly
-            status = "inconclusive"
+            status = INCLUDES_NO_EFFECT
         elif excludes_null and enough:
-            status = "conclusive-effect"
+            status = RIS_EFFECT
         elif mie and -mie < lo and hi < mie:
-            status = "conclusive-no-important-effect"
+            status = NO_IMPORTANT_EFFECT
         elif excludes_null:
-            status = "nominally-significant-information-size-not-reached"
+            status = RIS_NOT_REACHED
         else:
-            status = "inconclusive"
+            status = INCLUDES_NO_EFFECT
         row = dict(r, status=status)
         out.append(row)
-        if first_year is None and status.startswith("conclusive"):
+        if first_year is None and status in (RIS_EFFECT, NO_IMPORTANT_EFFECT):
             first_year, first_kind = r.get("year"), status
     return out, first_year, first_kind
 
@@ -378,7 +415,7 @@ def conclusion(outcomes: Sequence[Mapping[str, Any]], gap_map: Mapping[str, Any]
     below5 = [o for o in measured if int(o["k"]) < 5]
     powered = [o for o in measured if o.get("power") is not None and o["power"] >= 0.8]
     ris_reached = [o for o in measured if o.get("ris_fraction") is not None and o["ris_fraction"] >= 1]
-    conclusive = [o for o in measured if o.get("first_conclusive_year") is not None]
+    settled = [o for o in measured if o.get("first_ris_year") is not None]
     lines = []
     lines.append(f"Of {count(n, 'outcome')} in the protocol, {len(measured)} {agree(len(measured), 'was', 'were')} "
                  f"measured by at least one included quantitative study and {n - len(measured)} by none.")
@@ -390,7 +427,9 @@ def conclusion(outcomes: Sequence[Mapping[str, Any]], gap_map: Mapping[str, Any]
                      f"{agree(len(below5), 'rests', 'rest')} on fewer than 5 studies; {len(powered)} "
                      f"{agree(len(powered), 'has', 'have')} a meta-analysis with at least 80% power to detect the minimal "
                      f"important effect; {len(ris_reached)} reached the heterogeneity-adjusted required information "
-                     f"size; {len(conclusive)} became conclusive in the cumulative analysis.")
+                     f"size; in the cumulative analysis {len(settled)} reached it with a CI that excludes no effect, or had a "
+                     "CI that excludes important effects (nominal intervals: no sequential boundaries, which the "
+                     "Cochrane Handbook, chapter 22, discourages for updated meta-analyses).")
         lines.append("Certainty: " + ", ".join(f"{v} {k}" for k, v in sorted(certainty.items(), key=lambda kv: kv[0])) + ".")
     if gap_map:
         n_cells = int(gap_map.get("n_cells") or 0)

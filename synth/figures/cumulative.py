@@ -17,7 +17,7 @@ def cumulative(res: Mapping[str, Any]) -> str:
     fig, ax = plt.subplots(figsize=(7, 1.2 + 0.3 * max(len(rows), 1)))
     for i, r in enumerate(rows):
         y = len(rows) - i
-        c = palette.CONCLUSIVE.get(r.get("status", ""), "black")
+        c = palette.STEP_COLOURS.get(r.get("status", ""), "black")
         ax.plot([r["ci_low"], r["ci_high"]], [y, y], color=c, lw=1.2)
         ax.plot([r["estimate"]], [y], marker="o", color=c, markersize=4)
     ax.axvline(0, color="grey", lw=0.8)
@@ -30,8 +30,9 @@ def cumulative(res: Mapping[str, Any]) -> str:
                        fontsize=8)
     lo, hi = ax.get_xlim()
     log_axis(ax, measure, lo, hi)
-    first = res.get("first_conclusive_year")
-    ax.set_title(f"{res.get('label')}: " + (f"conclusive from {first}" if first else "never conclusive"), fontsize=9)
+    first = res.get("first_ris_year")
+    ax.set_title(f"{res.get('label')}: " + (f"information size reached by {first} (nominal CIs)" if first
+                                             else "required information size not reached"), fontsize=9)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     return mpl.svg_text(fig)

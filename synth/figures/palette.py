@@ -33,7 +33,9 @@ POOLED = "#000000"
 """Pooled estimates (diamonds and lines)."""
 INTERVAL = "#c53030"
 """Prediction intervals."""
-CONCLUSIVE = {"conclusive-effect": "#2e7d32", "conclusive-no-important-effect": "#1565c0"}
+#: cumulative steps: required information size reached with a CI excluding no effect (green), a CI excluding
+#: important effects (blue); statuses from synth.evidence.maturity
+STEP_COLOURS = {"ris-reached-ci-excludes-no-effect": "#2e7d32", "ci-excludes-important-effects": "#1565c0"}
 """Steps of a cumulative meta-analysis by status."""
 
 

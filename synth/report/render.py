@@ -16,6 +16,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from synth.evidence.maturity import STEP_TEXT
 from synth.figures.cumulative import cumulative
 from synth.figures.funnel import funnel_svg
 from synth.figures.gapmap import gap_map
@@ -65,6 +66,64 @@ def effect_text(o: Mapping[str, Any]) -> str:
     return text
 
 
+def _ris_text(o: Mapping[str, Any]) -> str:
+    year, kind = o.get("first_ris_year"), o.get("first_ris_kind")
+    if year is None:
+        return ("the required information size was not reached with a CI that excludes no effect, and no CI "
+                "excluded important effects")
+    return (f"by {year}, {STEP_TEXT.get(str(kind), str(kind))} (nominal CIs; no sequential boundaries, which the "
+            "Cochrane Handbook, chapter 22, discourages for updated meta-analyses)")
+
+
+SOF_NOTE = ("Assumed risk: the median control-group risk of the included studies (Cochrane Handbook 14.1.5.1); "
+            "corresponding risk: the assumed risk with the pooled relative effect (and its CI) applied. Risks per "
+            "1000 people, each rounded from the unrounded risk. Statements follow GRADE guidance (Santesso et al. "
+            "2020). Numbered notes give the reasons certainty was rated down.")
+
+
+def _per_1000(x: Any) -> str:
+    return "–" if x is None else str(x)
+
+
+def _signed(x: int) -> str:
+    return f"{abs(x)} fewer" if x < 0 else f"{x} more"
+
+
+def sof_rows(ev: Mapping[str, Any]) -> tuple[list[dict[str, str]], list[str]]:
+    """The Summary of Findings table (one row per outcome) and its numbered footnotes."""
+    rows: list[dict[str, str]] = []
+    notes: list[str] = []
+    for o in ev["outcomes"]:
+        sof = o.get("sof") or {}
+        marks = []
+        for reason in sof.get("reasons") or []:
+            if reason not in notes:
+                notes.append(reason)
+            marks.append(str(notes.index(reason) + 1))
+        rel = sof.get("relative_effect")
+        relative = (f"{rel['measure']} {rel['estimate']:.2f} ({rel['ci'][0]:.2f} to {rel['ci'][1]:.2f})" if rel
+                    else effect_text(o) if o.get("estimate") is not None else "–")
+        corr, ci, diff, dci = (sof.get("corresponding_per_1000"), sof.get("corresponding_ci_per_1000"),
+                               sof.get("difference_per_1000"), sof.get("difference_ci_per_1000"))
+        what = str(sof.get("statement") or "")
+        if sof.get("re_expression"):
+            what += " " + str(sof["re_expression"])
+        rows.append({
+            "Outcome": str(o["label"]) + (f" ({o['timepoint']})" if o.get("timepoint") else ""),
+            "Relative effect (95% CI)": relative,
+            "Assumed risk per 1000": _per_1000(sof.get("assumed_per_1000")),
+            "Corresponding risk per 1000 (95% CI)": "–" if corr is None or ci is None else
+            f"{corr} ({ci[0]} to {ci[1]})",
+            "Difference per 1000 (95% CI)": "–" if diff is None or dci is None else
+            f"{_signed(diff)} ({_signed(dci[0])} to {_signed(dci[1])})",
+            "Participants (studies)": f"{participants_text(o)} ({o['k']})",
+            "Certainty": str(sof.get("certainty") or o["certainty"]["rating"])
+            + (f" [{', '.join(marks)}]" if marks else ""),
+            "What happens": what,
+        })
+    return rows, notes
+
+
 def outcome_rows(ev: Mapping[str, Any]) -> list[dict[str, str]]:
     rows = []
     for o in ev["outcomes"]:
@@ -76,7 +135,7 @@ def outcome_rows(ev: Mapping[str, Any]) -> list[dict[str, str]]:
             "Randomised": _pct(o.get("share_randomised")), "High RoB weight": _pct(o.get("share_weight_high_rob")),
             "Power": _pct(o.get("power")), "OIS reached": _pct(o.get("ois_fraction")),
             "RIS reached": _pct(o.get("ris_fraction")),
-            "Conclusive since": str(o.get("first_conclusive_year") or "never"),
+            "RIS reached by": str(o.get("first_ris_year") or "not reached"),
             "Certainty": str(o["certainty"]["rating"]), "Maturity": str(o.get("maturity")),
         })
     return rows
@@ -104,6 +163,9 @@ def to_markdown(ev: Mapping[str, Any]) -> str:
     if r.get("question"):
         lines += [f"**Question.** {' '.join(str(r['question']).split())}", ""]
     lines += ["## Conclusion", "", ev["conclusion"]["text"], ""]
+    sof, sof_notes = sof_rows(ev)
+    lines += ["## Summary of findings", "", _md_table(sof), SOF_NOTE, ""]
+    lines += [f"{i}. {n}" for i, n in enumerate(sof_notes, start=1)] + ([""] if sof_notes else [])
     lines += ["## Outcomes at a glance", "", _md_table(outcome_rows(ev))]
     for o in ev["outcomes"]:
         lines += [f"## {o['label']}", ""]
@@ -122,8 +184,7 @@ def to_markdown(ev: Mapping[str, Any]) -> str:
             if o.get("ois") is not None:
                 lines.append(f"- Optimal information size {o['ois']:.0f}, reached {_pct(o['ois_fraction'])}; "
                              f"heterogeneity-adjusted RIS {o['ris']:.0f} (D² {o['diversity']:.2f}), reached {_pct(o['ris_fraction'])}")
-            lines.append(f"- Cumulative meta-analysis: conclusive since {o.get('first_conclusive_year') or 'never'}"
-                         + (f" ({o.get('first_conclusive_kind')})" if o.get("first_conclusive_kind") else ""))
+            lines.append(f"- Cumulative meta-analysis: {_ris_text(o)}")
         lines.append(f"- Certainty: **{o['certainty']['rating']}**")
         for reason in o["certainty"]["reasons"]:
             sign = f"{reason['change']:+d}" if reason["change"] else "0"
@@ -259,6 +320,10 @@ def to_html(ev: Mapping[str, Any], svgs: Mapping[str, str] | None = None) -> str
     if r.get("question"):
         parts.append(f"<p><strong>Question.</strong> {escape(' '.join(str(r['question']).split()))}</p>")
     parts.append(f'<h2 id="conclusion">Conclusion</h2><div class="conclusion"><p>{escape(ev["conclusion"]["text"])}</p></div>')
+    sof, sof_notes = sof_rows(ev)
+    parts.append('<h2 id="sof">Summary of findings</h2>' + _table(sof) + f"<p>{escape(SOF_NOTE)}</p>")
+    if sof_notes:
+        parts.append("<ol>" + "".join(f"<li>{escape(n)}</li>" for n in sof_notes) + "</ol>")
     parts.append('<h2 id="glance">Outcomes at a glance</h2>' + _table(outcome_rows(ev)))
     p = ev.get("prisma")
     if p:
@@ -299,7 +364,7 @@ def to_html(ev: Mapping[str, Any], svgs: Mapping[str, str] | None = None) -> str
                          + (f"<li>Optimal information size {o['ois']:.0f} (reached {_pct(o['ois_fraction'])}); "
                             f"required information size {o['ris']:.0f} (reached {_pct(o['ris_fraction'])})</li>"
                             if o.get("ois") is not None else "")
-                         + f"<li>Conclusive in the cumulative analysis since: {o.get('first_conclusive_year') or 'never'}</li>"
+                         + f"<li>Cumulative meta-analysis: {escape(_ris_text(o))}</li>"
                          "</ul>")
             parts.append(_table([{"Study": str(x["label"]), "Year": str(x.get("year") or ""), "n": str(x.get("n") or ""),
                                   "Design": str(x.get("design") or ""), "Country": str(x.get("country") or ""),
@@ -317,8 +382,9 @@ def to_html(ev: Mapping[str, Any], svgs: Mapping[str, str] | None = None) -> str
                              + ".</figcaption></figure>")
             parts.append(f'<figure data-figure="cumulative-{escape(o["id"])}">'
                          f'{_img(fig["cumulative-" + o["id"]], "Cumulative meta-analysis")}'
-                         "<figcaption>Cumulative meta-analysis by year (green: conclusive effect; blue: conclusive "
-                         "absence of an important effect).</figcaption></figure>")
+                         "<figcaption>Cumulative meta-analysis by year, nominal CIs (green: required information size "
+                         "reached and the CI excludes no effect; blue: the CI excludes important effects). No "
+                         "sequential boundaries.</figcaption></figure>")
         cert = o["certainty"]
         cls = "certainty-" + str(cert["rating"]).replace(" ", "-")
         parts.append(f'<p>Certainty: <strong class="{cls}">{escape(str(cert["rating"]))}</strong></p><ul>'
