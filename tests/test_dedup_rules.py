@@ -58,6 +58,40 @@ def test_every_rule_the_code_names_is_registered_and_documented() -> None:
         assert rule.fact.endswith("."), name
 
 
+# --- the older merge rules, each on a pair written for it ----------------------------------------------------
+
+LONG = "Joint health and social care teams for older people leaving hospital: a cluster randomised trial"
+RULE_PAIRS = {
+    # near-identical titles (case and punctuation), same authors, year and journal
+    "title97": (rec(LONG, pages="10-19"), rec(LONG.upper() + ".", pages="10-19")),
+    # a slightly reworded title (0.90 <= similarity < 0.97), same authors, year, volume and page
+    "title90_place": (rec(LONG, pages="10-19"),
+                      rec(LONG.replace("older people", "older adults"), pages="10-19")),
+    # two conference papers, venue names written differently, no volume or pages
+    "conference_same_year": (rec(LONG, ptype="CONF", journal="Proc 3rd Conf on Integrated Care", volume="", issue=""),
+                             rec(LONG, ptype="CONF", journal="Third International Conference on Integrated Care",
+                                 volume="", issue="")),
+    # a title cut at a field limit (one record's title is the other's start)
+    "truncated_title": (rec(LONG, pages="10-19"), rec(LONG[:60], pages="10-19")),
+    # same journal, year, volume and first page, authors garbled beyond recognition
+    "title95_same_place": (rec(LONG, pages="10-19", authors="Moreau, A and Lind, B"),
+                           rec(LONG.replace("trial", "trials"), pages="10-19", authors="Xu, Q")),
+    # a reworded title (0.70 <= similarity < 0.90) by the same authors at the same place
+    "title70_same_place": (rec(LONG, pages="10-19"),
+                           rec("Joint health and social care teams for frail older people after discharge from "
+                               "hospital: a randomised trial", pages="10-19")),
+}
+
+
+def test_each_older_merge_rule_links_its_pair_and_only_it() -> None:
+    for rule, (a, b) in RULE_PAIRS.items():
+        comparison = compare(prepare(0, a), prepare(1, b), Policy())
+        assert comparison.decision is Decision.match, (rule, comparison.rule)
+        everything_else = off(*(r for r in OPTIONAL if RULES[r].kind == "merge" and r != rule))
+        assert decide(a, b, everything_else) is Decision.match, rule            # this rule alone suffices
+        assert decide(a, b, off(*(r for r in OPTIONAL if RULES[r].kind == "merge"))) is not Decision.match, rule
+
+
 # --- recurring columns and issues ------------------------------------------------------------------------------
 
 COLUMNS = ["From the president", "Editor's comments", "President's message", "Letter from the editor",

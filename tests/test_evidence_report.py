@@ -421,3 +421,43 @@ def test_flagship_report_says_how_its_tool_feeds_grade() -> None:
                                                                             "partnership-outcomes.toml"),
                                  "partnership-outcomes")
     assert any(r.startswith("RoB 2: the tool's own overall judgement") for r in ev["rob_rules"])
+
+
+def test_study_arm_sizes_take_the_largest_recorded_total() -> None:
+    from synth.evidence.gather import study_arm_sizes
+
+    rows = [{"study": "a", "n_t": 78, "n_c": 77}, {"study": "a", "n_t": 70, "n_c": 71},   # attrition at follow-up
+            {"study": "b", "estimate": 1.2}, {"study": "c", "n_t": 10}]                    # no arms, one arm only
+    assert study_arm_sizes(rows) == {"a": 155}
+
+
+def test_an_outcome_given_as_effect_and_ci_borrows_the_study_arm_sizes() -> None:
+    from synth.evidence import evidence_from_workspace
+    from synth.protocol.load import load_protocol
+    from synth.workspace import find_workspace
+
+    ev = evidence_from_workspace(find_workspace(explicit=REPO), load_protocol(REPO / "protocols" /
+                                                                            "partnership-outcomes.toml"),
+                                 "partnership-outcomes")
+    function = next(o for o in ev["outcomes"] if o["id"] == "function")
+    assert function["participants"] > 0 and function["participants_not_reported"] == 0
+    assert any("taken from the arm sizes" in n for n in function["notes"])
+    mortality = next(o for o in ev["outcomes"] if o["id"] == "mortality")   # has its own counts: nothing borrowed
+    assert not any("taken from the arm sizes" in n for n in mortality["notes"])
+
+
+def test_a_report_without_a_database_search_says_so_and_drops_the_systematic_review_claim() -> None:
+    from synth.report.render import report_title, search_statement
+
+    title = "Do joint teams help carers? A systematic review and meta-analysis"
+    no_search = {"review": {"title": title}, "prisma": {"database_results": 0, "register_results": 0,
+                                                        "citations_results": 12,
+                                                        "other_sources": {"Included studies of Smith 2020": 12}}}
+    assert report_title(no_search) == "Evidence-maturity report: Do joint teams help carers?"
+    text = search_statement(no_search)
+    assert text.startswith("No bibliographic database or trial register was searched")
+    assert "Included studies of Smith 2020: 12" in text and "not a systematic review" in text
+    searched = {"review": {"title": title}, "prisma": {"database_results": 40, "citations_results": 12}}
+    assert report_title(searched) == f"Evidence-maturity report: {title}" and search_statement(searched) == ""
+    assert report_title({"review": {"title": title}}) == f"Evidence-maturity report: {title}"  # no flow: no claim
+    assert report_title({"review": {"title": "Meta-analysis"}, "prisma": no_search["prisma"]}).endswith("Meta-analysis")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-Kind = Literal["veto", "exception", "merge"]
+Kind = Literal["veto", "exception", "merge", "maybe"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,9 @@ _ALL = (
          "issue is the other record's volume, the single page its issue); that page is then not a page."),
     Rule("same_abstract_other_page", "exception", "A meeting abstract is cited by supplement page or by "
          "abstract number; identical title, full author list, year, volume and issue outrank one page number."),
+    Rule("same_identifier", "merge", "A shared DOI, PMID, PMCID or OpenAlex id names one work: it links two "
+         "records whose titles are similar (>= 0.6) or whose authors agree; otherwise the pair is a maybe.",
+         optional=False),
     Rule("title97", "merge", "Near-identical titles with agreeing authors, the same year (or the same volume "
          "and page) and an agreeing journal are one work."),
     Rule("title90_place", "merge", "A slightly reworded title (>= 0.90) by the same authors in the same year, "
@@ -75,6 +78,9 @@ _ALL = (
     Rule("conference_year_apart", "merge", "A conference paper is often indexed under the meeting's year and the "
          "proceedings' year; a year apart it needs the same authors and the same abstract, or the same first "
          "page, not only a similar title."),
+    Rule("similar_no_rule", "maybe", "Records that are similar (title >= 0.85, a truncated title, or the same "
+         "authors and place with a partly different title) but that no rule is sure of go to a person in "
+         "`synth dedup review`; they are never merged automatically.", optional=False),
 )
 
 RULES: dict[str, Rule] = {r.name: r for r in _ALL}

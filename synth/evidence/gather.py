@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,8 +60,11 @@ def gather_outcome(workspace: Workspace, protocol: Protocol, protocol_name: str,
     for e in [*frame.attrs.get("excluded", []), *table.excluded]:
         notes.append(f"Study {e.get('study')} left out of the analysis: {e.get('reason')}.")
     files, _ = load_folder(workspace.extractions_dir(protocol_name))
-    rows = {str(r["study"]): r for r in tidy_rows([f for f in files if f.reconciled], protocol, outcome_id)
+    reconciled = [f for f in files if f.reconciled]
+    rows = {str(r["study"]): r for r in tidy_rows(reconciled, protocol, outcome_id)
             if str(r["timepoint"]) == timepoint}
+    arms = study_arm_sizes(tidy_rows(reconciled, protocol))
+    borrowed: list[str] = []
     studies: list[StudyEffect] = []
     for idx, ok in enumerate(table.included):
         if not ok:
@@ -70,6 +73,9 @@ def gather_outcome(workspace: Workspace, protocol: Protocol, protocol_name: str,
         r = rows.get(sid, {})
         n_t, n_c = finite_or_none(r.get("n_t")), finite_or_none(r.get("n_c"))
         n = int((n_t or 0) + (n_c or 0)) or int(finite_or_none(r.get("n_randomised")) or finite_or_none(r.get("n")) or 0)
+        if not n and arms.get(sid):
+            n = arms[sid]
+            borrowed.append(str(r.get("label") or sid))
         ev_c = finite_or_none(r.get("events_c"))
         sd_t, sd_c = finite_or_none(r.get("sd_t")), finite_or_none(r.get("sd_c"))
         sd = None
@@ -82,7 +88,26 @@ def gather_outcome(workspace: Workspace, protocol: Protocol, protocol_name: str,
             setting=str(r.get("setting") or ""), model=str(r.get("partnership_model") or ""),
             control_risk=(ev_c / n_c) if (ev_c is not None and n_c) else None, sd=sd,
         ))
+    if borrowed:
+        notes.append(f"Participants of {len(borrowed)} {'study' if len(borrowed) == 1 else 'studies'} "
+                     f"({', '.join(borrowed[:5])}{', ...' if len(borrowed) > 5 else ''}) taken from the arm sizes "
+                     "their extractions give for other outcomes: this outcome's data give an effect and CI only.")
     return studies, timepoint
+
+
+def study_arm_sizes(rows: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """Per study, the largest ``n_t + n_c`` any of its outcome rows records.
+
+    A trial randomises its participants once, so the arms are the same for every outcome; counts differ only by
+    attrition, so the largest recorded total is the nearest to the randomised number. Used when an outcome's
+    data are an effect with a CI and carry no arm sizes of their own."""
+    out: dict[str, int] = {}
+    for r in rows:
+        n_t, n_c = finite_or_none(r.get("n_t")), finite_or_none(r.get("n_c"))
+        if n_t and n_c:
+            sid = str(r["study"])
+            out[sid] = max(out.get(sid, 0), int(n_t + n_c))
+    return out
 
 
 def evidence_rows(workspace: Workspace, protocol: Protocol, protocol_name: str) -> list[Evidence]:

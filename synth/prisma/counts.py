@@ -81,6 +81,9 @@ class PrismaInputs:
     register_results: Mapping[str, int] = field(default_factory=dict)
     other_results: Mapping[str, int] = field(default_factory=dict)
     """Other methods by kind: ``website``, ``organisation``, ``citation`` (others are kept under their name)."""
+    other_sources: Mapping[str, int] = field(default_factory=dict)
+    """Other methods by source name (the import's source, e.g. "Included studies of Smith 2020"), for the text
+    beside the diagram; the boxes count by kind."""
     clusters: tuple[ClusterFlow, ...] = ()
     duplicates: int | None = None
     """Duplicates removed as the dedup log says; ``None`` derives it from identified minus unique records."""
@@ -148,6 +151,7 @@ def compute_counts(inputs: PrismaInputs) -> dict[str, Any]:
         "organisation_results": other.get("organisation", 0),
         "citations_results": other.get("citation", 0),
         "other_specific_results": {k: v for k, v in other.items() if k not in OTHER_KINDS},
+        "other_sources": {str(k): _nonneg(f"other source {k!r}", v) for k, v in sorted(inputs.other_sources.items())},
         "duplicates": duplicates,
         "excluded_automatic": excluded_automatic,
         "excluded_other": excluded_other,

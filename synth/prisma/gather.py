@@ -63,6 +63,7 @@ def gather_inputs(
     database: dict[str, int] = defaultdict(int)
     register: dict[str, int] = defaultdict(int)
     other: dict[str, int] = defaultdict(int)
+    other_named: dict[str, int] = defaultdict(int)
     for r in rows:
         kind = (r.source_kind or "database").lower()
         name = (run_labels.get(int(r.search_run_id)) if r.search_run_id is not None else None) or r.source \
@@ -73,6 +74,7 @@ def gather_inputs(
             register[name] += 1
         else:
             other[kind if kind in ("website", "organisation", "citation") else name] += 1
+            other_named[name] += 1
 
     rep_of: dict[int, int] = {}
     for r in rows:
@@ -137,6 +139,7 @@ def gather_inputs(
                      "column has no screening box, so they are left out of its reports.")
     return PrismaInputs(
         database_results=dict(database), register_results=dict(register), other_results=dict(other),
+        other_sources=dict(other_named),
         clusters=tuple(clusters), previous_studies=previous_studies, previous_reports=previous_reports,
         notes=tuple(notes),
     )

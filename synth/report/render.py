@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 from collections.abc import Mapping
 from html import escape
 from pathlib import Path
@@ -79,6 +80,49 @@ SOF_NOTE = ("Assumed risk: the median control-group risk of the included studies
             "corresponding risk: the assumed risk with the pooled relative effect (and its CI) applied. Risks per "
             "1000 people, each rounded from the unrounded risk. Statements follow GRADE guidance (Santesso et al. "
             "2020). Numbered notes give the reasons certainty was rated down.")
+
+
+#: A title's claim to be a systematic review or meta-analysis ("...? A systematic review and meta-analysis").
+_REVIEW_CLAIM = re.compile(r"[\s:.;,\u2013\u2014-]*\b(?:an?\s+)?(?:systematic\s+review|meta-?analysis)"
+                           r"(?:\s+(?:and|with)\s+(?:an?\s+)?(?:meta-?analys[ie]s|systematic\s+review))?\s*\.?\s*$",
+                           re.IGNORECASE)
+_OTHER_METHODS = (("citations_results", "citation searching"), ("website_results", "websites"),
+                  ("organisation_results", "organisations"))
+
+
+def no_database_searched(ev: Mapping[str, Any]) -> bool:
+    """True when the PRISMA flow shows records but none from a bibliographic database or trial register."""
+    p = ev.get("prisma") or {}
+    identified = sum(int(p.get(k) or 0) for k, _ in _OTHER_METHODS) + sum(
+        int(v) for v in (p.get("other_specific_results") or {}).values())
+    return bool(p) and not int(p.get("database_results") or 0) and not int(p.get("register_results") or 0) \
+        and identified > 0
+
+
+def report_title(ev: Mapping[str, Any]) -> str:
+    """The report's title: the review's, without a claim to be a systematic review when no database or register
+    was searched (PRISMA 2020 defines a systematic review by its search)."""
+    title = str((ev.get("review") or {}).get("title", ""))
+    if no_database_searched(ev):
+        title = _REVIEW_CLAIM.sub("", title).strip() or title
+    return f"Evidence-maturity report: {title}"
+
+
+def search_statement(ev: Mapping[str, Any]) -> str:
+    """What was searched, said plainly when no database or register was (empty otherwise)."""
+    if not no_database_searched(ev):
+        return ""
+    p = ev.get("prisma") or {}
+    kinds = [(label, int(p.get(key) or 0)) for key, label in _OTHER_METHODS if int(p.get(key) or 0)]
+    kinds += [(str(name), int(n)) for name, n in (p.get("other_specific_results") or {}).items()]
+    total = sum(n for _, n in kinds)
+    named = p.get("other_sources") or {}
+    where = "; ".join(f"{name}: {n}" for name, n in named.items()) if named else \
+        ", ".join(f"{label} {n}" for label, n in kinds)
+    return (f"No bibliographic database or trial register was searched for this report: all {count(total, 'record')} "
+            f"came from other methods ({where}). It is therefore not a systematic review in the PRISMA "
+            "2020 sense, and studies those methods did not reach are missing; the protocol's search strategies "
+            "run with `synth run --online`.")
 
 
 def _per_1000(x: Any) -> str:
@@ -159,7 +203,9 @@ def _md_table(rows: list[dict[str, str]]) -> str:
 def to_markdown(ev: Mapping[str, Any]) -> str:
     """The report as Markdown (tables and text; figures are in the HTML)."""
     r = ev.get("review") or {}
-    lines = [f"# Evidence-maturity report: {r.get('title', '')}", ""]
+    lines = [f"# {report_title(ev)}", ""]
+    if search_statement(ev):
+        lines += [f"**Search.** {search_statement(ev)}", ""]
     if r.get("question"):
         lines += [f"**Question.** {' '.join(str(r['question']).split())}", ""]
     lines += ["## Conclusion", "", ev["conclusion"]["text"], ""]
@@ -314,9 +360,11 @@ def to_html(ev: Mapping[str, Any], svgs: Mapping[str, str] | None = None) -> str
     fig = svgs or figure_svgs(ev)
 
     r = ev.get("review") or {}
-    title = f"Evidence-maturity report: {r.get('title', '')}"
+    title = report_title(ev)
     parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{escape(title)}</title>",
              f"<style>{CSS}</style></head><body>", f"<h1>{escape(title)}</h1>"]
+    if search_statement(ev):
+        parts.append(f'<p class="warn"><strong>Search.</strong> {escape(search_statement(ev))}</p>')
     if r.get("question"):
         parts.append(f"<p><strong>Question.</strong> {escape(' '.join(str(r['question']).split()))}</p>")
     parts.append(f'<h2 id="conclusion">Conclusion</h2><div class="conclusion"><p>{escape(ev["conclusion"]["text"])}</p></div>')
