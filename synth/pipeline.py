@@ -22,6 +22,7 @@ from synth.analysis.outcome import outcome_analysis
 from synth.dedup import service as dedup
 from synth.errors import InputError, SynthError
 from synth.evidence import evidence_from_workspace
+from synth.extraction import eligibility
 from synth.extraction.files import load_folder
 from synth.extraction.screening_link import included_studies, study_record_ids, unextracted
 from synth.extraction.validate import check_included, validate_files
@@ -53,6 +54,8 @@ class RunContext:
     out_dir: Path | None = None
     files: list[Any] = field(default_factory=list)
     ma_studies: set[str] = field(default_factory=set)
+    #: studies included at full text (None before full-text screening: every reconciled extraction is used)
+    included: set[str] | None = None
     forests: dict[str, str] = field(default_factory=dict)
     notify: Callable[[str], None] | None = None
     prisma: dict[str, Any] | None = None
@@ -200,6 +203,31 @@ def _screening(rc: RunContext) -> StageResult:
     return StageResult("screening", "done", "; ".join(parts), details)
 
 
+def _eligibility(rc: RunContext) -> StageResult:
+    """Assess every extracted study against the protocol's criteria that have a rule (``requires``), and
+    exclude at full text those that fail one (:mod:`synth.extraction.eligibility`)."""
+    p, store = _ready(rc)
+    if not any(c.requires is not None for c in p.criteria):
+        return StageResult("eligibility", "skipped", "no criterion in the protocol has a rule (criteria.requires)")
+    files, _ = load_folder(rc.workspace.extractions_dir(rc.protocol_path.stem))
+    rep = eligibility.record(store, p, files)
+    excluded = rep.excluded or {}
+    unclear = rep.not_assessable or []
+    reasons = {c.id: c.label for c in p.criteria}
+    by_reason: dict[str, int] = {}
+    for criterion in excluded.values():
+        by_reason[reasons.get(criterion, criterion)] = by_reason.get(reasons.get(criterion, criterion), 0) + 1
+    if unclear:
+        rc.warnings.append(f"eligibility: {count(len(unclear), 'study', 'studies')} not assessable by the protocol's rules "
+                           f"(the extraction does not record the field): {', '.join(unclear[:8])}"
+                           + (", ..." if len(unclear) > 8 else ""))
+    text = (f"{count(rep.assessed, 'study', 'studies')} assessed by rule, {len(excluded)} excluded"
+            + (f" ({'; '.join(f'{k}: {v}' for k, v in by_reason.items())})" if by_reason else "")
+            + f", {len(unclear)} not assessable")
+    return StageResult("eligibility", "done", text, {"excluded": excluded, "not_assessable": unclear,
+                                                     "recorded": rep.recorded})
+
+
 def _extraction(rc: RunContext) -> StageResult:
     p, store = _ready(rc)
 
@@ -208,8 +236,10 @@ def _extraction(rc: RunContext) -> StageResult:
     problems += validate_files(files, p, name)
     with store.connect() as conn:
         included = included_studies(conn, p, files)
+        by_rule = eligibility.excluded_by_rule(conn, p, files)
     if included is not None:
-        problems += check_included(files, included)
+        problems += check_included([f for f in files if f.study not in by_rule], included)
+    rc.included = included
     rc.files = files
     reconciled = sum(1 for f in files if f.reconciled)
     rc.warnings += [f"{x.file}: {x.path}: {x.message}" for x in problems[:20]]
@@ -237,7 +267,8 @@ def _meta(rc: RunContext) -> StageResult:
         if o.id not in wanted:
             continue
         try:
-            res = outcome_analysis(rc.workspace, p, o.id, protocol_name=rc.protocol_path.stem, opts=opts)
+            res = outcome_analysis(rc.workspace, p, o.id, protocol_name=rc.protocol_path.stem, opts=opts,
+                                   studies=rc.included)
         except SynthError as exc:  # no data, or data the engine refuses: said per outcome, the run goes on
             skipped[o.id] = str(exc)
             continue
@@ -280,7 +311,8 @@ def _evidence(rc: RunContext) -> StageResult:
 
     with store.connect() as conn:
         missing = unextracted(conn, p, [f for f in rc.files if f.reconciled])
-    ev = evidence_from_workspace(rc.workspace, p, rc.protocol_path.stem, prisma=rc.prisma, not_extracted=missing)
+    ev = evidence_from_workspace(rc.workspace, p, rc.protocol_path.stem, prisma=rc.prisma, not_extracted=missing,
+                                 studies=rc.included)
     svgs = figure_svgs(ev, rc.forests)
     paths = write_report(ev, rc.out_dir, svgs=svgs)
     figures = write_figures(ev, rc.out_dir / "figures", svgs)
@@ -297,6 +329,7 @@ STAGES: list[tuple[str, Callable[[RunContext], StageResult]]] = [
     ("import", _import),
     ("dedup", _dedup),
     ("screening", _screening),
+    ("eligibility", _eligibility),
     ("extraction", _extraction),
     ("meta", _meta),
     ("prisma", _prisma),

@@ -70,8 +70,11 @@ class Workspace:
     def out_dir(self, protocol: str) -> Path:
         return self.root / OUT_DIR / protocol
 
+    def default_db_path(self, protocol: str) -> Path:
+        return self.state_dir / f"{protocol}.sqlite"
+
     def default_db_url(self, protocol: str) -> str:
-        return f"sqlite:///{self.state_dir / f'{protocol}.sqlite'}"
+        return f"sqlite:///{self.default_db_path(protocol)}"
 
 
 def find_workspace(start: Path | None = None, explicit: Path | None = None) -> Workspace:

@@ -45,17 +45,34 @@ def _studies() -> list[str]:
     return sorted(p.stem for p in (REPO / "extractions" / NAME).glob("*.toml") if "." not in p.stem)
 
 
+def _sectors() -> dict[str, Any]:
+    import tomllib
+
+    return {study: tomllib.loads((REPO / "extractions" / NAME / f"{study}.toml").read_text("utf-8")).get(
+        "characteristics", {}).get("sectors") for study in _studies()}
+
+
+def _single_sector() -> list[str]:
+    """Studies whose extraction records the sectors involved without social care: the protocol's rule for its
+    "Not a health and social care partnership" criterion excludes them at full text."""
+    return [s for s, v in _sectors().items() if isinstance(v, list) and v and "social-care" not in v]
+
+
 def test_every_stage_runs_offline(flagship: tuple[Path, dict[str, Any], dict[str, Any]]) -> None:
     _, first, _ = flagship
     status = {s["stage"]: s["status"] for s in first["stages"]}
     assert status == {"protocol": "done", "store": "done", "search": "skipped", "import": "done", "dedup": "done",
-                      "screening": "done", "extraction": "done", "meta": "done", "prisma": "done",
+                      "screening": "done", "eligibility": "done", "extraction": "done", "meta": "done", "prisma": "done",
                       "evidence": "done"}
     n = len(_studies())
     assert _stage(first, "import")["details"]["files"][0]["added"] == n
     assert _stage(first, "screening")["details"]["history"]["applied"] == 2 * n
     assert _stage(first, "extraction")["details"] == {"files": n, "reconciled": n, "problems": 0}
-    assert first["warnings"] == [] and first["conclusion"]
+    # the one warning: studies whose extraction does not record the sectors cannot be assessed by the rule
+    unclear = sum(1 for v in _sectors().values() if not (isinstance(v, list) and v))
+    assert [w.split(":")[0] + ": " + w.split(": ")[1].split(" (")[0] for w in first["warnings"]] == [
+        f"eligibility: {unclear} studies not assessable by the protocol's rules"]
+    assert first["conclusion"]
 
 
 def test_second_run_changes_nothing(flagship: tuple[Path, dict[str, Any], dict[str, Any]]) -> None:
@@ -94,7 +111,10 @@ def test_prisma_counts_follow_the_bundled_history(flagship: tuple[Path, dict[str
     n = len(records)
     assert prisma["citations_results"] == n and prisma["database_results"] == 0
     assert prisma["other_sought_reports"] == prisma["other_assessed"] == n
-    assert prisma["total_studies"] == prisma["total_reports"] == n
+    excluded = len(_single_sector())
+    assert excluded > 0  # the bundle holds single-sector trials, and the protocol's rule finds them
+    assert prisma["other_excluded"] == {"Not a health and social care partnership": excluded}
+    assert prisma["total_studies"] == prisma["total_reports"] == n - excluded
     assert prisma["warnings"] == [] and prisma["identity_checks"] == []
     ev = json.loads((out / "evidence.json").read_text())
     in_ma = {s["id"] for o in ev["outcomes"] if o["k"] >= 2 for s in o["studies"]}
@@ -103,6 +123,7 @@ def test_prisma_counts_follow_the_bundled_history(flagship: tuple[Path, dict[str
     assert "citations_results" in str(rows)
 
 
+@pytest.mark.sqlite_only  # needs the module's run store: the PostgreSQL pass gives each test a fresh database
 def test_meta_outputs_match_synth_meta_outcome(flagship: tuple[Path, dict[str, Any], dict[str, Any]]) -> None:
     """What the run wrote for an outcome is what `synth meta pool --outcome` gives, and what the report shows."""
     ws, _, _ = flagship
@@ -196,7 +217,7 @@ def test_online_run_searches_every_source_then_reports(tmp_path: Path, corpus_di
     assert prisma["duplicates"] == dedup["duplicates"]
     ta = next(s for s in _stage(summary, "screening")["details"]["stages"] if s["stage"] == "title-abstract")
     assert ta["pending"] == dedup["clusters"] - len(_studies()) and ta["included"] == len(_studies())
-    assert prisma["total_studies"] == len(_studies())
+    assert prisma["total_studies"] == len(_studies()) - len(_single_sector())
     # screening of the searched records has not started: the one identity that cannot hold yet says why
     (check,) = prisma["identity_checks"]
     assert check["rule"] == "screened" and check["right"] - check["left"] == prisma["pending"]["records_not_screened"]

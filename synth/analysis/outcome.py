@@ -8,6 +8,7 @@ and :class:`Input` resolves its pooling options (explicit choice, then the proto
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -66,7 +67,8 @@ def read_data(data: Path, *text_columns: str | None) -> pd.DataFrame:
 
 def load_input(data: Path | None, outcome: str | None, timepoint: str | None, measure: str | None,
                *text_columns: str | None, check_k: bool = True, workspace: Workspace | None = None,
-               protocol: Protocol | None = None, protocol_name: str | None = None) -> Input:
+               protocol: Protocol | None = None, protocol_name: str | None = None,
+               studies: Collection[str] | None = None) -> Input:
     """The effect table from ``data`` (a CSV file) or from ``outcome`` of ``protocol`` (exactly one of them).
 
     ``text_columns`` must exist (with an outcome: columns of the extraction table). Raises
@@ -94,7 +96,7 @@ def load_input(data: Path | None, outcome: str | None, timepoint: str | None, me
         if workspace is None or protocol is None:
             raise InputError("--outcome needs a workspace with a protocol (run inside it, or pass --workspace).")
         assert outcome is not None
-        frame = meta_table(workspace, protocol, outcome, timepoint, protocol_name=protocol_name)
+        frame = meta_table(workspace, protocol, outcome, timepoint, protocol_name=protocol_name, studies=studies)
     for col in text_columns:
         if col and col not in frame.columns:
             raise InputError(f"'{col}' is not a column of the extraction table for '{frame.attrs['outcome']}'. "
@@ -211,18 +213,19 @@ def pool_table(df: pd.DataFrame, table: Any, opts: PoolOptions) -> dict[str, Any
 
 def outcome_analysis(workspace: Workspace, protocol: Protocol, outcome_id: str, *, protocol_name: str | None = None,
                      timepoint: str | None = None, opts: PoolOptions | None = None, frame: pd.DataFrame | None = None,
-                     table: Any = None) -> dict[str, Any]:
+                     table: Any = None, studies: Collection[str] | None = None) -> dict[str, Any]:
     """The analysis plan for one outcome: the pooled result (``pool``), the sensitivity analysis without
     high-risk studies when the protocol asks for it (``without_high_risk``, see :func:`high_risk_sensitivity`),
     and the planned subgroup analyses (``subgroups``); with ``frame`` and ``table`` for plots. ``frame`` and
-    ``table`` may be passed when the caller already read them. Raises :class:`InputError` when nothing was
+    ``table`` may be passed when the caller already read them; ``studies`` limits the analysis to those studies
+    (those included at full text). Raises :class:`InputError` when nothing was
     extracted for the outcome."""
     from synth.analysis.table import meta_effects, meta_table
     from synth.meta.subgroup import subgroup_analysis
 
     opts = opts or pool_options(protocol.analysis)
     df = frame if frame is not None else meta_table(workspace, protocol, outcome_id, timepoint,
-                                                    protocol_name=protocol_name)
+                                                    protocol_name=protocol_name, studies=studies)
     table = table if table is not None else meta_effects(df)
     ensure_k(table)
     result: dict[str, Any] = {"outcome": outcome_id, "timepoint": df.attrs["timepoint"], "scale": df.attrs["scale"],

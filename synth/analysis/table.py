@@ -15,6 +15,7 @@ Rows whose effect cannot be estimated (no events in either arm for OR/RR) are dr
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -67,13 +68,14 @@ def _generic_yi_vi(row: dict[str, Any], measure: str) -> tuple[float, float]:
 
 
 def meta_table(workspace: Workspace, protocol: Protocol, outcome_id: str, timepoint: str | None = None,
-               protocol_name: str | None = None) -> pd.DataFrame:
+               protocol_name: str | None = None, studies: Collection[str] | None = None) -> pd.DataFrame:
     """Per-study data for ``outcome_id`` from the reconciled extraction files, ready for the meta engine.
 
     Raises :class:`InputError` when the outcome is unknown, a reconciled file has a problem, or nothing was
     extracted for the outcome (or the timepoint). ``attrs``: ``measure`` (pass to the pooling function),
     ``effect_measure`` (the protocol's), ``scale``, ``timepoint``, ``timepoints`` (studies per timepoint)
-    and ``excluded``. Subgroup fields, ``rob_tool``, ``rob_overall`` and the judged ``rob_<domain>`` columns
+    and ``excluded``. ``studies``: only these studies' files (the studies included at full text), or every
+    reconciled file when None. Subgroup fields, ``rob_tool``, ``rob_overall`` and the judged ``rob_<domain>`` columns
     (for risk-of-bias columns on a forest plot) are kept.
     """
 
@@ -84,7 +86,7 @@ def meta_table(workspace: Workspace, protocol: Protocol, outcome_id: str, timepo
         raise InputError(f"'{outcome_id}' is not an outcome id in the protocol. Use one of: {known}.") from None
     name = protocol_name or protocol.review.id
     files, problems = load_folder(workspace.extractions_dir(name))
-    files = [f for f in files if f.reconciled]
+    files = [f for f in files if f.reconciled and (studies is None or f.study in studies)]
     problems += validate_files(files, protocol, name)
     if problems:
         raise InputError(f"{count(len(problems), 'problem')} in the reconciled extraction files, first: {problems[0]}. "

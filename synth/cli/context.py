@@ -66,6 +66,14 @@ class Context:
         return self._store
 
 
+    def existing_store(self) -> Store | None:
+        """The store when one exists (``--db`` given, or the workspace's default file is there), else None:
+        for commands that only read it, so they never create an empty one."""
+        if self.db_opt is None and not self.workspace.default_db_path(self.protocol_name).is_file():
+            return None
+        return self.store
+
+
 def get(ctx: typer.Context) -> Context:
     """The :class:`Context` of this invocation (created by the root callback)."""
     obj = ctx.find_root().obj

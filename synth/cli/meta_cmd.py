@@ -61,10 +61,25 @@ def _input(ctx: typer.Context, data: Path | None, outcome: str | None, timepoint
     c = _ctx(ctx) if outcome is not None else None
     inp = load_input(data, outcome, timepoint, measure, *text_columns, check_k=check_k,
                      workspace=c.workspace if c else None, protocol=c.protocol if c else None,
-                     protocol_name=c.protocol_name if c else None)
+                     protocol_name=c.protocol_name if c else None,
+                     studies=_included(c) if c and data is None else None)
     for note in inp.notes:
         info(note)
     return inp
+
+
+def _included(c: Any) -> set[str] | None:
+    """The studies included at full text in the workspace's store, or None (no store yet, or full-text
+    screening not started): an outcome's analysis uses only included studies' extractions."""
+    store = c.existing_store()
+    if store is None:
+        return None
+    from synth.extraction.files import load_folder
+    from synth.extraction.screening_link import included_studies
+
+    files = [f for f in load_folder(c.workspace.extractions_dir(c.protocol_name))[0] if f.reconciled]
+    with store.connect() as conn:
+        return included_studies(conn, c.protocol, files)
 
 
 def _ctx(ctx: typer.Context) -> Any:

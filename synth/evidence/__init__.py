@@ -11,7 +11,7 @@ Entry points:
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from synth.errors import SynthError
@@ -94,22 +94,24 @@ def evidence_from_workspace(
     *,
     prisma: Mapping[str, Any] | None = None,
     not_extracted: Sequence[Mapping[str, Any]] = (),
+    studies: Collection[str] | None = None,
 ) -> dict[str, Any]:
     """The full evidence report data for the workspace's protocol (reads extractions; ``prisma``: the counts
     of :func:`synth.prisma.prisma_from_store`, or ``None`` for a report without the flow; ``not_extracted``:
-    :func:`synth.extraction.screening_link.unextracted`)."""
+    :func:`synth.extraction.screening_link.unextracted`; ``studies``: only these studies' extractions, the
+    studies included at full text, or every reconciled extraction when None)."""
     notes: list[str] = []
     outcome_inputs = []
     for o in protocol.outcomes:
         outcome_notes: list[str] = []
-        studies, timepoint = g.gather_outcome(workspace, protocol, protocol_name, o.id, outcome_notes)
+        effects, timepoint = g.gather_outcome(workspace, protocol, protocol_name, o.id, outcome_notes, studies)
         od = g.outcome_dict(o)
         od["timepoint"] = timepoint
         od["notes"] = outcome_notes
         od["intervention"] = protocol.pico.intervention_label if protocol.pico else "The intervention"
-        outcome_inputs.append((od, studies, None))
+        outcome_inputs.append((od, effects, None))
     try:
-        gap_ev = g.evidence_rows(workspace, protocol, protocol_name)
+        gap_ev = g.evidence_rows(workspace, protocol, protocol_name, studies)
     except (SynthError, OSError, ValueError) as exc:  # a broken extraction folder must not hide the rest
         notes.append(f"gap map: extractions could not be read ({exc})")
         gap_ev = []
@@ -121,7 +123,7 @@ def evidence_from_workspace(
               "protocol": protocol_name}
     rows_label, models = g.model_axis(protocol)
     try:
-        tools = g.rob_tools(workspace, protocol, protocol_name)
+        tools = g.rob_tools(workspace, protocol, protocol_name, studies)
     except (SynthError, OSError, ValueError):
         tools = []  # the gap map's note above already says the extractions could not be read
     return build_evidence(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,7 +37,7 @@ def outcome_dict(o: Any) -> dict[str, Any]:
 
 
 def gather_outcome(workspace: Workspace, protocol: Protocol, protocol_name: str, outcome_id: str,
-                   notes: list[str]) -> tuple[list[StudyEffect], str | None]:
+                   notes: list[str], included: Collection[str] | None = None) -> tuple[list[StudyEffect], str | None]:
     """The studies (effects on the protocol measure's analysis scale) for one outcome, at the timepoint the
     extraction module chooses, and that timepoint; problems and excluded studies are appended to ``notes``.
 
@@ -46,7 +46,7 @@ def gather_outcome(workspace: Workspace, protocol: Protocol, protocol_name: str,
     generic ``GEN``; pooling is left to :mod:`synth.analysis.pooled` (synth.meta).
     """
     try:
-        frame = meta_table(workspace, protocol, outcome_id, protocol_name=protocol_name)
+        frame = meta_table(workspace, protocol, outcome_id, protocol_name=protocol_name, studies=included)
     except InputError as exc:
         if "no reconciled extraction has data" not in str(exc):
             notes.append(f"The extracted data could not be read: {exc}")
@@ -60,7 +60,7 @@ def gather_outcome(workspace: Workspace, protocol: Protocol, protocol_name: str,
     for e in [*frame.attrs.get("excluded", []), *table.excluded]:
         notes.append(f"Study {e.get('study')} left out of the analysis: {e.get('reason')}.")
     files, _ = load_folder(workspace.extractions_dir(protocol_name))
-    reconciled = [f for f in files if f.reconciled]
+    reconciled = [f for f in files if f.reconciled and (included is None or f.study in included)]
     rows = {str(r["study"]): r for r in tidy_rows(reconciled, protocol, outcome_id)
             if str(r["timepoint"]) == timepoint}
     arms = study_arm_sizes(tidy_rows(reconciled, protocol))
@@ -110,14 +110,15 @@ def study_arm_sizes(rows: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     return out
 
 
-def evidence_rows(workspace: Workspace, protocol: Protocol, protocol_name: str) -> list[Evidence]:
+def evidence_rows(workspace: Workspace, protocol: Protocol, protocol_name: str,
+                  studies: Collection[str] | None = None) -> list[Evidence]:
     """Study x gap-map row x outcome domain rows for the gap map, from every reconciled extraction; the row is
     the study's value of the protocol's ``[analysis] gap_map_rows`` field (every study in one row without)."""
     files, _ = load_folder(workspace.extractions_dir(protocol_name))
     domain_of = {o.id: o.domain for o in protocol.outcomes}
     field = protocol.analysis.gap_map_rows
     out = []
-    for r in tidy_rows([f for f in files if f.reconciled], protocol):
+    for r in tidy_rows([f for f in files if f.reconciled and (studies is None or f.study in studies)], protocol):
         row = str(r.get(field) or "not reported") if field else ALL_STUDIES
         out.append(Evidence(study_id=str(r["study"]), model=row,
                             domain=domain_of.get(str(r["outcome"]), str(r["outcome"])),
@@ -125,10 +126,12 @@ def evidence_rows(workspace: Workspace, protocol: Protocol, protocol_name: str) 
     return out
 
 
-def rob_tools(workspace: Workspace, protocol: Protocol, protocol_name: str) -> list[str]:
-    """The risk-of-bias tools the reconciled extractions used, in sorted order."""
+def rob_tools(workspace: Workspace, protocol: Protocol, protocol_name: str,
+              studies: Collection[str] | None = None) -> list[str]:
+    """The risk-of-bias tools the reconciled extractions (of ``studies``, when given) used, in sorted order."""
     files, _ = load_folder(workspace.extractions_dir(protocol_name))
-    return sorted({str(r["rob_tool"]) for r in tidy_rows([f for f in files if f.reconciled], protocol)
+    wanted = [f for f in files if f.reconciled and (studies is None or f.study in studies)]
+    return sorted({str(r["rob_tool"]) for r in tidy_rows(wanted, protocol)
                    if r.get("rob_tool")})
 
 

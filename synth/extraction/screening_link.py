@@ -35,7 +35,7 @@ def included_records(conn: sa.Connection, protocol: Protocol) -> tuple[set[int],
     return included, links
 
 
-def _records_by_study(conn: sa.Connection, files: list[ExtractionFile], ids: set[int]) -> dict[str, set[int]]:
+def records_by_study(conn: sa.Connection, files: list[ExtractionFile], ids: set[int]) -> dict[str, set[int]]:
     """For each file's study, the records among ``ids`` that belong to it (the matching rules of the module
     docstring: listed record ids, DOI, PMID, or source record id equal to the study id)."""
     by_doi: dict[str, set[int]] = {}
@@ -76,7 +76,7 @@ def included_studies(conn: sa.Connection, protocol: Protocol, files: list[Extrac
     accepted = _accepted(conn, protocol)
     if accepted is None:
         return None
-    return {study for study, ids in _records_by_study(conn, files, accepted).items() if ids}
+    return {study for study, ids in records_by_study(conn, files, accepted).items() if ids}
 
 
 def study_record_ids(conn: sa.Connection, protocol: Protocol, files: list[ExtractionFile],
@@ -87,7 +87,7 @@ def study_record_ids(conn: sa.Connection, protocol: Protocol, files: list[Extrac
     if accepted is None or not studies:
         return set()
     wanted = [f for f in files if f.study in studies]
-    return set().union(*_records_by_study(conn, wanted, accepted).values())
+    return set().union(*records_by_study(conn, wanted, accepted).values())
 
 
 def unextracted(conn: sa.Connection, protocol: Protocol, files: list[ExtractionFile]) -> list[dict[str, Any]]:
@@ -99,7 +99,7 @@ def unextracted(conn: sa.Connection, protocol: Protocol, files: list[ExtractionF
         return []
     included, links = found
     accepted = included | {rid for rid, study in links.items() if study in included}
-    covered = set().union(set(), *_records_by_study(conn, files, accepted).values())
+    covered = set().union(set(), *records_by_study(conn, files, accepted).values())
     covered |= {links[r] for r in covered if r in links} | {r for r, study in links.items() if study in covered}
     missing = sorted(included - covered)
     names = titles(conn, missing)

@@ -127,10 +127,13 @@ def check_folder(folder: Path, protocol: Protocol, protocol_name: str,
     files, problems = load_folder(folder)
     problems += validate_files(files, protocol, protocol_name)
     if store is not None:
+        from synth.extraction.eligibility import excluded_by_rule
+
         with store.connect() as conn:
             included = included_studies(conn, protocol, files)
-        if included is not None:
-            problems += check_included(files, included)
+            by_rule = excluded_by_rule(conn, protocol, files)
+        if included is not None:  # a study a protocol rule excluded keeps its file: the rule's evidence
+            problems += check_included([f for f in files if f.study not in by_rule], included)
     return files, problems
 
 

@@ -56,6 +56,28 @@ def check(data: dict[str, Any]) -> list[str]:
                 f"outcomes[{index}].domain: unknown domain '{domain}'. Use one of the [[domains]] ids ({known})."
             )
 
+    extraction_table = data.get("extraction") if isinstance(data, dict) else None
+    fields = {str(f.get("id")): f for _, f in _items(extraction_table if isinstance(extraction_table, dict) else {},
+                                                     "study_fields")}
+    for index, criterion in criteria:
+        rule = criterion.get("requires")
+        if not isinstance(rule, dict) or rule.get("field") is None:
+            continue
+        spec = fields.get(str(rule["field"]))
+        if spec is None:
+            known = ", ".join(sorted(fields)) or "none"
+            problems.append(f"criteria[{index}].requires.field: '{rule['field']}' is not a study field. Use one of "
+                            f"the [[extraction.study_fields]] ids ({known}).")
+            continue
+        allowed = spec.get("allowed")
+        wanted = rule.get("any_of")
+        if isinstance(allowed, list) and isinstance(wanted, list):
+            unknown = [str(v) for v in wanted if v not in allowed]
+            if unknown:
+                problems.append(f"criteria[{index}].requires.any_of: {', '.join(unknown)} not allowed for the "
+                                f"study field '{rule['field']}'. Use values from its allowed list "
+                                f"({', '.join(str(a) for a in allowed)}).")
+
     outcome_ids = {str(o.get("id")) for _, o in outcomes}
     analysis = data.get("analysis") if isinstance(data, dict) else None
     if isinstance(analysis, dict):

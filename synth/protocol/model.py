@@ -120,6 +120,15 @@ class PCC(Strict):
     """Context."""
 
 
+class Requirement(Strict):
+    """What a study's extraction must record to meet a criterion (assessed at full text by `synth run`)."""
+
+    field: Slug
+    """Id of the [[extraction.study_fields]] entry whose recorded value decides the criterion."""
+    any_of: list[str] = Field(min_length=1)
+    """The study meets the criterion when the field holds at least one of these values. An extraction that records the field without any of them excludes the study at full text, with this criterion as the reason; one that does not record it ("NR") leaves the study not assessable by the rule."""
+
+
 class Criterion(Strict):
     """An eligibility criterion. Its ``id`` is the exclusion reason reviewers pick in screening."""
 
@@ -136,6 +145,8 @@ class Criterion(Strict):
     publication or other."""
     stages: list[Stage] = Field(default_factory=lambda: [Stage.title_abstract, Stage.full_text])
     """Screening stages where it can be picked: title-abstract and/or full-text."""
+    requires: Requirement | None = None
+    """A rule that assesses the criterion at full text from what each study's extraction records."""
 
 
 class Domain(Strict):

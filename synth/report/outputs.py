@@ -25,25 +25,27 @@ def evidence_report(workspace: Workspace, protocol: Protocol, protocol_name: str
     if store is None:
         return evidence_from_workspace(workspace, protocol, protocol_name)
     from synth.extraction.files import load_folder
-    from synth.extraction.screening_link import unextracted
+    from synth.extraction.screening_link import included_studies, unextracted
 
     files = [f for f in load_folder(workspace.extractions_dir(protocol_name))[0] if f.reconciled]
     with store.connect() as conn:
         missing = unextracted(conn, protocol, files)
+        included = included_studies(conn, protocol, files)
     return evidence_from_workspace(workspace, protocol, protocol_name, prisma=prisma_from_store(store, protocol),
-                                   not_extracted=missing)
+                                   not_extracted=missing, studies=included)
 
 
 def outcome_forests(workspace: Workspace, protocol: Protocol, protocol_name: str,
                     ev: Mapping[str, Any]) -> dict[str, str]:
     """The forest plot of every outcome of the report with studies (outcome id -> SVG text), drawn from the
     outcome's effect table at the report's timepoint with the protocol's pooling options: the drawing
-    ``synth run`` writes as ``figures/forest-<outcome>.svg``."""
+    ``synth run`` writes as ``figures/forest-<outcome>.svg``, with the studies the report analysed."""
     opts = pool_options(protocol.analysis)
     out = {}
     for o in ev["outcomes"]:
         if o["k"]:
-            frame = meta_table(workspace, protocol, o["id"], o.get("timepoint"), protocol_name=protocol_name)
+            frame = meta_table(workspace, protocol, o["id"], o.get("timepoint"), protocol_name=protocol_name,
+                               studies={str(s["id"]) for s in o.get("studies", [])})
             table = meta_effects(frame)
             out[o["id"]] = forest_svg(table, opts, overall=pool_table(frame, table, opts),
                                       arms=arms_for(protocol, o["id"]))

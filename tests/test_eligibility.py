@@ -1,0 +1,93 @@
+"""Eligibility assessed at full text against the protocol's criteria from what extractions record."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from pathlib import Path
+
+import pytest
+from flagship_helpers import NAME, copy_flagship
+from typer.testing import CliRunner
+
+from synth.cli.app import app
+from synth.errors import SynthError
+from synth.extraction.eligibility import assess
+from synth.extraction.files import ExtractionFile
+from synth.protocol.load import parse_protocol, read_toml
+from synth.store import open_store
+from synth.store.screening import resolution_rows
+
+REPO = Path(__file__).resolve().parent.parent
+runner = CliRunner()
+
+
+def _data() -> dict:
+    return read_toml(REPO / "protocols" / f"{NAME}.toml")
+
+
+def _file(study: str, sectors: object, reviewer: str | None = None) -> ExtractionFile:
+    chars = {} if sectors is None else {"sectors": sectors}
+    return ExtractionFile(Path(f"{study}.toml"), study, reviewer, {"characteristics": chars})
+
+
+def test_a_recorded_field_without_the_required_value_fails_and_an_unrecorded_one_is_not_assessable() -> None:
+    protocol = parse_protocol(_data(), "flagship")
+    files = [_file("joint", ["health", "social-care"]), _file("rehab", ["health"]), _file("unknown", "NR"),
+             _file("blank", None), _file("draft", ["health"], reviewer="ab")]   # a reviewer's draft: not assessed
+    verdicts = {a.study: a.verdict for a in assess(files, protocol)}
+    assert verdicts == {"joint": "meets", "rehab": "fails", "unknown": "not assessable", "blank": "not assessable"}
+    rehab = next(a for a in assess(files, protocol) if a.study == "rehab")
+    assert rehab.criterion == "intervention"
+    assert rehab.note.startswith("sectors = health; the protocol's criterion 'Not a health and social care "
+                                 "partnership' needs one of social-care")
+
+
+def test_a_rule_must_name_a_study_field_and_allowed_values() -> None:
+    data = _data()
+    wrong_field = copy.deepcopy(data)
+    wrong_field["criteria"][1]["requires"] = {"field": "sector", "any_of": ["social-care"]}
+    with pytest.raises(SynthError, match=r"criteria\[1\]\.requires\.field: 'sector' is not a study field"):
+        parse_protocol(wrong_field, "p.toml")
+    wrong_value = copy.deepcopy(data)
+    wrong_value["criteria"][1]["requires"] = {"field": "sectors", "any_of": ["social care"]}
+    with pytest.raises(SynthError, match=r"requires\.any_of: social care not allowed for the study field 'sectors'"):
+        parse_protocol(wrong_value, "p.toml")
+    empty = copy.deepcopy(data)
+    empty["criteria"][1]["requires"] = {"field": "sectors", "any_of": []}
+    with pytest.raises(SynthError, match="any_of"):
+        parse_protocol(empty, "p.toml")
+
+
+def test_the_run_excludes_failing_studies_once_and_analyses_only_included_ones(tmp_path: Path) -> None:
+    ws = copy_flagship(tmp_path / "ws")
+    first = json.loads(runner.invoke(app, ["-w", str(ws), "run", "--format", "json"]).stdout)
+    stage = next(s for s in first["stages"] if s["stage"] == "eligibility")
+    excluded = set(stage["details"]["excluded"])
+    assert excluded and stage["details"]["recorded"] == len(excluded)
+    assert set(stage["details"]["excluded"].values()) == {"intervention"}
+    again = json.loads(runner.invoke(app, ["-w", str(ws), "run", "--format", "json"]).stdout)
+    assert next(s for s in again["stages"] if s["stage"] == "eligibility")["details"]["recorded"] == 0
+    ev = json.loads((ws / "out" / NAME / "evidence.json").read_text())
+    analysed = {s["id"] for o in ev["outcomes"] for s in o["studies"]}
+    assert analysed and not analysed & excluded
+    # the command line agrees with the run: an outcome's analysis uses only the included studies
+    mortality = json.loads(runner.invoke(app, ["-w", str(ws), "meta", "pool", "--outcome", "mortality",
+                                               "--format", "json"]).stdout)
+    written = json.loads((ws / "out" / NAME / "meta" / "mortality.json").read_text())
+    assert mortality["k"] == written["pool"]["k"] == next(o for o in ev["outcomes"] if o["id"] == "mortality")["k"]
+    # the excluded studies' files are the rule's evidence, not "extracted but not included"
+    check = runner.invoke(app, ["-w", str(ws), "extract", "check", "--format", "json"])
+    assert check.exit_code == 0, check.output
+    # and each exclusion is a full-text resolution in the store, with its reason and the recorded value
+    url = os.environ.get("SYNTH_DB") or f"sqlite:///{ws / '.synth' / (NAME + '.sqlite')}"
+    store = open_store(url)
+    try:
+        with store.connect() as conn:
+            rows = [r for r in resolution_rows(conn, "full-text") if r["method"] == "protocol-rule"]
+    finally:
+        store.close()
+    assert len(rows) == len(excluded)
+    assert all(r["decision"] == "exclude" and r["reason"] == "intervention" and r["note"].startswith("sectors = ")
+               for r in rows)
