@@ -215,7 +215,7 @@ def test_rob_class_mapping() -> None:
 def test_markdown_sections_and_certainty_reasons(ev: dict) -> None:
     md = to_markdown(ev)
     for heading in ("## Conclusion", "## Outcomes at a glance", "## Mortality", "## Evidence-gap map",
-                    "## Valued outcomes that no quantitative study measured", "## PRISMA 2020 flow"):
+                    "## Valued outcomes that no included quantitative study measured", "## PRISMA 2020 flow"):
         assert heading in md
     assert "## Existing reviews" not in md  # no overview data: the section is left out, not shown empty
     assert "Studies per cell (partnership model × outcome domain):" in md and "| Partnership model |" in md

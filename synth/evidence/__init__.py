@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from synth.errors import SynthError
 from synth.evidence import gather as g
 from synth.evidence.gapmap import Evidence, build_gap_map
+from synth.evidence.headline import headline
 from synth.evidence.maturity import Settings, StudyEffect, assess_outcome, conclusion
 from synth.extraction.rob import SUMMARY_RULES
 
@@ -48,6 +49,7 @@ def build_evidence(
     prisma: Mapping[str, Any] | None = None,
     notes: Sequence[str] = (),
     not_extracted: Sequence[Mapping[str, Any]] = (),
+    intervention: str = "the intervention",
 ) -> dict[str, Any]:
     """Assemble ``evidence.json``: ``{"review", "outcomes": [...], "gap_map", "unmeasured_valued_outcomes",
     "overview", "conclusion", "prisma", "yardsticks", "notes", "not_extracted"}``; ``not_extracted`` lists the
@@ -67,6 +69,7 @@ def build_evidence(
     concl = conclusion(results, gm, unmeasured)
     return {
         "review": dict(review or {}),
+        "headline": headline(results, prisma, intervention=intervention, not_valued=not_valued),
         "rob_rules": [SUMMARY_RULES.get(t, f"{t}: the overall judgement recorded") for t in rob_tools],
         "outcomes": results,
         "gap_map": gm,
@@ -132,4 +135,5 @@ def evidence_from_workspace(
         rob_tools=tools,
         settings=settings_from(protocol), overview=overview, review=review, prisma=prisma, notes=notes,
         not_extracted=not_extracted,
+        intervention=protocol.pico.intervention_label if protocol.pico else "the intervention",
     )

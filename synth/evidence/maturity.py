@@ -421,7 +421,7 @@ def conclusion(outcomes: Sequence[Mapping[str, Any]], gap_map: Mapping[str, Any]
                  f"measured by at least one included quantitative study and {n - len(measured)} by none.")
     if unmeasured_valued:
         lines.append("Valued outcomes (the protocol's domains that matter to the people the review is about) that no "
-                     "quantitative study measured: " + "; ".join(unmeasured_valued) + ".")
+                     "included quantitative study measured: " + "; ".join(unmeasured_valued) + ".")
     if measured:
         lines.append(f"{len(below5)} of the {len(measured)} measured {agree(len(measured), 'outcome', 'outcomes')} "
                      f"{agree(len(below5), 'rests', 'rest')} on fewer than 5 studies; {len(powered)} "

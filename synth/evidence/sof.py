@@ -121,7 +121,7 @@ def summary_of_findings(
     }
     if estimate is None or ci_low is None or ci_high is None:
         out["statement"] = (f"No pooled estimate for {outcome.strip().lower() or 'this outcome'}: "
-                            + ("no study measured it." if k == 0 else "see the outcome's notes."))
+                            + ("no included study reported it." if k == 0 else "see the outcome's notes."))
         return out
     out["statement"] = statement(certainty, estimate, ci_low, ci_high, mie, intervention, outcome)
     if m in ("RR", "OR"):

@@ -208,6 +208,8 @@ def to_markdown(ev: Mapping[str, Any]) -> str:
         lines += [f"**Search.** {search_statement(ev)}", ""]
     if r.get("question"):
         lines += [f"**Question.** {' '.join(str(r['question']).split())}", ""]
+    if (ev.get("headline") or {}).get("text"):
+        lines += ["## In brief", "", ev["headline"]["text"], ""]
     lines += ["## Conclusion", "", ev["conclusion"]["text"], ""]
     sof, sof_notes = sof_rows(ev)
     lines += ["## Summary of findings", "", _md_table(sof), SOF_NOTE, ""]
@@ -251,7 +253,7 @@ def to_markdown(ev: Mapping[str, Any]) -> str:
         gm_rows.append(row)
     lines += [_md_table(gm_rows), f"Empty cells: {len(gm['empty_cells'])} of {gm['n_cells']}; single-study cells: "
               f"{len(gm['single_study_cells'])}; only high-risk cells: {len(gm['only_high_risk_cells'])}.", ""]
-    lines += ["## Valued outcomes that no quantitative study measured", ""]
+    lines += ["## Valued outcomes that no included quantitative study measured", ""]
     lines += [f"- {u}" for u in ev["unmeasured_valued_outcomes"]] or ["- None."]
     missing = ev.get("not_extracted") or []
     if missing:  # a section without data is left out
@@ -291,7 +293,7 @@ table{border-collapse:collapse;font-size:.85em;margin:1em 0;max-width:100%}th,td
 @media print{body{max-width:none;margin:0;padding:0}table{font-size:.7em}th,td{padding:.15em .25em}}
 th{background:#f0f4f8}figure{margin:1.2em 0;overflow-x:auto}figcaption{font-size:.85em;color:#555}
 .certainty-high{color:#1b5e20}.certainty-moderate{color:#33691e}.certainty-low{color:#e65100}.certainty-very-low{color:#b71c1c}
-.conclusion{background:#f7f7f2;border-left:4px solid #1f4e79;padding:.8em 1em}.warn{color:#8a4b00}
+.headline{font-size:1.1em;font-weight:bold;color:#1f4e79}.conclusion{background:#f7f7f2;border-left:4px solid #1f4e79;padding:.8em 1em}.warn{color:#8a4b00}
 img.fig{max-width:100%;height:auto}
 """
 
@@ -367,6 +369,8 @@ def to_html(ev: Mapping[str, Any], svgs: Mapping[str, str] | None = None) -> str
         parts.append(f'<p class="warn"><strong>Search.</strong> {escape(search_statement(ev))}</p>')
     if r.get("question"):
         parts.append(f"<p><strong>Question.</strong> {escape(' '.join(str(r['question']).split()))}</p>")
+    if (ev.get("headline") or {}).get("text"):
+        parts.append(f'<h2 id="headline">In brief</h2><p class="headline">{escape(ev["headline"]["text"])}</p>')
     parts.append(f'<h2 id="conclusion">Conclusion</h2><div class="conclusion"><p>{escape(ev["conclusion"]["text"])}</p></div>')
     sof, sof_notes = sof_rows(ev)
     parts.append('<h2 id="sof">Summary of findings</h2>' + _table(sof) + f"<p>{escape(SOF_NOTE)}</p>")
@@ -385,7 +389,7 @@ def to_html(ev: Mapping[str, Any], svgs: Mapping[str, str] | None = None) -> str
     parts.append(f'<figure data-figure="gap-map">{fig["gap-map"]}<figcaption>{len(gm["empty_cells"])} of '
                  f'{count(gm["n_cells"], "cell")} empty; {len(gm["single_study_cells"])} with a single study; '
                  f'{len(gm["only_high_risk_cells"])} with only high-risk evidence.</figcaption></figure>')
-    parts.append('<h2 id="unmeasured">Valued outcomes that no quantitative study measured</h2><ul>'
+    parts.append('<h2 id="unmeasured">Valued outcomes that no included quantitative study measured</h2><ul>'
                  + "".join(f"<li>{escape(u)}</li>" for u in ev["unmeasured_valued_outcomes"]) + "</ul>")
     parts.append('<h2 id="rob">Risk of bias</h2>')
     parts.append(f'<figure data-figure="rob">{_img(fig["rob"], "Risk-of-bias profile")}'
