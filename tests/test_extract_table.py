@@ -221,3 +221,25 @@ def test_extract_table_output_feeds_meta_pool_as_the_outcome_does(ws: Workspace,
     two = runner.invoke(app, [*base, "meta", "pool", str(path)])
     assert two.exit_code == 1 and "has data at 2 timepoints" in two.output
     assert f"synth extract table --outcome {outcome} --timepoint T" in two.output
+
+
+def test_the_primary_timepoint_leads_when_a_study_reports_it() -> None:
+    from synth.analysis.table import timepoint_basis
+
+    rows = [{"timepoint": t, "study": s} for t, s in [("3 months", "a"), ("3 months", "b"), ("6 months", "c")]]
+    assert choose_timepoint(rows, ["3 months", "6 months"], primary="6 months") == "6 months"   # not the most studies
+    assert choose_timepoint(rows, ["3 months", "6 months"], primary="12 months") == "3 months"  # not reported
+    assert timepoint_basis("6 months", "6 months") == "the protocol's primary timepoint"
+    assert timepoint_basis("3 months", "12 months").startswith("most studies (no study reports")
+    assert timepoint_basis("3 months", None) == "most studies (the protocol names no primary timepoint)"
+
+
+def test_a_primary_timepoint_must_be_one_of_the_outcomes_timepoints() -> None:
+    from synth.errors import SynthError
+    from synth.protocol.load import parse_protocol, read_toml
+
+    data = read_toml(Path(__file__).resolve().parent.parent / "protocols" / "partnership-outcomes.toml")
+    mortality = next(o for o in data["outcomes"] if o["id"] == "mortality")
+    mortality["primary_timepoint"] = "9 months"
+    with pytest.raises(SynthError, match=r"primary_timepoint: '9 months' is not one of its timepoints"):
+        parse_protocol(data, "p.toml")

@@ -50,11 +50,25 @@ def studies_per_timepoint(rows: list[dict[str, Any]]) -> dict[str, int]:
     return {tp: len(ids) for tp, ids in seen.items()}
 
 
-def choose_timepoint(rows: list[dict[str, Any]], order: list[str]) -> str:
-    """The timepoint with the most studies; ties go to the one listed first in the protocol."""
+def choose_timepoint(rows: list[dict[str, Any]], order: list[str], primary: str | None = None) -> str:
+    """The protocol's primary timepoint when any study reports it; otherwise the timepoint with the most
+    studies, ties going to the one listed first in the protocol."""
     counts = studies_per_timepoint(rows)
+    if primary and primary in counts:
+        return primary
     rank = {tp: i for i, tp in enumerate(order)}
     return min(counts, key=lambda tp: (-counts[tp], rank.get(tp, len(rank)), tp))
+
+
+def timepoint_basis(chosen: str, primary: str | None, asked: str | None = None) -> str:
+    """Why ``chosen`` is the analysed timepoint, in words for the report."""
+    if asked:
+        return "asked for"
+    if primary and chosen == primary:
+        return "the protocol's primary timepoint"
+    if primary:
+        return f"most studies (no study reports the protocol's primary timepoint, {primary})"
+    return "most studies (the protocol names no primary timepoint)"
 
 
 def _generic_yi_vi(row: dict[str, Any], measure: str) -> tuple[float, float]:
@@ -96,7 +110,8 @@ def meta_table(workspace: Workspace, protocol: Protocol, outcome_id: str, timepo
         raise InputError(f"no reconciled extraction has data for outcome '{outcome_id}'. "
                          "Add [[outcomes]] rows to the extraction files (see `synth extract table`).")
     counts = studies_per_timepoint(rows)
-    chosen = timepoint or choose_timepoint(rows, list(outcome.timepoints))
+    chosen = timepoint or choose_timepoint(rows, list(outcome.timepoints), outcome.primary_timepoint)
+    basis = timepoint_basis(chosen, outcome.primary_timepoint, timepoint)
     rows = [r for r in rows if r["timepoint"] == chosen]
     if not rows:
         raise InputError(f"no data for outcome '{outcome_id}' at timepoint '{chosen}'. "
@@ -104,7 +119,8 @@ def meta_table(workspace: Workspace, protocol: Protocol, outcome_id: str, timepo
     rob_cols = [c for c in rows[0] if c.startswith("rob_") and (c in ("rob_tool", "rob_overall") or any(r.get(c) for r in rows))]
     subgroup_cols = [f.id for f in protocol.extraction.study_fields] + rob_cols
     measure = outcome.measure.value
-    return effects_frame(rows, measure, subgroup_cols, timepoint=chosen, timepoints=counts, outcome=outcome_id)
+    return effects_frame(rows, measure, subgroup_cols, timepoint=chosen, timepoints=counts, outcome=outcome_id,
+                         timepoint_basis=basis)
 
 
 def effects_frame(rows: list[dict[str, Any]], measure: str, keep: list[str], **attrs: Any) -> pd.DataFrame:

@@ -52,6 +52,11 @@ def gather_outcome(workspace: Workspace, protocol: Protocol, protocol_name: str,
             notes.append(f"The extracted data could not be read: {exc}")
         return [], None
     timepoint = str(frame.attrs.get("timepoint"))
+    others = {tp: n for tp, n in (frame.attrs.get("timepoints") or {}).items() if tp != timepoint}
+    notes.append(f"Timepoint {timepoint}: {frame.attrs.get('timepoint_basis', 'most studies')}."
+                 + (" Other timepoints with data (not pooled here; `synth meta pool --outcome "
+                    f"{outcome_id} --timepoint T`): " + ", ".join(f"{tp} ({n} {'study' if n == 1 else 'studies'})"
+                                                            for tp, n in others.items()) + "." if others else ""))
     try:
         table = meta_effects(frame)
     except InputError as exc:

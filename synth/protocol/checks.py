@@ -78,6 +78,12 @@ def check(data: dict[str, Any]) -> list[str]:
                                 f"study field '{rule['field']}'. Use values from its allowed list "
                                 f"({', '.join(str(a) for a in allowed)}).")
 
+    for index, outcome in outcomes:
+        primary, listed = outcome.get("primary_timepoint"), outcome.get("timepoints")
+        if primary is not None and isinstance(listed, list) and primary not in listed:
+            problems.append(f"outcomes[{index}].primary_timepoint: '{primary}' is not one of its timepoints "
+                            f"({', '.join(str(t) for t in listed) or 'none'}). Add it to timepoints or pick one.")
+
     outcome_ids = {str(o.get("id")) for _, o in outcomes}
     analysis = data.get("analysis") if isinstance(data, dict) else None
     if isinstance(analysis, dict):

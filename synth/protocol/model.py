@@ -178,6 +178,8 @@ class Outcome(Strict):
     """Whether lower or higher values are better for people (lower-is-better, higher-is-better)."""
     timepoints: list[Text] = Field(default_factory=list)
     """Time points to extract, e.g. "6 months"."""
+    primary_timepoint: Text | None = None
+    """The pre-specified timepoint the analysis and the report lead with (one of timepoints); without it, the timepoint with most studies."""
     instruments: list[str] = Field(default_factory=list)
     """Accepted measurement instruments."""
     minimal_important_effect: float | None = None
