@@ -91,3 +91,20 @@ def test_the_run_excludes_failing_studies_once_and_analyses_only_included_ones(t
     assert len(rows) == len(excluded)
     assert all(r["decision"] == "exclude" and r["reason"] == "intervention" and r["note"].startswith("sectors = ")
                for r in rows)
+
+
+def test_evidence_mostly_from_studies_a_rule_could_not_assess_is_rated_down_for_indirectness() -> None:
+    import math
+
+    from synth.evidence.maturity import StudyEffect, assess_outcome
+
+    def outcome(unverified: list[str]) -> dict:
+        studies = [StudyEffect(f"s{i}", f"S{i}", math.log(0.8), 0.02, n=300, year=2010 + i, design="rct",
+                               rob="low", unverified=u) for i, u in enumerate(unverified)]
+        res = assess_outcome({"id": "m", "label": "Mortality", "measure": "RR", "minimal_important_effect": 0.2},
+                             studies)
+        return next(r for r in res["certainty"]["reasons"] if r["domain"] == "indirectness")
+
+    flagged = outcome(["sectors not recorded", "sectors not recorded", ""])     # two of three equal weights
+    assert flagged["change"] == -1 and "67% of the weight" in flagged["text"] and "sectors not recorded" in flagged["text"]
+    assert outcome(["sectors not recorded", "", ""])["change"] == 0            # a third: below half

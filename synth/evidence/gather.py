@@ -18,6 +18,7 @@ from synth.analysis.table import meta_effects, meta_table
 from synth.errors import InputError
 from synth.evidence.gapmap import Evidence
 from synth.evidence.maturity import StudyEffect
+from synth.extraction.eligibility import assess
 from synth.extraction.files import load_folder
 from synth.extraction.rob import rob_class
 from synth.extraction.table import tidy_rows
@@ -69,6 +70,10 @@ def gather_outcome(workspace: Workspace, protocol: Protocol, protocol_name: str,
     rows = {str(r["study"]): r for r in tidy_rows(reconciled, protocol, outcome_id)
             if str(r["timepoint"]) == timepoint}
     arms = study_arm_sizes(tidy_rows(reconciled, protocol))
+    unverified: dict[str, list[str]] = {}
+    for a in assess(reconciled, protocol):
+        if a.verdict == "not assessable":
+            unverified.setdefault(a.study, []).append(f"{a.field} not recorded for \u2018{a.label}\u2019")
     borrowed: list[str] = []
     studies: list[StudyEffect] = []
     for idx, ok in enumerate(table.included):
@@ -92,6 +97,7 @@ def gather_outcome(workspace: Workspace, protocol: Protocol, protocol_name: str,
             design=str(r.get("design") or ""), rob=rob_class(r.get("rob_overall")), country=str(r.get("country") or ""),
             setting=str(r.get("setting") or ""), model=str(r.get("partnership_model") or ""),
             control_risk=(ev_c / n_c) if (ev_c is not None and n_c) else None, sd=sd,
+            unverified="; ".join(unverified.get(sid, [])),
         ))
     if borrowed:
         notes.append(f"Participants of {len(borrowed)} {'study' if len(borrowed) == 1 else 'studies'} "

@@ -13,8 +13,9 @@ rules (all documented in ``docs/evidence.md``):
   when most of the information comes from studies at high or unclear risk).
 * Inconsistency (k >= 2): I^2 >= 75 % and the prediction interval includes both benefit and harm -> -2;
   I^2 >= 50 % -> -1 (Higgins et al. 2003 bands; GRADE 7, Guyatt 2011).
-* Indirectness: as supplied by the caller (e.g. populations or comparators the protocol calls indirect);
-  otherwise not rated down and said so.
+* Indirectness: -1 when flagged: by :mod:`synth.evidence.maturity` when >= 50 % of the weight comes from
+  studies whose extraction does not record what a protocol eligibility rule assesses (their fit to the question
+  is unverified), or as supplied by the caller; otherwise not rated down and said so.
 * Imprecision (GRADE 34/35). With a minimal important effect ``mie``, partly contextualised (the threshold is
   the MIE): CI includes both an important benefit and an important harm -> -2; else CI includes both an
   important and a trivial effect -> -1; else (CI wholly beyond or wholly within the MIE) participants below the
@@ -144,7 +145,8 @@ def rate(inp: GradeInputs) -> Certainty:
 
     # Indirectness.
     if inp.indirectness:
-        reasons.append(_reason("indirectness", -1, "indirectness flagged by the review", {"flags": list(inp.indirectness)},
+        reasons.append(_reason("indirectness", -1, "indirectness flagged (the protocol's eligibility rules or the review)",
+                               {"flags": list(inp.indirectness)},
                                "Serious indirectness: " + "; ".join(inp.indirectness) + "."))
     else:
         reasons.append(_reason("indirectness", 0, "no indirectness flagged", {},

@@ -71,6 +71,8 @@ class StudyEffect:
     model: str = ""
     control_risk: float | None = None
     sd: float | None = None
+    #: why the study's eligibility under a protocol rule is unknown ("sectors not recorded"), or ""
+    unverified: str = ""
 
 
 @dataclass(frozen=True)
@@ -180,6 +182,7 @@ def assess_outcome(
         w_rob[s.rob or "unknown"] += w
     share_rand = w_design["randomised"]
     rob_weight = _share(w_rob, 1.0)
+    indirectness = [*indirectness, *_unverified_indirectness(studies, weights)]
 
     small_study = pooled.get("small_study")
     if len(units) < settings.small_study_min_k:
@@ -276,6 +279,22 @@ def assess_outcome(
     return base
 
 
+#: Indirectness is rated down when at least this share of the weight comes from studies whose extraction does
+#: not record what a protocol eligibility rule needs (the same yardstick as unassessed risk of bias).
+UNVERIFIED_SHARE = 0.5
+
+
+def _unverified_indirectness(studies: Sequence[StudyEffect], weights: Sequence[float]) -> list[str]:
+    """The indirectness flag for evidence whose fit to the question is mostly unverified, or nothing."""
+    share = sum(w for s, w in zip(studies, weights, strict=True) if s.unverified)
+    if share < UNVERIFIED_SHARE:
+        return []
+    why = sorted({s.unverified for s in studies if s.unverified})
+    return [f"{100 * share:.0f}% of the weight comes from studies whose extraction does not record what the "
+            f"protocol's eligibility rules assess ({'; '.join(why)}), so whether they answer the review question "
+            "is unknown"]
+
+
 def _sof(outcome: Mapping[str, Any], base: Mapping[str, Any], units: Sequence[StudyEffect]) -> dict[str, Any]:
     """The outcome's Summary of Findings row (:mod:`~synth.evidence.sof`); footnotes are the certainty reasons
     that rated it down."""
@@ -313,7 +332,7 @@ def _one_per_study(studies: Sequence[StudyEffect]) -> list[StudyEffect]:
 
 def _study_row(s: StudyEffect) -> dict[str, Any]:
     return {"id": s.study_id, "label": s.label, "year": s.year, "yi": s.yi, "vi": s.vi, "n": s.n, "design": s.design,
-            "rob": s.rob, "country": s.country, "setting": s.setting, "model": s.model}
+            "rob": s.rob, "country": s.country, "setting": s.setting, "model": s.model, "unverified": s.unverified}
 
 
 def _descriptive(studies: Sequence[StudyEffect]) -> dict[str, Any]:
