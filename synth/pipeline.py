@@ -217,6 +217,11 @@ def _eligibility(rc: RunContext) -> StageResult:
     by_reason: dict[str, int] = {}
     for criterion in excluded.values():
         by_reason[reasons.get(criterion, criterion)] = by_reason.get(reasons.get(criterion, criterion), 0) + 1
+    if rep.not_started:
+        rc.warnings.append("eligibility: full-text screening has not started, so no rule exclusion was recorded")
+    if rep.kept_by_people:
+        rc.warnings.append(f"eligibility: {', '.join(rep.kept_by_people)} fail a protocol rule but a person included "
+                           "them at full text; the decision stands (review it: synth screen)")
     if unclear:
         rc.warnings.append(f"eligibility: {count(len(unclear), 'study', 'studies')} not assessable by the protocol's rules "
                            f"(the extraction does not record the field): {', '.join(unclear[:8])}"

@@ -271,3 +271,14 @@ def test_no_cluster_holds_two_dois_or_joins_issues_without_an_identifier(records
             for y in members:
                 if x.key < y.key and x.volume and x.volume == y.volume and x.issue and y.issue and x.issue != y.issue:
                     assert (x.doi and x.doi == y.doi) or (x.first_page and x.first_page == y.first_page), (x, y)
+
+
+def test_journal_names_lose_apostrophes_and_their_own_leading_acronym_only() -> None:
+    from synth.dedup.normalise import journal_agreement, journal_tokens
+
+    assert journal_tokens("JPEN: Journal of Parenteral and Enteral Nutrition") == journal_tokens(
+        "Journal of parenteral and enteral nutrition")
+    assert journal_tokens("AIDS: Research and Treatment") == ("aids", "research", "treatment")  # not its initials
+    assert journal_agreement(journal_tokens("Langenbeck's Archives of Surgery"), journal_tokens("Langenbecks Arch Surg"))
+    assert journal_agreement(journal_tokens("BMJ"), journal_tokens("British Medical Journal"))
+    assert journal_agreement(journal_tokens("Cancer"), journal_tokens("Clinical Neurology")) is False

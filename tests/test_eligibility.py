@@ -17,7 +17,7 @@ from synth.extraction.eligibility import assess
 from synth.extraction.files import ExtractionFile
 from synth.protocol.load import parse_protocol, read_toml
 from synth.store import open_store
-from synth.store.screening import resolution_rows
+from synth.store.screening import resolution_rows, resolve
 
 REPO = Path(__file__).resolve().parent.parent
 runner = CliRunner()
@@ -108,3 +108,29 @@ def test_evidence_mostly_from_studies_a_rule_could_not_assess_is_rated_down_for_
     flagged = outcome(["sectors not recorded", "sectors not recorded", ""])     # two of three equal weights
     assert flagged["change"] == -1 and "67% of the weight" in flagged["text"] and "sectors not recorded" in flagged["text"]
     assert outcome(["sectors not recorded", "", ""])["change"] == 0            # a third: below half
+
+
+def test_a_person_who_included_a_study_is_never_overruled_by_a_rule(tmp_path: Path) -> None:
+    ws = copy_flagship(tmp_path / "ws")
+    runner.invoke(app, ["-w", str(ws), "run", "--format", "json"])
+    url = os.environ.get("SYNTH_DB") or f"sqlite:///{ws / '.synth' / (NAME + '.sqlite')}"
+    store = open_store(url)
+    try:
+        with store.begin() as conn:
+            ruled = [r for r in resolution_rows(conn, "full-text") if r["method"] == "protocol-rule"]
+            target = int(ruled[0]["record_id"])
+            resolve(conn, record_id=target, stage="full-text", decision="include", reason=None, method="consensus",
+                    resolved_by="lead reviewer", note="sectors misrecorded: the trial had a social-care partner")
+    finally:
+        store.close()
+    again = json.loads(runner.invoke(app, ["-w", str(ws), "run", "--format", "json"]).stdout)
+    stage = next(s for s in again["stages"] if s["stage"] == "eligibility")
+    assert stage["details"]["recorded"] == 0
+    assert any("a person included them at full text; the decision stands" in w for w in again["warnings"])
+    store = open_store(url)
+    try:
+        with store.connect() as conn:
+            now = {int(r["record_id"]): r for r in resolution_rows(conn, "full-text")}
+    finally:
+        store.close()
+    assert now[target]["method"] == "consensus" and now[target]["decision"] == "include"

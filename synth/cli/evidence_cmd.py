@@ -52,7 +52,8 @@ def register(app: typer.Typer) -> None:
 
         c = get(ctx)
         info(f"Assessing {len(c.protocol.outcomes)} outcomes of {c.protocol_name} ...")
-        ev = evidence_report(c.workspace, c.protocol, c.protocol_name, c.store if prisma else None)
+        ev = evidence_report(c.workspace, c.protocol, c.protocol_name, c.store if prisma else c.existing_store(),
+                             prisma=prisma)
         for note in ev.get("notes", []):
             info(f"Note: {note}")
         if fmt is EvidenceFormat.json:

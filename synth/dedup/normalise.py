@@ -259,16 +259,27 @@ def is_conference(publication_type: str, journal_norm: str) -> bool:
     return bool(journal_norm and _CONFERENCE_VENUE.search(journal_norm))
 
 
-#: A journal name led by its acronym and a colon: "JPEN: Journal of Parenteral and Enteral Nutrition".
-_ACRONYM_LEAD = re.compile(r"^\s*[A-Z]{2,8}\s*:\s*(?=\S)")
+#: A journal name led by its own acronym and a colon: "JPEN: Journal of Parenteral and Enteral Nutrition".
+_ACRONYM_LEAD = re.compile(r"^\s*([A-Z]{2,8})\s*:\s*(?=\S)")
+
+
+def _drop_own_acronym(text: str) -> str:
+    """``text`` without a leading "ACRONYM:" when the acronym is the initials of the words after it ("BMJ:
+    British Medical Journal"); a leading word that is not ("AIDS: Research and Treatment") stays."""
+    match = _ACRONYM_LEAD.match(text)
+    if not match:
+        return text
+    rest = text[match.end():]
+    initials = "".join(t[0] for t in fold(rest).split() if t not in _JOURNAL_STOP)
+    return rest if initials.startswith(match.group(1).lower()) else text
 
 
 def journal_tokens(journal: str) -> tuple[str, ...]:
     """Comparable journal tokens: folded, without stop words, apostrophes ("Langenbeck's" and "Langenbecks" are
-    one name), a leading acronym with a colon, ``[Electronic Resource]``-style suffixes and Embase's
+    one name), a leading own acronym with a colon, ``[Electronic Resource]``-style suffixes and Embase's
     ".Conference: ..." tail (the journal that printed a meeting supplement)."""
     text = _JOURNAL_DROP.sub(" ", re.split(r"\.?\s*conference\s*:", journal or "", flags=re.IGNORECASE)[0])
-    text = _ACRONYM_LEAD.sub("", text.replace("'", "").replace("\u2019", ""))
+    text = _drop_own_acronym(text.replace("'", "").replace("\u2019", "").strip())
     return tuple(t for t in fold(text).split() if t not in _JOURNAL_STOP)
 
 

@@ -3,7 +3,7 @@
 Every veto, veto exception and merge rule in :mod:`~synth.dedup.vetoes` and :mod:`~synth.dedup.compare` has an
 entry here. ``optional`` rules can be switched off through :attr:`Policy.disabled
 <synth.dedup.vetoes.Policy.disabled>`; the deduplication benchmark does so to evaluate each gold set with only the
-rules that the *other* sets support (leave one set out). The table in docs/dedup.md is checked against this one.
+rules that the *other* sets support (leave one set out). docs/dedup-rules.md is generated from this table.
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@ A criterion with ``requires = {field, any_of}`` is met when the study's recorded
 one of ``any_of``; an extraction that records the field without any of them fails it; one that records nothing
 (missing or ``"NR"``) is **not assessable** by the rule and is said so, never counted as assessed. A study that
 fails a criterion is excluded at full text with that criterion as the reason, as a resolution of method
-``protocol-rule`` that replaces any earlier (for instance adopted) decision, with the recorded value in its note
-and an event in the log; PRISMA then counts the exclusion under the criterion's label.
+``protocol-rule`` with the recorded value in its note and an event in the log; PRISMA then counts the exclusion
+under the criterion's label. The rule replaces only decisions adopted from elsewhere (method ``adopted``): a
+record a person included at full text is never overruled, it is reported as a conflict to look at.
 
 :func:`assess` is pure; :func:`record` is the thin shell that writes the exclusions to the store.
 """
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from synth.extraction.columns import NOT_REPORTED
 from synth.extraction.files import ExtractionFile
 from synth.extraction.screening_link import records_by_study
+from synth.screening.history import ADOPTED
 from synth.screening.state import stage_outcomes
 from synth.store.screening import resolution_rows, resolve
 
@@ -82,6 +84,10 @@ class EligibilityReport:
     not_assessable: list[str] | None = None
     recorded: int = 0
     """Exclusions written by this run."""
+    kept_by_people: list[str] | None = None
+    """Studies that fail a rule but that a person included at full text (never overruled)."""
+    not_started: bool = False
+    """Full-text screening has not started: nothing could be recorded."""
 
 
 def record(store: Store, protocol: Protocol, files: list[ExtractionFile]) -> EligibilityReport:
@@ -90,7 +96,8 @@ def record(store: Store, protocol: Protocol, files: list[ExtractionFile]) -> Eli
     results = assess(files, protocol)
     report = EligibilityReport(assessed=len({a.study for a in results if a.verdict != "not assessable"}),
                                excluded={}, not_assessable=sorted({a.study for a in results
-                                                                   if a.verdict == "not assessable"}))
+                                                                   if a.verdict == "not assessable"}),
+                               kept_by_people=[])
     failing: dict[str, Assessment] = {}
     for a in results:
         if a.verdict == "fails" and a.study not in failing:
@@ -100,16 +107,22 @@ def record(store: Store, protocol: Protocol, files: list[ExtractionFile]) -> Eli
     with store.begin() as conn:
         outcomes = stage_outcomes(conn, FULL_TEXT, required=protocol.screening.reviewers_full_text)
         if not outcomes.started:
+            report.not_started = True
             return report
-        done = {(int(r["record_id"]), str(r["reason"] or "")) for r in resolution_rows(conn, FULL_TEXT)
-                if r["method"] == METHOD}
+        active = {int(r["record_id"]): r for r in resolution_rows(conn, FULL_TEXT)}
         records = records_by_study(conn, [f for f in files if f.study in failing and f.reconciled],
-                                   set(outcomes.included) | {rid for rid, _ in done})
+                                   set(outcomes.included) | {rid for rid, r in active.items()
+                                                             if r["method"] == METHOD})
+        assert report.excluded is not None and report.kept_by_people is not None
         for study, a in failing.items():
-            assert report.excluded is not None
+            rids = sorted(records.get(study, set()))
+            people = [rid for rid in rids if rid not in active or active[rid]["method"] not in (ADOPTED, METHOD)]
+            if people:  # a person's inclusion stands; the disagreement is for the team to look at
+                report.kept_by_people.append(study)
+                continue
             report.excluded[study] = a.criterion
-            for rid in sorted(records.get(study, set())):
-                if (rid, a.criterion) in done:
+            for rid in rids:
+                if active[rid]["method"] == METHOD and str(active[rid]["reason"] or "") == a.criterion:
                     continue
                 resolve(conn, record_id=rid, stage=FULL_TEXT, decision="exclude", reason=a.criterion,
                         method=METHOD, resolved_by=ACTOR, note=a.note)

@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 
 
 def evidence_report(workspace: Workspace, protocol: Protocol, protocol_name: str,
-                    store: Store | None = None) -> dict[str, Any]:
-    """The evidence report data (``evidence.json``); with the PRISMA flow computed from ``store`` when given."""
+                    store: Store | None = None, *, prisma: bool = True) -> dict[str, Any]:
+    """The evidence report data (``evidence.json``). With ``store``: only the studies included at full text are
+    analysed, and (``prisma``) the PRISMA flow is computed from it."""
     if store is None:
         return evidence_from_workspace(workspace, protocol, protocol_name)
     from synth.extraction.files import load_folder
@@ -31,7 +32,8 @@ def evidence_report(workspace: Workspace, protocol: Protocol, protocol_name: str
     with store.connect() as conn:
         missing = unextracted(conn, protocol, files)
         included = included_studies(conn, protocol, files)
-    return evidence_from_workspace(workspace, protocol, protocol_name, prisma=prisma_from_store(store, protocol),
+    return evidence_from_workspace(workspace, protocol, protocol_name,
+                                   prisma=prisma_from_store(store, protocol) if prisma else None,
                                    not_extracted=missing, studies=included)
 
 
