@@ -190,7 +190,7 @@ def test_single_study_and_no_study_outcomes(ev: dict) -> None:
     assert inc["rule"] == "k < 2: not assessable"
     assert by_id["carer"]["maturity"] == "none" and by_id["carer"]["certainty"]["rating"] == "no evidence"
     assert "Carer burden" in ev["unmeasured_valued_outcomes"]
-    assert "Carers (no study measured any outcome in this domain)" in ev["unmeasured_valued_outcomes"]
+    assert "Carers (no outcome of this domain has data from an included study)" in ev["unmeasured_valued_outcomes"]
     assert ev["gap_map"]["only_high_risk_cells"] == [{"model": "integrated-team", "domain": "quality-of-life"}]
 
 
@@ -363,7 +363,8 @@ def test_report_text_comes_from_the_protocol_not_the_flagship() -> None:
     for phrase in ("partnership", "people who use services", "carers value"):
         assert phrase not in md.lower() and phrase not in ev["conclusion"]["text"].lower()
     assert "Studies per cell (studies × outcome domain):" in md
-    assert ev["unmeasured_valued_outcomes"] == ["Carer burden", "Carers (no study measured any outcome in this domain)"]
+    assert ev["unmeasured_valued_outcomes"] == ["Carer burden",
+                                                "Carers (no outcome of this domain has data from an included study)"]
 
 
 def test_conclusion_is_grammatical_for_a_count_of_one() -> None:
@@ -377,7 +378,7 @@ def test_conclusion_is_grammatical_for_a_count_of_one() -> None:
                         gap_evidence=[Evidence(s.study_id, s.model, "service", s.rob) for s in _mortality_studies()],
                         settings=FAST)
     text = ev["conclusion"]["text"]
-    assert "Of 1 outcome in the protocol, 1 was measured" in text
+    assert "Of 1 outcome in the protocol, 1 has data from at least one included quantitative study and 0 have none" in text
     assert "has 1 cell (studies x outcome domains): 0 are empty and 0 hold a single study" in text
     assert "1 outcomes" not in text and "1 were" not in text and "(s)" not in text
 

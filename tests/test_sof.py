@@ -95,4 +95,4 @@ def test_assess_outcome_puts_a_sof_row_in_every_outcome() -> None:
                               for r in out["certainty"]["reasons"] if r["change"] < 0]
     assert row["statement"].startswith("Joint teams ")
     empty = assess_outcome({"id": "q", "label": "Quality of life", "measure": "SMD"}, [])
-    assert empty["sof"]["statement"] == "No pooled estimate for quality of life: no included study reported it."
+    assert empty["sof"]["statement"] == "No pooled estimate for quality of life: no included study measured it."

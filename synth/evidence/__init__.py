@@ -59,14 +59,18 @@ def build_evidence(
     settings = settings or Settings()
     results = [assess_outcome(o, studies, pooled, settings) for o, studies, pooled in outcomes]
     gm = {**build_gap_map(gap_evidence, domains, models), "rows_label": rows_label}
-    unmeasured = [r["label"] for r in results if not r["k"] and (r.get("domain") not in not_valued)]
+    no_data = [r for r in results if not r["k"] and r.get("domain") not in not_valued]
+    unmeasured = [r["label"] for r in no_data if r.get("status") != "not extracted"]
+    unextracted = [r["label"] for r in no_data if r.get("status") == "not extracted"]
     empty_domains = [d for d, n in gm["studies_per_domain"].items() if n == 0]
     label_of = dict(domains)
     for d in empty_domains:
-        text = f"{label_of.get(d, d)} (no study measured any outcome in this domain)"
-        if d not in not_valued and text not in unmeasured:
-            unmeasured.append(text)
-    concl = conclusion(results, gm, unmeasured)
+        text = f"{label_of.get(d, d)} (no outcome of this domain has data from an included study)"
+        in_domain = [r for r in results if r.get("domain") == d]
+        if d not in not_valued:  # not measured only when every outcome of the domain is known not measured
+            (unmeasured if in_domain and all(r.get("status") == "not measured" for r in in_domain)
+             else unextracted).append(text)
+    concl = conclusion(results, gm, unmeasured, unextracted)
     return {
         "review": dict(review or {}),
         "headline": headline(results, prisma, intervention=intervention, not_valued=not_valued),
@@ -74,6 +78,7 @@ def build_evidence(
         "outcomes": results,
         "gap_map": gm,
         "unmeasured_valued_outcomes": unmeasured,
+        "unextracted_valued_outcomes": unextracted,
         "overview": list(overview),
         "conclusion": concl,
         "prisma": dict(prisma) if prisma is not None else None,
@@ -105,6 +110,7 @@ def evidence_from_workspace(
     studies included at full text, or every reconciled extraction when None)."""
     notes: list[str] = []
     outcome_inputs = []
+    statuses = g.outcome_statuses(workspace, protocol, protocol_name, studies)
     for o in protocol.outcomes:
         outcome_notes: list[str] = []
         effects, timepoint = g.gather_outcome(workspace, protocol, protocol_name, o.id, outcome_notes, studies)
@@ -112,6 +118,7 @@ def evidence_from_workspace(
         od["timepoint"] = timepoint
         od["notes"] = outcome_notes
         od["intervention"] = protocol.pico.intervention_label if protocol.pico else "The intervention"
+        od["status"], od["silent_studies"], od["included_studies"] = statuses[o.id]
         outcome_inputs.append((od, effects, None))
     try:
         gap_ev = g.evidence_rows(workspace, protocol, protocol_name, studies)

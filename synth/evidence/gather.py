@@ -106,6 +106,26 @@ def gather_outcome(workspace: Workspace, protocol: Protocol, protocol_name: str,
     return studies, timepoint
 
 
+def outcome_statuses(workspace: Workspace, protocol: Protocol, protocol_name: str,
+                     included: Collection[str] | None = None) -> dict[str, tuple[str, int, int]]:
+    """Per protocol outcome: ``(status, silent, studies)``. ``status`` is ``measured`` when some included
+    study's extraction has data for it, ``not measured`` when every included study's extraction lists it in
+    ``not_measured`` (its report shows it was not measured), else ``not extracted`` (``silent`` of the
+    ``studies`` included extractions neither give data nor say it was not measured: the studies may have
+    measured it and nobody transcribed it)."""
+    files, _ = load_folder(workspace.extractions_dir(protocol_name))
+    wanted = [f for f in files if f.reconciled and (included is None or f.study in included)]
+    out: dict[str, tuple[str, int, int]] = {}
+    for o in protocol.outcomes:
+        with_data = sum(1 for f in wanted if any(isinstance(r, dict) and r.get("outcome") == o.id
+                                                for r in f.data.get("outcomes", []) or []))
+        declared = sum(1 for f in wanted if o.id in (f.data.get("not_measured") or []))
+        silent = len(wanted) - with_data - declared
+        status = "measured" if with_data else ("not measured" if wanted and silent == 0 else "not extracted")
+        out[o.id] = (status, silent, len(wanted))
+    return out
+
+
 def study_arm_sizes(rows: Iterable[Mapping[str, Any]]) -> dict[str, int]:
     """Per study, the largest ``n_t + n_c`` any of its outcome rows records.
 

@@ -31,7 +31,8 @@ def headline(outcomes: Sequence[Mapping[str, Any]], prisma: Mapping[str, Any] | 
     valued = [o for o in outcomes if o.get("domain") not in not_valued]
     others = [o for o in outcomes if o.get("domain") in not_valued and o.get("k")]
     with_evidence = [o for o in valued if o.get("k")]
-    without = [o for o in valued if not o.get("k")]
+    without = [o for o in valued if not o.get("k") and o.get("status") != "not extracted"]
+    unextracted = [o for o in valued if not o.get("k") and o.get("status") == "not extracted"]
     sentences = []
     studies = int(prisma["total_studies"]) if prisma and prisma.get("total_studies") is not None else None
     excluded: dict[str, int] = {}
@@ -57,6 +58,9 @@ def headline(outcomes: Sequence[Mapping[str, Any]], prisma: Mapping[str, Any] | 
             sentences.append(f"None of the protocol's {len(valued)} valued outcomes has any evidence.")
         if without:
             sentences.append(f"No included study measured {_join([str(o['label']).lower() for o in without])}.")
+        if unextracted:
+            sentences.append(f"No data on {_join([str(o['label']).lower() for o in unextracted])} were extracted "
+                             "from the included studies.")
     if others:
         shown = [f"{str(o['label']).lower()} ({o['certainty']['rating']}, {count(int(o['k']), 'study', 'studies')})"
                  for o in others]
@@ -66,4 +70,4 @@ def headline(outcomes: Sequence[Mapping[str, Any]], prisma: Mapping[str, Any] | 
                          "not the literature.")
     return {"text": " ".join(sentences), "studies": studies, "excluded": excluded,
             "with_evidence": [str(o["label"]) for o in with_evidence],
-            "without_evidence": [str(o["label"]) for o in without]}
+            "without_evidence": [str(o["label"]) for o in without + unextracted]}

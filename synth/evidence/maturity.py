@@ -129,6 +129,7 @@ def assess_outcome(
         "id": outcome["id"], "label": outcome.get("label", outcome["id"]), "domain": outcome.get("domain"),
         "priority": outcome.get("priority"), "measure": measure, "direction": outcome.get("direction"),
         "timepoint": outcome.get("timepoint"), "minimal_important_effect": mie, "k": len(units),
+        "status": "measured" if studies else str(outcome.get("status") or "not measured"),
         "effects": len(studies), "participants": int(sum(s.n for s in units if s.n > 0)),
         "participants_not_reported": sum(1 for s in units if s.n <= 0),
     }
@@ -142,7 +143,7 @@ def assess_outcome(
             "small_study": None, "cumulative": [], "first_ris_year": None, "first_ris_kind": None,
             "certainty": cert.to_dict(),
             "maturity": "none", "studies": [], "pooled_method": None,
-            "notes": [*notes, "No included quantitative study measured this outcome."],
+            "notes": [*notes, _no_data_note(outcome)],
         })
         base["sof"] = _sof(outcome, base, [])
         return base
@@ -295,6 +296,14 @@ def _unverified_indirectness(studies: Sequence[StudyEffect], weights: Sequence[f
             "is unknown"]
 
 
+def _no_data_note(outcome: Mapping[str, Any]) -> str:
+    if outcome.get("status") == "not extracted":
+        silent, total = outcome.get("silent_studies"), outcome.get("included_studies")
+        return (f"Not extracted: no included study's extraction has data for this outcome, and {silent} of {total} "
+                "do not say whether the study measured it (their reports may hold it).")
+    return "No included quantitative study measured this outcome."
+
+
 def _sof(outcome: Mapping[str, Any], base: Mapping[str, Any], units: Sequence[StudyEffect]) -> dict[str, Any]:
     """The outcome's Summary of Findings row (:mod:`~synth.evidence.sof`); footnotes are the certainty reasons
     that rated it down."""
@@ -306,7 +315,7 @@ def _sof(outcome: Mapping[str, Any], base: Mapping[str, Any], units: Sequence[St
         ci_high=base.get("ci_high"), control_risks=[u.control_risk for u in units if u.control_risk is not None],
         certainty=str(cert["rating"]), reasons=reasons, mie=base.get("minimal_important_effect"),
         intervention=str(outcome.get("intervention") or "The intervention"), outcome=str(base["label"]),
-        k=int(base["k"]), participants=int(base["participants"]))
+        k=int(base["k"]), participants=int(base["participants"]), status=str(base.get("status") or "measured"))
 
 
 def _weights(pooled: Mapping[str, Any], k: int) -> list[float]:
@@ -425,7 +434,7 @@ def maturity_stage(res: Mapping[str, Any], settings: Settings = Settings()) -> s
 
 
 def conclusion(outcomes: Sequence[Mapping[str, Any]], gap_map: Mapping[str, Any] | None = None,
-               unmeasured_valued: Sequence[str] = ()) -> dict[str, Any]:
+               unmeasured_valued: Sequence[str] = (), unextracted_valued: Sequence[str] = ()) -> dict[str, Any]:
     """A plain-language summary of how developed the evidence base is, with the numbers behind it."""
     n = len(outcomes)
     stages = Counter(str(o.get("maturity")) for o in outcomes)
@@ -436,11 +445,18 @@ def conclusion(outcomes: Sequence[Mapping[str, Any]], gap_map: Mapping[str, Any]
     ris_reached = [o for o in measured if o.get("ris_fraction") is not None and o["ris_fraction"] >= 1]
     settled = [o for o in measured if o.get("first_ris_year") is not None]
     lines = []
-    lines.append(f"Of {count(n, 'outcome')} in the protocol, {len(measured)} {agree(len(measured), 'was', 'were')} "
-                 f"measured by at least one included quantitative study and {n - len(measured)} by none.")
+    rest = [o for o in outcomes if not o.get("k")]
+    not_extracted = sum(1 for o in rest if o.get("status") == "not extracted")
+    lines.append(f"Of {count(n, 'outcome')} in the protocol, {len(measured)} {agree(len(measured), 'has', 'have')} "
+                 f"data from at least one included quantitative study and {len(rest)} {agree(len(rest), 'has', 'have')} "
+                 f"none ({len(rest) - not_extracted} not measured by any included study, {not_extracted} not "
+                 "extracted from them).")
     if unmeasured_valued:
         lines.append("Valued outcomes (the protocol's domains that matter to the people the review is about) that no "
                      "included quantitative study measured: " + "; ".join(unmeasured_valued) + ".")
+    if unextracted_valued:
+        lines.append("Valued outcomes with no data extracted from the included studies (they may have measured them; "
+                     "their extractions do not say): " + "; ".join(unextracted_valued) + ".")
     if measured:
         lines.append(f"{len(below5)} of the {len(measured)} measured {agree(len(measured), 'outcome', 'outcomes')} "
                      f"{agree(len(below5), 'rests', 'rest')} on fewer than 5 studies; {len(powered)} "

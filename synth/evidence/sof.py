@@ -109,6 +109,7 @@ def summary_of_findings(
     outcome: str,
     k: int,
     participants: int,
+    status: str = "not measured",
 ) -> dict[str, Any]:
     """The ``sof`` entry of one outcome in ``evidence.json``; per-1000 fields are ``None`` unless the measure is
     a risk measure (RR, OR, RD) with a pooled estimate and at least one control-group risk."""
@@ -121,7 +122,9 @@ def summary_of_findings(
     }
     if estimate is None or ci_low is None or ci_high is None:
         out["statement"] = (f"No pooled estimate for {outcome.strip().lower() or 'this outcome'}: "
-                            + ("no included study reported it." if k == 0 else "see the outcome's notes."))
+                            + ("see the outcome's notes." if k else
+                               "no data were extracted from the included studies." if status == "not extracted"
+                               else "no included study measured it."))
         return out
     out["statement"] = statement(certainty, estimate, ci_low, ci_high, mie, intervention, outcome)
     if m in ("RR", "OR"):

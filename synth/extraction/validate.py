@@ -35,7 +35,7 @@ from synth.extraction.problems import Problem
 from synth.protocol.model import FieldType, FormField, Protocol
 
 TOP_KEYS = frozenset({"schema_version", "study", "protocol", "reviewer", "status", "updated", "citation",
-                      "characteristics", "source_data", "outcomes", "rob", "notes"})
+                      "characteristics", "source_data", "outcomes", "rob", "notes", "not_measured"})
 CITATION_KEYS = {"label": str, "authors": list, "first_author": str, "year": int, "title": str, "journal": str,
                  "doi": str, "pmid": str, "trial_registration": str, "records": list, "reports": list,
                  "numbers_from": str, "notes": str}
@@ -226,6 +226,7 @@ def validate_file(f: ExtractionFile, protocol: Protocol, protocol_name: str) -> 
         _check_field(fld, chars.get(fid), f"characteristics.{fid}", add)
 
     design = chars.get("design") if isinstance(chars.get("design"), str) else None
+    _validate_not_measured(data.get("not_measured", []), data.get("outcomes", []), protocol, add)
     _validate_outcomes(data.get("outcomes", []), protocol, add)
     _validate_rob(data.get("rob", []), protocol, design, add)
     return problems
@@ -245,6 +246,23 @@ def row_problems(row: dict[str, Any], protocol: Protocol, fields: Iterable[str])
 
     _validate_outcomes([row], protocol, add)
     return out
+
+
+def _validate_not_measured(value: Any, rows: Any, protocol: Protocol, add: Any) -> None:
+    """``not_measured``: protocol outcome ids the study's report shows it did not measure, none with data."""
+    known = [o.id for o in protocol.outcomes]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        add("not_measured", "not_measured must be a list of outcome ids",
+            f'Write not_measured = ["{known[0] if known else "outcome-id"}", ...]')
+        return
+    with_data = {r.get("outcome") for r in rows if isinstance(r, dict)} if isinstance(rows, list) else set()
+    for i, oid in enumerate(value):
+        if oid not in known:
+            add(f"not_measured[{i}]", f"'{oid}' is not an outcome id in the protocol",
+                f"Use one of: {', '.join(known)}.{_suggest_name(oid, known)}")
+        elif oid in with_data:
+            add(f"not_measured[{i}]", f"'{oid}' is listed as not measured but has [[outcomes]] rows",
+                "Remove it from not_measured, or remove its rows")
 
 
 def _validate_outcomes(rows: Any, protocol: Protocol, add: Any) -> None:

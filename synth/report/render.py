@@ -255,6 +255,11 @@ def to_markdown(ev: Mapping[str, Any]) -> str:
               f"{len(gm['single_study_cells'])}; only high-risk cells: {len(gm['only_high_risk_cells'])}.", ""]
     lines += ["## Valued outcomes that no included quantitative study measured", ""]
     lines += [f"- {u}" for u in ev["unmeasured_valued_outcomes"]] or ["- None."]
+    if ev.get("unextracted_valued_outcomes"):
+        lines += ["", "## Valued outcomes with no data extracted", "",
+                  "The included studies' extractions neither give data for these nor say the studies did not "
+                  "measure them: their reports may hold them.", ""]
+        lines += [f"- {u}" for u in ev["unextracted_valued_outcomes"]]
     missing = ev.get("not_extracted") or []
     if missing:  # a section without data is left out
         lines += ["", "## Included but not extracted", "", NOT_EXTRACTED_TEXT.format(
@@ -390,7 +395,13 @@ def to_html(ev: Mapping[str, Any], svgs: Mapping[str, str] | None = None) -> str
                  f'{count(gm["n_cells"], "cell")} empty; {len(gm["single_study_cells"])} with a single study; '
                  f'{len(gm["only_high_risk_cells"])} with only high-risk evidence.</figcaption></figure>')
     parts.append('<h2 id="unmeasured">Valued outcomes that no included quantitative study measured</h2><ul>'
-                 + "".join(f"<li>{escape(u)}</li>" for u in ev["unmeasured_valued_outcomes"]) + "</ul>")
+                 + ("".join(f"<li>{escape(u)}</li>" for u in ev["unmeasured_valued_outcomes"]) or "<li>None.</li>")
+                 + "</ul>")
+    if ev.get("unextracted_valued_outcomes"):
+        parts.append('<h2 id="unextracted">Valued outcomes with no data extracted</h2><p>The included studies\' '
+                     "extractions neither give data for these nor say the studies did not measure them: their "
+                     "reports may hold them.</p><ul>"
+                     + "".join(f"<li>{escape(u)}</li>" for u in ev["unextracted_valued_outcomes"]) + "</ul>")
     parts.append('<h2 id="rob">Risk of bias</h2>')
     parts.append(f'<figure data-figure="rob">{_img(fig["rob"], "Risk-of-bias profile")}'
                  "<figcaption>Share of each outcome's random-effects weight by overall risk-of-bias judgement."
