@@ -96,3 +96,16 @@ def test_assess_outcome_puts_a_sof_row_in_every_outcome() -> None:
     assert row["statement"].startswith("Joint teams ")
     empty = assess_outcome({"id": "q", "label": "Quality of life", "measure": "SMD"}, [])
     assert empty["sof"]["statement"] == "No pooled estimate for quality of life: no included study measured it."
+
+
+def test_implausibly_large_study_effects_are_flagged_for_the_reviewer_not_dropped() -> None:
+    from synth.evidence.maturity import implausible_effects
+
+    studies = [StudyEffect("a", "A", LN(0.08), 0.3, n=100), StudyEffect("b", "B", LN(0.5), 0.1, n=100),
+               StudyEffect("c", "C", LN(12), 0.4, n=100)]
+    assert [x["study"] for x in implausible_effects("RR", studies)] == ["a", "c"]
+    assert [x["study"] for x in implausible_effects("SMD", [StudyEffect("d", "D", 2.5, 0.1),
+                                                           StudyEffect("e", "E", -1.9, 0.1)])] == ["d"]
+    out = assess_outcome({"id": "m", "label": "Mortality", "measure": "RR"}, studies)
+    assert out["k"] == 3 and [x["study"] for x in out["implausible"]] == ["a", "c"]
+    assert any(n.startswith("Check A: RR 0.08 is beyond 10 or 1/10") for n in out["notes"])

@@ -142,7 +142,7 @@ def assess_outcome(
             "countries": {}, "settings": {}, "models": {}, "rob_weight": {}, "share_weight_high_rob": None,
             "small_study": None, "cumulative": [], "first_ris_year": None, "first_ris_kind": None,
             "certainty": cert.to_dict(),
-            "maturity": "none", "studies": [], "pooled_method": None,
+            "maturity": "none", "studies": [], "pooled_method": None, "implausible": [],
             "notes": [*notes, _no_data_note(outcome)],
         })
         base["sof"] = _sof(outcome, base, [])
@@ -184,6 +184,8 @@ def assess_outcome(
     share_rand = w_design["randomised"]
     rob_weight = _share(w_rob, 1.0)
     indirectness = [*indirectness, *_unverified_indirectness(studies, weights)]
+    implausible = implausible_effects(measure, studies)
+    notes += [f"Check {x['label']}: {x['why']}" for x in implausible]
 
     small_study = pooled.get("small_study")
     if len(units) < settings.small_study_min_k:
@@ -273,11 +275,35 @@ def assess_outcome(
         "small_study": small_study, "cumulative": cum_rows, "first_ris_year": first_year,
         "first_ris_kind": first_kind, "certainty": cert.to_dict(),
         "studies": [{**_study_row(s), "weight": w} for s, w in zip(studies, weights, strict=True)],
+        "implausible": implausible,
         "notes": notes,
     })
     base["maturity"] = maturity_stage(base, settings)
     base["sof"] = _sof(outcome, base, units)
     return base
+
+
+#: A study effect beyond these is flagged for the reviewer to check (a typo, a swapped arm, a wrong scale): a ratio
+#: of 10 or 1/10 is twice GRADE's "very large" effect (5 or 0.2, GRADE 9), and 2 standard deviations is 2.5 times
+#: Cohen's "large" (0.8); service and care interventions rarely reach either.
+IMPLAUSIBLE_RATIO = 10.0
+IMPLAUSIBLE_SMD = 2.0
+
+
+def implausible_effects(measure: str, studies: Sequence[StudyEffect]) -> list[dict[str, Any]]:
+    """The studies whose effect is implausibly large for the reviewer to check; never dropped or changed."""
+    out = []
+    for s in studies:
+        if measure in RATIO and abs(s.yi) > math.log(IMPLAUSIBLE_RATIO):
+            why = (f"{measure} {math.exp(s.yi):.2f} is beyond {IMPLAUSIBLE_RATIO:g} or 1/{IMPLAUSIBLE_RATIO:g}, twice "
+                   "GRADE's 'very large' effect; check the extracted numbers (arms, events, scale)")
+        elif measure == "SMD" and abs(s.yi) > IMPLAUSIBLE_SMD:
+            why = (f"SMD {s.yi:.2f} is beyond ±{IMPLAUSIBLE_SMD:g} standard deviations; check the extracted means, SDs "
+                   "(an SE entered as an SD shrinks the SD) and the scale's direction")
+        else:
+            continue
+        out.append({"study": s.study_id, "label": s.label, "yi": s.yi, "why": why})
+    return out
 
 
 #: Indirectness is rated down when at least this share of the weight comes from studies whose extraction does
@@ -366,7 +392,8 @@ def _not_pooled(base: dict[str, Any], studies: Sequence[StudyEffect], notes: lis
         "designs": dict(sorted(Counter(s.design or "not reported" for s in units).items())),
         "share_randomised": None, "rob_weight": {}, "share_weight_high_rob": None, "small_study": None,
         "cumulative": [], "first_ris_year": None, "first_ris_kind": None, "certainty": cert.to_dict(),
-        "studies": [_study_row(s) for s in studies], "notes": notes,
+        "studies": [_study_row(s) for s in studies], "implausible": implausible_effects(base["measure"], studies),
+        "notes": notes,
     })
     base["maturity"] = maturity_stage(base, settings)
     base["sof"] = _sof({}, base, units)
