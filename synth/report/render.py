@@ -29,6 +29,8 @@ from synth.wording import agree, count
 RATIO = ("RR", "OR", "ROM")
 
 
+UNEXTRACTED_OUTCOMES_TEXT = ("The included studies' extractions neither give data for these nor say the studies did "
+                             "not measure them: their reports may hold them.")
 NOT_EXTRACTED_TEXT = ("{n} included at full text {verb} not extracted: no reconciled extraction file covers "
                       "them, so no result above uses their data (`synth extract new STUDY --record ID`).")
 
@@ -256,9 +258,7 @@ def to_markdown(ev: Mapping[str, Any]) -> str:
     lines += ["## Valued outcomes that no included quantitative study measured", ""]
     lines += [f"- {u}" for u in ev["unmeasured_valued_outcomes"]] or ["- None."]
     if ev.get("unextracted_valued_outcomes"):
-        lines += ["", "## Valued outcomes with no data extracted", "",
-                  "The included studies' extractions neither give data for these nor say the studies did not "
-                  "measure them: their reports may hold them.", ""]
+        lines += ["", "## Valued outcomes with no data extracted", "", UNEXTRACTED_OUTCOMES_TEXT, ""]
         lines += [f"- {u}" for u in ev["unextracted_valued_outcomes"]]
     missing = ev.get("not_extracted") or []
     if missing:  # a section without data is left out
@@ -398,9 +398,8 @@ def to_html(ev: Mapping[str, Any], svgs: Mapping[str, str] | None = None) -> str
                  + ("".join(f"<li>{escape(u)}</li>" for u in ev["unmeasured_valued_outcomes"]) or "<li>None.</li>")
                  + "</ul>")
     if ev.get("unextracted_valued_outcomes"):
-        parts.append('<h2 id="unextracted">Valued outcomes with no data extracted</h2><p>The included studies\' '
-                     "extractions neither give data for these nor say the studies did not measure them: their "
-                     "reports may hold them.</p><ul>"
+        parts.append(f'<h2 id="unextracted">Valued outcomes with no data extracted</h2>'
+                     f"<p>{escape(UNEXTRACTED_OUTCOMES_TEXT)}</p><ul>"
                      + "".join(f"<li>{escape(u)}</li>" for u in ev["unextracted_valued_outcomes"]) + "</ul>")
     parts.append('<h2 id="rob">Risk of bias</h2>')
     parts.append(f'<figure data-figure="rob">{_img(fig["rob"], "Risk-of-bias profile")}'
