@@ -219,9 +219,12 @@ def _eligibility(rc: RunContext) -> StageResult:
         by_reason[reasons.get(criterion, criterion)] = by_reason.get(reasons.get(criterion, criterion), 0) + 1
     if rep.not_started:
         rc.warnings.append("eligibility: full-text screening has not started, so no rule exclusion was recorded")
+    if rep.stale:
+        rc.warnings.append(f"eligibility: no longer failing the protocol rule that excluded them in an earlier run: "
+                           f"{', '.join(rep.stale)}; the exclusion stands until a person decides (synth screen)")
     if rep.kept_by_people:
-        rc.warnings.append(f"eligibility: {', '.join(rep.kept_by_people)} fail a protocol rule but a person included "
-                           "them at full text; the decision stands (review it: synth screen)")
+        rc.warnings.append(f"eligibility: failing a protocol rule but included at full text by a person: "
+                           f"{', '.join(rep.kept_by_people)}; the decision stands (review it: synth screen)")
     if unclear:
         rc.warnings.append(f"eligibility: {count(len(unclear), 'study', 'studies')} not assessable by the protocol's rules "
                            f"(the extraction does not record the field): {', '.join(unclear[:8])}"

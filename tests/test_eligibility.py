@@ -126,7 +126,8 @@ def test_a_person_who_included_a_study_is_never_overruled_by_a_rule(tmp_path: Pa
     again = json.loads(runner.invoke(app, ["-w", str(ws), "run", "--format", "json"]).stdout)
     stage = next(s for s in again["stages"] if s["stage"] == "eligibility")
     assert stage["details"]["recorded"] == 0
-    assert any("a person included them at full text; the decision stands" in w for w in again["warnings"])
+    assert any(w.startswith("eligibility: failing a protocol rule but included at full text by a person: ")
+               for w in again["warnings"])
     store = open_store(url)
     try:
         with store.connect() as conn:
@@ -134,3 +135,15 @@ def test_a_person_who_included_a_study_is_never_overruled_by_a_rule(tmp_path: Pa
     finally:
         store.close()
     assert now[target]["method"] == "consensus" and now[target]["decision"] == "include"
+
+
+def test_a_study_that_no_longer_fails_a_rule_is_reported_not_silently_kept_out(tmp_path: Path) -> None:
+    ws = copy_flagship(tmp_path / "ws")
+    first = json.loads(runner.invoke(app, ["-w", str(ws), "run", "--format", "json"]).stdout)
+    study = sorted(next(s for s in first["stages"] if s["stage"] == "eligibility")["details"]["excluded"])[0]
+    path = ws / "extractions" / NAME / f"{study}.toml"
+    path.write_text(path.read_text(encoding="utf-8").replace('"health",\n]', '"health",\n    "social-care",\n]', 1),
+                    encoding="utf-8")
+    again = json.loads(runner.invoke(app, ["-w", str(ws), "run", "--format", "json"]).stdout)
+    assert any(w.startswith("eligibility: no longer failing the protocol rule that excluded them in an earlier run: "
+                            f"{study};") for w in again["warnings"])

@@ -88,6 +88,9 @@ class EligibilityReport:
     """Studies that fail a rule but that a person included at full text (never overruled)."""
     not_started: bool = False
     """Full-text screening has not started: nothing could be recorded."""
+    stale: list[str] | None = None
+    """Studies a rule excluded in an earlier run that no longer fail it (the extraction or the protocol
+    changed): the exclusion stands until a person decides again."""
 
 
 def record(store: Store, protocol: Protocol, files: list[ExtractionFile]) -> EligibilityReport:
@@ -102,9 +105,11 @@ def record(store: Store, protocol: Protocol, files: list[ExtractionFile]) -> Eli
     for a in results:
         if a.verdict == "fails" and a.study not in failing:
             failing[a.study] = a  # the first criterion in protocol order is the reason, as in screening
-    if not failing:
-        return report
     with store.begin() as conn:
+        by_rule = excluded_by_rule(conn, protocol, [f for f in files if f.reconciled and f.study not in failing])
+        report.stale = sorted(by_rule)
+        if not failing:
+            return report
         outcomes = stage_outcomes(conn, FULL_TEXT, required=protocol.screening.reviewers_full_text)
         if not outcomes.started:
             report.not_started = True
@@ -116,6 +121,8 @@ def record(store: Store, protocol: Protocol, files: list[ExtractionFile]) -> Eli
         assert report.excluded is not None and report.kept_by_people is not None
         for study, a in failing.items():
             rids = sorted(records.get(study, set()))
+            if not rids:  # not included at full text (a person excluded it): nothing to do
+                continue
             people = [rid for rid in rids if rid not in active or active[rid]["method"] not in (ADOPTED, METHOD)]
             if people:  # a person's inclusion stands; the disagreement is for the team to look at
                 report.kept_by_people.append(study)
