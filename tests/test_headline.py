@@ -29,3 +29,6 @@ def test_headline_says_when_no_database_was_searched_and_when_nothing_has_eviden
     assert h["text"].endswith("No database was searched, so these figures describe the studies other methods "
                               "found, not the literature.")
     assert headline([], None, intervention="X")["text"] == ""
+    adopted = headline([], {"total_studies": 4, "adopted_inclusions": 4, "database_results": 9}, intervention="X")
+    assert adopted["text"] == ("For the question asked, 4 studies of x were included (all of them on decisions "
+                               "adopted from elsewhere, not assessed against this protocol's criteria).")

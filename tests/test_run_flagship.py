@@ -115,6 +115,8 @@ def test_prisma_counts_follow_the_bundled_history(flagship: tuple[Path, dict[str
     assert excluded > 0  # the bundle holds single-sector trials, and the protocol's rule finds them
     assert prisma["other_excluded"] == {"Not a health and social care partnership": excluded}
     assert prisma["total_studies"] == prisma["total_reports"] == n - excluded
+    # nobody assessed the remaining inclusions against this protocol: the flow says so instead of hiding it
+    assert prisma["adopted_inclusions"] == n - excluded
     assert prisma["warnings"] == [] and prisma["identity_checks"] == []
     ev = json.loads((out / "evidence.json").read_text())
     in_ma = {s["id"] for o in ev["outcomes"] if o["k"] >= 2 for s in o["studies"]}

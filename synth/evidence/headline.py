@@ -43,6 +43,10 @@ def headline(outcomes: Sequence[Mapping[str, Any]], prisma: Mapping[str, Any] | 
     if studies is not None:
         verb = "was" if studies == 1 else "were"
         text = f"For the question asked, {count(studies, 'study', 'studies')} of {subject} {verb} included"
+        adopted = int((prisma or {}).get("adopted_inclusions") or 0)
+        if adopted:
+            which = "all of them" if adopted == studies else f"{adopted} of them"
+            text += f" ({which} on decisions adopted from elsewhere, not assessed against this protocol's criteria)"
         if excluded:
             parts = [f"{n} as \u201c{reason.lower()}\u201d" for reason, n in excluded.items()]
             n_out = sum(excluded.values())

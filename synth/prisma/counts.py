@@ -85,6 +85,8 @@ class PrismaInputs:
     """Other methods by source name (the import's source, e.g. "Included studies of Smith 2020"), for the text
     beside the diagram; the boxes count by kind."""
     clusters: tuple[ClusterFlow, ...] = ()
+    adopted_inclusions: int = 0
+    """Reports included at full text on a decision adopted from elsewhere (not assessed against this protocol)."""
     duplicates: int | None = None
     """Duplicates removed as the dedup log says; ``None`` derives it from identified minus unique records."""
     previous_studies: int | None = None
@@ -152,6 +154,7 @@ def compute_counts(inputs: PrismaInputs) -> dict[str, Any]:
         "citations_results": other.get("citation", 0),
         "other_specific_results": {k: v for k, v in other.items() if k not in OTHER_KINDS},
         "other_sources": {str(k): _nonneg(f"other source {k!r}", v) for k, v in sorted(inputs.other_sources.items())},
+        "adopted_inclusions": _nonneg("adopted inclusions", inputs.adopted_inclusions),
         "duplicates": duplicates,
         "excluded_automatic": excluded_automatic,
         "excluded_other": excluded_other,

@@ -27,6 +27,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from synth.prisma.counts import ClusterFlow, PrismaInputs
+from synth.screening.history import ADOPTED
 from synth.screening.state import stage_outcomes
 from synth.store import imports as istore
 from synth.store import records as rstore
@@ -92,8 +93,10 @@ def gather_inputs(
     retrieval, study_of = _fulltext(conn, notes)
     in_ma = set(meta_analysis_record_ids)
 
+    adopted = {int(r["record_id"]) for r in sstore.resolution_rows(conn, FT)
+                if r["method"] == ADOPTED and str(r["decision"]) == "include"} if _has(conn, "screening_resolutions") else set()
     clusters: list[ClusterFlow] = []
-    other_ta_excluded = stop_excluded = 0
+    other_ta_excluded = stop_excluded = adopted_included = 0
     for rep in sorted(members):
         col: Any = column[rep]
         o_ta = ta.get(rep)
@@ -125,6 +128,8 @@ def gather_inputs(
         if full_text == "exclude":
             rid = o_ft[1] if o_ft else None
             reason = reason_labels.get(rid or "", rid) if rid else None
+        if full_text == "include" and rep in adopted:
+            adopted_included += 1
         clusters.append(ClusterFlow(
             column=col, removed_before_screening=removed, title_abstract=title_abstract, retrieved=retrieved,
             full_text=full_text, exclusion_reason=reason, study_id=f"study:{study_of.get(rep, rep)}", key=str(rep),
@@ -139,7 +144,7 @@ def gather_inputs(
                      "column has no screening box, so they are left out of its reports.")
     return PrismaInputs(
         database_results=dict(database), register_results=dict(register), other_results=dict(other),
-        other_sources=dict(other_named),
+        other_sources=dict(other_named), adopted_inclusions=adopted_included,
         clusters=tuple(clusters), previous_studies=previous_studies, previous_reports=previous_reports,
         notes=tuple(notes),
     )

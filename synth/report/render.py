@@ -29,6 +29,9 @@ from synth.wording import agree, count
 RATIO = ("RR", "OR", "ROM")
 
 
+ADOPTED_TEXT = ("Of the reports counted as assessed for eligibility and included, {n} were included on decisions "
+                "adopted from elsewhere (the source reviews), not assessed against this protocol's criteria "
+                "(`synth screen` to assess them).")
 UNEXTRACTED_OUTCOMES_TEXT = ("The included studies' extractions neither give data for these nor say the studies did "
                              "not measure them: their reports may hold them.")
 NOT_EXTRACTED_TEXT = ("{n} included at full text {verb} not extracted: no reconciled extraction file covers "
@@ -282,6 +285,8 @@ def to_markdown(ev: Mapping[str, Any]) -> str:
                   f"{p.get('register_results', 0)} from registers; duplicates removed {p.get('duplicates', 0)}; "
                   f"screened {p.get('records_screened', 0)}; reports assessed {p.get('dbr_assessed', 0)}; studies "
                   f"included {p.get('total_studies', 0)} ({p.get('total_reports', 0)} reports).", ""]
+        if p.get("adopted_inclusions"):
+            lines += [ADOPTED_TEXT.format(n=p["adopted_inclusions"]), ""]
         for w in p.get("warnings", []):
             lines.append(f"- Warning: {w}")
         lines.append("")
@@ -387,6 +392,8 @@ def to_html(ev: Mapping[str, Any], svgs: Mapping[str, str] | None = None) -> str
         parts.append('<h2 id="prisma">PRISMA 2020 flow diagram</h2>')
         parts.append(f'<figure data-figure="prisma">{render_svg(p)}<figcaption>Counts computed from the event log; '
                      "accounting identities checked.</figcaption></figure>")
+        if p.get("adopted_inclusions"):
+            parts.append(f'<p class="warn">{escape(ADOPTED_TEXT.format(n=p["adopted_inclusions"]))}</p>')
         for w in p.get("warnings", []):
             parts.append(f'<p class="warn">Warning: {escape(str(w))}</p>')
     parts.append('<h2 id="gap-map">Evidence-gap map</h2>')
