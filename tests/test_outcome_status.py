@@ -68,3 +68,24 @@ def test_not_measured_must_name_protocol_outcomes_without_data() -> None:
     assert problems(["mortality"]) == ["not_measured[0]: 'mortality' is listed as not measured but has "
                                        "[[outcomes]] rows"]
     assert problems("symptoms") == ["not_measured: not_measured must be a list of outcome ids"]
+
+
+def test_every_other_timepoint_is_pooled_as_the_meta_command_pools_it(tmp_path: Path) -> None:
+    import pytest
+
+    from synth.analysis.options import pool_options
+    from synth.analysis.outcome import outcome_analysis
+
+    ws = copy_flagship(tmp_path / "ws")
+    studies = {"caplan-1999", "davies-2000", "harris-2005", "ricauda-2008", "shepperd-2021", "tibaldi-2004",
+               "tibaldi-2009", "wilson-1999", "mendoza-2009"}                       # the hospital-at-home trials
+    ev = _evidence(ws, studies)
+    mortality = next(o for o in ev["outcomes"] if o["id"] == "mortality")
+    assert mortality["timepoint"] == "6 months"                                   # the protocol's primary
+    others = {t["timepoint"]: t for t in mortality["other_timepoints"]}
+    assert "6 months" not in others and others["3 months"]["k"] >= 2
+    protocol = load_protocol(ws / "protocols" / f"{NAME}.toml")
+    direct = outcome_analysis(find_workspace(explicit=ws), protocol, "mortality", protocol_name=NAME,
+                              timepoint="3 months", opts=pool_options(protocol.analysis), studies=studies)
+    assert others["3 months"]["estimate"] == pytest.approx(direct["pool"]["estimate"], rel=1e-12)
+    assert others["3 months"]["k"] == direct["pool"]["k"]

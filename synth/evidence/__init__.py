@@ -119,6 +119,8 @@ def evidence_from_workspace(
         od["notes"] = outcome_notes
         od["intervention"] = protocol.pico.intervention_label if protocol.pico else "The intervention"
         od["status"], od["silent_studies"], od["included_studies"] = statuses[o.id]
+        od["other_timepoints"] = g.other_timepoints(workspace, protocol, protocol_name, o.id, timepoint,
+                                                    settings_from(protocol).pool_options(), studies)
         outcome_inputs.append((od, effects, None))
     try:
         gap_ev = g.evidence_rows(workspace, protocol, protocol_name, studies)

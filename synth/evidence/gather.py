@@ -25,6 +25,7 @@ from synth.extraction.table import tidy_rows
 from synth.meta.io import finite_or_none
 
 if TYPE_CHECKING:
+    from synth.meta.pooling import PoolOptions
     from synth.protocol.model import Protocol
     from synth.workspace import Workspace
 
@@ -55,9 +56,10 @@ def gather_outcome(workspace: Workspace, protocol: Protocol, protocol_name: str,
     timepoint = str(frame.attrs.get("timepoint"))
     others = {tp: n for tp, n in (frame.attrs.get("timepoints") or {}).items() if tp != timepoint}
     notes.append(f"Timepoint {timepoint}: {frame.attrs.get('timepoint_basis', 'most studies')}."
-                 + (" Other timepoints with data (not pooled here; `synth meta pool --outcome "
-                    f"{outcome_id} --timepoint T`): " + ", ".join(f"{tp} ({n} {'study' if n == 1 else 'studies'})"
-                                                            for tp, n in others.items()) + "." if others else ""))
+                 + (" Other timepoints with data, each pooled on its own under 'Other timepoints' "
+                    f"(`synth meta pool --outcome {outcome_id} --timepoint T` gives the full analysis): "
+                    + ", ".join(f"{tp} ({n} {'study' if n == 1 else 'studies'})" for tp, n in others.items()) + "."
+                    if others else ""))
     try:
         table = meta_effects(frame)
     except InputError as exc:
@@ -104,6 +106,42 @@ def gather_outcome(workspace: Workspace, protocol: Protocol, protocol_name: str,
                      f"({', '.join(borrowed[:5])}{', ...' if len(borrowed) > 5 else ''}) taken from the arm sizes "
                      "their extractions give for other outcomes: this outcome's data give an effect and CI only.")
     return studies, timepoint
+
+
+def other_timepoints(workspace: Workspace, protocol: Protocol, protocol_name: str, outcome_id: str,
+                     chosen: str | None, opts: PoolOptions, included: Collection[str] | None = None) -> list[dict[str, Any]]:
+    """Every timepoint of ``outcome_id`` with data other than ``chosen``, each pooled with the same options:
+    ``{"timepoint", "k", "estimate", "ci_low", "ci_high", "measure"}`` (analysis scale), or ``note`` when it
+    cannot be pooled. Studies with several effects there are pooled as one effect each (their first)."""
+    from synth.analysis.pooled import pool
+
+    try:
+        frame = meta_table(workspace, protocol, outcome_id, protocol_name=protocol_name, studies=included)
+    except InputError:
+        return []
+    out: list[dict[str, Any]] = []
+    for tp in (frame.attrs.get("timepoints") or {}):
+        if tp == chosen:
+            continue
+        try:
+            at = meta_table(workspace, protocol, outcome_id, tp, protocol_name=protocol_name, studies=included)
+            table = meta_effects(at)
+            seen: set[str] = set()
+            keep = []
+            for i, ok in enumerate(table.included):
+                sid = str(at["study_id"].iloc[i])
+                if ok and sid not in seen:
+                    seen.add(sid)
+                    keep.append(i)
+            if not keep:
+                raise InputError("no study has an estimable effect")
+            res = pool([float(table.yi[i]) for i in keep], [float(table.vi[i]) for i in keep], opts,
+                       measure=table.measure, report_pi=False)
+            out.append({"timepoint": tp, "k": len(keep), "estimate": res.get("estimate"), "ci_low": res.get("ci_low"),
+                        "ci_high": res.get("ci_high"), "measure": table.measure})
+        except InputError as exc:
+            out.append({"timepoint": tp, "k": 0, "note": f"not pooled: {exc}"})
+    return out
 
 
 def outcome_statuses(workspace: Workspace, protocol: Protocol, protocol_name: str,

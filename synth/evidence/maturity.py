@@ -130,6 +130,7 @@ def assess_outcome(
         "priority": outcome.get("priority"), "measure": measure, "direction": outcome.get("direction"),
         "timepoint": outcome.get("timepoint"), "minimal_important_effect": mie, "k": len(units),
         "status": "measured" if studies else str(outcome.get("status") or "not measured"),
+        "other_timepoints": list(outcome.get("other_timepoints") or []),
         "effects": len(studies), "participants": int(sum(s.n for s in units if s.n > 0)),
         "participants_not_reported": sum(1 for s in units if s.n <= 0),
     }

@@ -72,6 +72,20 @@ def effect_text(o: Mapping[str, Any]) -> str:
     return text
 
 
+def other_timepoints_text(o: Mapping[str, Any]) -> str:
+    """Each other timepoint's pooled result, on the scale the tables show."""
+    parts = []
+    for t in o.get("other_timepoints") or []:
+        if t.get("estimate") is None:
+            parts.append(f"{t['timepoint']}: {t.get('note', 'not pooled')}")
+            continue
+        m = str(t.get("measure") or o.get("measure"))
+        m = m if m != "GEN" else str(o.get("measure"))
+        parts.append(f"{t['timepoint']}: {m} {_disp(m, t['estimate'])} ({_disp(m, t['ci_low'])} to "
+                     f"{_disp(m, t['ci_high'])}), {count(int(t['k']), 'study', 'studies')}")
+    return "; ".join(parts)
+
+
 def _ris_text(o: Mapping[str, Any]) -> str:
     year, kind = o.get("first_ris_year"), o.get("first_ris_kind")
     if year is None:
@@ -238,6 +252,8 @@ def to_markdown(ev: Mapping[str, Any]) -> str:
                 lines.append(f"- Optimal information size {o['ois']:.0f}, reached {_pct(o['ois_fraction'])}; "
                              f"heterogeneity-adjusted RIS {o['ris']:.0f} (D² {o['diversity']:.2f}), reached {_pct(o['ris_fraction'])}")
             lines.append(f"- Cumulative meta-analysis: {_ris_text(o)}")
+            if o.get("other_timepoints"):
+                lines.append(f"- Other timepoints: {other_timepoints_text(o)}")
         lines.append(f"- Certainty: **{o['certainty']['rating']}**")
         for reason in o["certainty"]["reasons"]:
             sign = f"{reason['change']:+d}" if reason["change"] else "0"
@@ -434,7 +450,9 @@ def to_html(ev: Mapping[str, Any], svgs: Mapping[str, str] | None = None) -> str
                             f"required information size {o['ris']:.0f} (reached {_pct(o['ris_fraction'])})</li>"
                             if o.get("ois") is not None else "")
                          + f"<li>Cumulative meta-analysis: {escape(_ris_text(o))}</li>"
-                         "</ul>")
+                         + (f"<li>Other timepoints: {escape(other_timepoints_text(o))}</li>"
+                            if o.get("other_timepoints") else "")
+                         + "</ul>")
             parts.append(_table([{"Study": str(x["label"]), "Year": str(x.get("year") or ""), "n": str(x.get("n") or ""),
                                   "Design": str(x.get("design") or ""), "Country": str(x.get("country") or ""),
                                   "Model": str(x.get("model") or ""), "RoB": str(x.get("rob") or ""),
