@@ -11,6 +11,7 @@ JSON per outcome), ``figures/`` (SVG) and ``summary.json``/``summary.md``.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -214,9 +215,7 @@ def _eligibility(rc: RunContext) -> StageResult:
     excluded = rep.excluded or {}
     unclear = rep.not_assessable or []
     reasons = {c.id: c.label for c in p.criteria}
-    by_reason: dict[str, int] = {}
-    for criterion in excluded.values():
-        by_reason[reasons.get(criterion, criterion)] = by_reason.get(reasons.get(criterion, criterion), 0) + 1
+    by_reason = Counter(reasons.get(criterion, criterion) for criterion in excluded.values())
     if rep.not_started:
         rc.warnings.append("eligibility: full-text screening has not started, so no rule exclusion was recorded")
     if rep.stale:

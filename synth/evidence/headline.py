@@ -19,9 +19,9 @@ def _join(items: Sequence[str]) -> str:
     items = list(items)
     if len(items) <= 1:
         return "".join(items)
-    sep = "; " if any("," in x for x in items) else ", "
-    return sep.join(items[:-1]) + sep.rstrip() + " and " + items[-1] if sep == "; " else \
-        sep.join(items[:-1]) + " and " + items[-1]
+    if any("," in x for x in items):
+        return "; ".join(items[:-1]) + "; and " + items[-1]
+    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def headline(outcomes: Sequence[Mapping[str, Any]], prisma: Mapping[str, Any] | None, *, intervention: str,

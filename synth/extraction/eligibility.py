@@ -25,6 +25,8 @@ from synth.screening.state import stage_outcomes
 from synth.store.screening import resolution_rows, resolve
 
 if TYPE_CHECKING:
+    import sqlalchemy as sa
+
     from synth.protocol.model import Protocol
     from synth.store.db import Store
 
@@ -137,7 +139,7 @@ def record(store: Store, protocol: Protocol, files: list[ExtractionFile]) -> Eli
     return report
 
 
-def excluded_by_rule(conn: Any, protocol: Protocol, files: list[ExtractionFile]) -> set[str]:
+def excluded_by_rule(conn: sa.Connection, protocol: Protocol, files: list[ExtractionFile]) -> set[str]:
     """Studies of ``files`` whose records a protocol rule excluded at full text (their extraction files are the
     evidence for the exclusion, so they are not "extracted but not included")."""
     ids = {int(r["record_id"]) for r in resolution_rows(conn, FULL_TEXT) if r["method"] == METHOD
